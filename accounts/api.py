@@ -1,0 +1,60 @@
+"""API of accounts: token login and logout, and `/api/v1/me/`."""
+
+from django.contrib.auth import authenticate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chu_portal.errors import ServiceError
+
+from .models import ApiToken
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    # Reserved for two-factor login: accepted now, required for professionals once TOTP exists.
+    otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request, username=serializer.validated_data["username"], password=serializer.validated_data["password"]
+        )
+        if user is None:
+            raise ServiceError(_("Identifiant ou mot de passe incorrect."), code="not_authenticated", status=401)
+        token, raw = ApiToken.issue(user)
+        return Response({"token": raw, "expires": token.expires}, status=status.HTTP_200_OK)
+
+
+class LogoutView(APIView):
+    def post(self, request):
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    def get(self, request):
+        user = request.user
+        patient = getattr(user, "patient", None) if user.role == "patient" else None
+        return Response(
+            {
+                "id": str(user.public_id),
+                "username": user.username,
+                "name": user.display_name,
+                "role": user.role,
+                "patient_id": str(patient.public_id) if patient else None,
+                "rpps": user.rpps,
+            }
+        )

@@ -1,0 +1,8 @@
+"""App configuration of accounts (people, roles, professionals, API tokens)."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"

@@ -1,0 +1,43 @@
+"""The vocabulary of traces: actions, outcomes and access modes (DECISIONS.md)."""
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", "allowed"
+    DENIED = "denied", "denied"
+
+
+class Mode(models.TextChoices):
+    """Access modes, the `mode` of a trace and of a decision."""
+
+    NONE = "", "none"
+    SELF = "self", "self"
+    CARE_TEAM = "care_team", "care team"
+    OPINION_REQUEST = "opinion_request", "opinion request"
+    GP = "gp", "GP"
+    AUTHOR = "author", "author"
+    CONSENT = "consent", "consent"
+    IN_PERSON_CONSENT = "in_person_consent", "in-person consent"
+    EMERGENCY = "emergency", "emergency"
+    SAMU = "samu", "SAMU"
+    FEED = "feed", "feed"
+    DPO_REVIEW = "dpo_review", "DPO review"
+    ADMIN = "admin", "admin"
+
+
+class Action(models.TextChoices):
+    LIST = "list", "list"
+    READ = "read", "read"
+    SEARCH = "search", "search"
+    CREATE = "create", "create"
+    UPDATE = "update", "update"
+    SIGN = "sign", "sign"
+    AMEND = "amend", "amend"
+    EMERGENCY_ACCESS = "emergency_access", "emergency access"
+    QUALIFY_IDENTITY = "qualify_identity", "qualify identity"
+    VERIFY = "verify", "verify"
+
+
+# Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).
+FLAGGED_MODES = {Mode.EMERGENCY: "emergency_access", Mode.SAMU: "samu_access"}

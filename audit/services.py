@@ -1,0 +1,146 @@
+"""The one module that writes traces: allowed accesses inside the caller's transaction, refusals in their own."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable
+from typing import Protocol
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import context
+from .constants import FLAGGED_MODES, Action, Mode, Outcome
+from .models import AuditEvent
+
+
+class Actor(Protocol):
+    """What a trace needs of whoever acts (accounts.User provides it; audit imports no app)."""
+
+    public_id: uuid.UUID
+    username: str
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def rpps(self) -> str | None: ...
+
+    def get_full_name(self) -> str: ...
+
+
+class TraceOutsideTransaction(RuntimeError):
+    """An allowed access must be traced inside the transaction that reads the data."""
+
+
+def _event(
+    *,
+    actor: Actor | None,
+    action: Action | str,
+    outcome: Outcome,
+    mode: Mode | str,
+    patient_id: uuid.UUID | None,
+    object_type: str,
+    object_id: str | uuid.UUID | None,
+    object_ids: Iterable[str | uuid.UUID],
+    reason: str,
+) -> AuditEvent:
+    ctx = context.current()
+    flag_reason = FLAGGED_MODES.get(mode, "")
+    return AuditEvent(
+        actor_id=getattr(actor, "public_id", None),
+        actor_username=getattr(actor, "username", "") or "",
+        actor_name=actor.get_full_name() if actor is not None else "",
+        actor_role=getattr(actor, "role", "") or "",
+        actor_rpps=(getattr(actor, "rpps", None) or "") if actor is not None else "",
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id else "",
+        object_ids=[str(i) for i in object_ids],
+        outcome=outcome,
+        mode=mode,
+        reason=reason,
+        flagged=bool(flag_reason),
+        flag_reason=flag_reason,
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+    )
+
+
+def record(
+    *,
+    actor: Actor | None,
+    action: Action | str,
+    mode: Mode | str,
+    patient_id: uuid.UUID | None = None,
+    object_type: str = "",
+    object_id: str | uuid.UUID | None = None,
+    object_ids: Iterable[str | uuid.UUID] = (),
+    reason: str = "",
+) -> AuditEvent:
+    """Trace an allowed access. Must run inside the transaction that reads or changes the data,
+    so that if the trace cannot be written the data is not shown (fail closed)."""
+    if not connection.in_atomic_block:
+        raise TraceOutsideTransaction("audit.record() must run inside the transaction it traces")
+    event = _event(
+        actor=actor,
+        action=action,
+        outcome=Outcome.ALLOWED,
+        mode=mode,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+        object_ids=object_ids,
+        reason=reason,
+    )
+    event.save()
+    transaction.on_commit(_count_for_embedded_sealing)
+    return event
+
+
+def record_refusal(
+    *,
+    actor: Actor | None,
+    action: Action | str,
+    code: str,
+    mode: Mode | str = Mode.NONE,
+    patient_id: uuid.UUID | None = None,
+    object_type: str = "",
+    object_id: str | uuid.UUID | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Trace a refusal in its own committed transaction, so that it survives the refusal.
+
+    `durable=True` makes a caller that is already inside a transaction fail loudly: there the
+    refusal's trace would be rolled back with the caller's work.
+    """
+    with transaction.atomic(durable=True):
+        event = _event(
+            actor=actor,
+            action=action,
+            outcome=Outcome.DENIED,
+            mode=mode,
+            patient_id=patient_id,
+            object_type=object_type,
+            object_id=object_id,
+            object_ids=(),
+            reason=f"{code}: {reason}" if reason else code,
+        )
+        event.save()
+        transaction.on_commit(_count_for_embedded_sealing)
+    return event
+
+
+_since_last_seal = itertools.count(1)
+
+
+def _count_for_embedded_sealing() -> None:
+    """Embedded mode has no beat: seal in-process every AUDIT_SEAL_EVERY traces."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    if next(_since_last_seal) % max(settings.AUDIT_SEAL_EVERY, 1) == 0:
+        from .integrity import seal_pending
+
+        seal_pending()

@@ -1,0 +1,10 @@
+"""Celery tasks of the audit trail (thin wrappers around integrity)."""
+
+from celery import shared_task
+
+from . import integrity
+
+
+@shared_task(name="audit.tasks.seal_pending_traces", ignore_result=True)
+def seal_pending_traces() -> int:
+    return integrity.seal_pending()

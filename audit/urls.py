@@ -1,0 +1,12 @@
+"""URLs of the DPO's review pages."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("controle/", views.console, name="console"),
+    path("controle/verifier/", views.verify_now, name="verify"),
+]

@@ -1,0 +1,61 @@
+"""Access decisions and the errors services raise; pages and the API turn them into responses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may X do A on Y": the mode it is allowed in, or why it is refused.
+
+    `status` is 403 when the caller may know the object exists, 404 when it must not be
+    revealed (DECISIONS.md, "Who sees what").
+    """
+
+    allowed: bool
+    mode: str = ""
+    code: str = ""
+    message: str = ""
+    status: int = 200
+    can_break_glass: bool = False
+
+    @classmethod
+    def allow(cls, mode: str) -> Decision:
+        return cls(allowed=True, mode=mode)
+
+    @classmethod
+    def deny(cls, code: str, message: str, *, status: int = 403, can_break_glass: bool = False) -> Decision:
+        return cls(allowed=False, code=code, message=message, status=status, can_break_glass=can_break_glass)
+
+
+class ServiceError(Exception):
+    """A refusal or a bad request, with the API's error code and a message for people."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, fields=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.fields = fields or {}
+
+
+class AccessDenied(ServiceError):
+    def __init__(self, decision: Decision):
+        super().__init__(str(decision.message), code=decision.code, status=decision.status)
+        self.decision = decision
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidInput(ServiceError):
+    status = 400
+    code = "invalid"

@@ -1,0 +1,42 @@
+"""Root URLconf: pages, the REST API under /api/v1/, and /health/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import api as accounts_api
+from records import api as records_api
+
+from . import health
+
+api_v1 = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", accounts_api.LogoutView.as_view(), name="auth-logout"),
+    path("me/", accounts_api.MeView.as_view(), name="me"),
+    path("patients/", records_api.PatientSearchView.as_view(), name="patient-search"),
+    path("patients/<str:patient_id>/", records_api.PatientDetailView.as_view(), name="patient-detail"),
+    path("patients/<str:patient_id>/record/", records_api.PatientRecordView.as_view(), name="patient-record"),
+    path(
+        "patients/<str:patient_id>/emergency-access/",
+        records_api.EmergencyAccessView.as_view(),
+        name="patient-emergency-access",
+    ),
+    path(
+        "patients/<str:patient_id>/qualify-identity/",
+        records_api.QualifyIdentityView.as_view(),
+        name="patient-qualify-identity",
+    ),
+    path("reports/", records_api.ReportCreateView.as_view(), name="report-create"),
+    path("reports/<str:report_id>/", records_api.ReportDetailView.as_view(), name="report-detail"),
+    path("reports/<str:report_id>/sign/", records_api.ReportSignView.as_view(), name="report-sign"),
+    path("reports/<str:report_id>/amend/", records_api.ReportAmendView.as_view(), name="report-amend"),
+]
+
+urlpatterns = [
+    path("health/", health.health, name="health"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.urls")),
+    path("", include("records.urls")),
+    path("", include("audit.urls")),
+]

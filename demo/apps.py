@@ -1,0 +1,8 @@
+"""App configuration of the demo seed."""
+
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "demo"
+    verbose_name = "Demo cast"

@@ -1,0 +1,326 @@
+"""`manage.py seed_demo`: create the demo cast of DEMO.md (synthetic people), idempotently."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from stdnum.fr import nir as stdnum_nir
+
+from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
+from accounts.validators import make_rpps
+from records import services as record_services
+from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
+from records.models import Diagnosis, Patient, Procedure, Report, Stay
+
+UNITS = {"CARDIO": "Cardiologie", "ORTHO": "Orthopédie", "URG": "Urgences"}
+
+
+@dataclass(frozen=True)
+class Pro:
+    username: str
+    first: str
+    last: str
+    role: str
+    profession: str
+    rpps10: str
+    specialty: str = ""
+    units: tuple[str, ...] = ()
+
+
+PROFESSIONALS = [
+    Pro(
+        "dr.bernard",
+        "Sophie",
+        "Bernard",
+        Role.CHU_CLINICIAN,
+        Profession.MEDECIN,
+        "1000000001",
+        "Cardiologie",
+        ("CARDIO",),
+    ),
+    Pro("inf.roux", "Thomas", "Roux", Role.CHU_COLLABORATOR, Profession.INFIRMIER, "1000000002", "", ("CARDIO",)),
+    Pro(
+        "dr.leroy",
+        "Marc",
+        "Leroy",
+        Role.CHU_CLINICIAN,
+        Profession.MEDECIN,
+        "1000000003",
+        "Chirurgie orthopédique",
+        ("ORTHO",),
+    ),
+    Pro(
+        "dr.moreau", "Anne", "Moreau", Role.EXTERNAL_PROFESSIONAL, Profession.MEDECIN, "1000000004", "Médecine générale"
+    ),
+    Pro("dr.garnier", "Paul", "Garnier", Role.EXTERNAL_PROFESSIONAL, Profession.MEDECIN, "1000000005", "Cardiologie"),
+    Pro(
+        "ph.fournier",
+        "Julie",
+        "Fournier",
+        Role.EXTERNAL_PROFESSIONAL,
+        Profession.PHARMACIEN,
+        "1000000006",
+        "Pharmacie d'officine",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    ipp: str
+    birth_name: str
+    first_names: str
+    birth_date: datetime.date
+    sex: str
+    birth_place: str
+    nir13: str
+    ins_status: str
+
+
+PATIENTS = [
+    Person(
+        "camille.martin",
+        "8000000001",
+        "MARTIN",
+        "Camille Marie",
+        datetime.date(1984, 3, 12),
+        Sex.FEMALE,
+        "75056",
+        "2840375056123",
+        InsStatus.QUALIFIED,
+    ),
+    Person(
+        "jules.petit",
+        "8000000002",
+        "PETIT",
+        "Jules Antoine",
+        datetime.date(1990, 5, 3),
+        Sex.MALE,
+        "69123",
+        "1900569123045",
+        InsStatus.RETRIEVED,
+    ),
+    Person(
+        "lea.dubois",
+        "8000000003",
+        "DUBOIS",
+        "Léa",
+        datetime.date(1992, 2, 21),
+        Sex.FEMALE,
+        "13055",
+        "2920213055087",
+        InsStatus.QUALIFIED,
+    ),
+]
+
+
+def synthetic_nir(first13: str) -> str:
+    return first13 + stdnum_nir.calc_check_digits(first13 + "00")
+
+
+class Command(BaseCommand):
+    help = "Create the demo cast of DEMO.md (idempotent). Refuses with DEBUG off unless --force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="seed even with DEBUG off (never in production)")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo creates accounts with a public password: refused with DEBUG off (use --force)."
+            )
+        self.now = timezone.now()
+        with transaction.atomic():
+            self.units = {
+                code: Unit.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in UNITS.items()
+            }
+            self.users = {p.username: self._professional(p) for p in PROFESSIONALS}
+            self.users["dpo.mercier"] = self._user("dpo.mercier", "Claire", "Mercier", Role.DPO)
+            admin = self._user("admin", "", "Administrateur", Role.ADMIN)
+            if not admin.is_superuser:
+                admin.is_staff = admin.is_superuser = True
+                admin.save(update_fields=["is_staff", "is_superuser"])
+            self.patients = {p.username: self._patient(p) for p in PATIENTS}
+            stays = self._stays()
+        # Reports go through the services, as a clinician would write and sign them (each traced).
+        self._report(
+            stays["camille_cardio"],
+            "dr.bernard",
+            ReportType.DISCHARGE_LETTER,
+            "Lettre de liaison — Cardiologie",
+            "Madame Martin, 42 ans, hospitalisée pour une fibrillation atriale paroxystique révélée par des "
+            "palpitations. Réduction médicamenteuse, anticoagulation débutée (score CHA2DS2-VASc à 2).\n"
+            "Traitement de sortie : apixaban 5 mg deux fois par jour, bisoprolol 2,5 mg le matin.\n"
+            "Suivi : consultation de cardiologie dans 3 mois ; bilan rénal à 1 mois chez le médecin traitant.",
+        )
+        self._report(
+            stays["camille_cardio"],
+            "dr.bernard",
+            ReportType.IMAGING_REPORT,
+            "Échocardiographie transthoracique",
+            "Ventricule gauche non dilaté, fraction d'éjection estimée à 60 %. Oreillette gauche modérément "
+            "dilatée. Pas de valvulopathie significative. Pas d'épanchement péricardique.",
+        )
+        self._report(
+            stays["jules_ortho"],
+            "dr.leroy",
+            ReportType.DISCHARGE_LETTER,
+            "Lettre de liaison — Orthopédie",
+            "Monsieur Petit, opéré d'une fracture du col fémoral droit après une chute à vélo. Suites simples.\n"
+            "Appui complet autorisé, kinésithérapie 2 fois par semaine, anticoagulation préventive 35 jours.",
+        )
+        self._report(
+            stays["lea_cardio"],
+            "dr.bernard",
+            ReportType.DISCHARGE_LETTER,
+            "Lettre de liaison — Cardiologie",
+            "Madame Dubois, hospitalisée pour une péricardite aiguë. Évolution favorable sous colchicine et "
+            "anti-inflammatoires. Repos sportif 3 mois.",
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo cast ready ({len(self.users) + 1 + len(self.patients)} accounts; password: {settings.DEMO_PASSWORD})."
+            )
+        )
+
+    # --- People -----------------------------------------------------------------------------
+
+    def _user(self, username: str, first: str, last: str, role: str) -> User:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "role": role,
+                "email": f"{username}@demo.chu-portal.test",
+            },
+        )
+        if created:
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+    def _professional(self, pro: Pro) -> User:
+        user = self._user(pro.username, pro.first, pro.last, pro.role)
+        profile, _ = ProfessionalProfile.objects.get_or_create(
+            user=user,
+            defaults={"rpps": make_rpps(pro.rpps10), "profession": pro.profession, "specialty": pro.specialty},
+        )
+        profile.full_clean()
+        profile.units.add(*(self.units[code] for code in pro.units))
+        return user
+
+    def _patient(self, person: Person) -> Patient:
+        user = self._user(person.username, person.first_names.split()[0], person.birth_name.title(), Role.PATIENT)
+        qualified = person.ins_status == InsStatus.QUALIFIED
+        patient, _ = Patient.objects.get_or_create(
+            ipp=person.ipp,
+            defaults={
+                "birth_name": person.birth_name,
+                "first_names": person.first_names,
+                "birth_date": person.birth_date,
+                "sex": person.sex,
+                "birth_place": person.birth_place,
+                "nir": synthetic_nir(person.nir13),
+                "ins_oid": INS_OID_TEST,
+                "ins_status": person.ins_status,
+                "identity_document_checked": qualified,
+                "identity_qualified_at": self.now if qualified else None,
+                "account": user,
+            },
+        )
+        patient.full_clean()
+        return patient
+
+    # --- Stays ------------------------------------------------------------------------------
+
+    def _stay(
+        self,
+        patient: Patient,
+        unit: str,
+        kind: str,
+        admitted_days_ago: float,
+        discharged_days_ago: float | None,
+        diagnoses: list[tuple[str, str]],
+        procedures: list[tuple[str, str]],
+    ) -> Stay:
+        admitted = self.now - datetime.timedelta(days=admitted_days_ago)
+        stay, created = Stay.objects.get_or_create(
+            patient=patient,
+            unit=self.units[unit],
+            kind=kind,
+            defaults={
+                "admitted_at": admitted,
+                "discharged_at": None
+                if discharged_days_ago is None
+                else self.now - datetime.timedelta(days=discharged_days_ago),
+            },
+        )
+        if created:
+            for index, (code, label) in enumerate(diagnoses):
+                Diagnosis.objects.create(stay=stay, code=code, label=label, principal=index == 0)
+            for code, label in procedures:
+                Procedure.objects.create(
+                    stay=stay, code=code, label=label, performed_at=admitted + datetime.timedelta(hours=6)
+                )
+        return stay
+
+    def _stays(self) -> dict[str, Stay]:
+        camille, jules, lea = (self.patients[k] for k in ("camille.martin", "jules.petit", "lea.dubois"))
+        return {
+            "camille_urg": self._stay(
+                camille,
+                "URG",
+                StayKind.EMERGENCY,
+                240,
+                239.8,
+                [("R07.4", "Douleur thoracique, sans précision")],
+                [("DEQP003", "Électrocardiographie sur au moins 12 dérivations")],
+            ),
+            "camille_cardio": self._stay(
+                camille,
+                "CARDIO",
+                StayKind.HOSPITALISATION,
+                12,
+                5,
+                [("I48.0", "Fibrillation atriale paroxystique"), ("I10", "Hypertension essentielle (primitive)")],
+                [
+                    ("DEQP003", "Électrocardiographie sur au moins 12 dérivations"),
+                    ("DZQM006", "Échographie-doppler transthoracique du cœur et des vaisseaux intrathoraciques"),
+                ],
+            ),
+            "jules_ortho": self._stay(
+                jules,
+                "ORTHO",
+                StayKind.HOSPITALISATION,
+                6,
+                1,
+                [("S72.00", "Fracture du col du fémur, fermée")],
+                [("NEKA020", "Remplacement de l'articulation coxofémorale par prothèse")],
+            ),
+            "lea_cardio": self._stay(
+                lea,
+                "CARDIO",
+                StayKind.HOSPITALISATION,
+                20,
+                15,
+                [("I30.9", "Péricardite aiguë, sans précision")],
+                [("DZQM006", "Échographie-doppler transthoracique du cœur et des vaisseaux intrathoraciques")],
+            ),
+        }
+
+    def _report(self, stay: Stay, author: str, type_code: str, title: str, body: str) -> Report:
+        existing = Report.objects.filter(stay=stay, type_code=type_code).order_by("-version").first()
+        if existing and existing.is_signed:
+            return existing
+        actor = self.users[author]
+        draft = existing or record_services.report_create_draft(
+            actor=actor, stay_id=stay.public_id, type_code=type_code, title=title, body=body
+        )
+        return record_services.report_sign(actor=actor, report_id=draft.public_id)

@@ -1,0 +1,8 @@
+"""App configuration of the shared record (DMP)."""
+
+from django.apps import AppConfig
+
+
+class DmpConfig(AppConfig):
+    name = "dmp"
+    verbose_name = "Shared record (DMP)"

@@ -1,0 +1,173 @@
+"""The one place that decides who may read or write the hospital record, and its SQL scopes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import PRESCRIBING_PROFESSIONS, Role, Unit
+from audit.constants import Mode
+from chu_portal.errors import Decision
+
+from .models import EmergencyAccess, Patient, Report, Stay
+
+
+class RecordAction(StrEnum):
+    SEARCH = "search"
+    READ_IDENTITY = "read_identity"
+    READ_RECORD = "read_record"
+    READ_REPORT = "read_report"
+    WRITE_REPORT = "write_report"
+    SIGN_REPORT = "sign_report"
+    AMEND_REPORT = "amend_report"
+    BREAK_GLASS = "break_glass"
+    QUALIFY_IDENTITY = "qualify_identity"
+
+
+def _is_staff_member(user) -> bool:
+    return bool(user and user.is_authenticated and user.role in (Role.CHU_CLINICIAN, Role.CHU_COLLABORATOR))
+
+
+def _care_team_stays(user, now=None) -> QuerySet[Stay]:
+    """Open or recent stays in a unit the user works in (an SQL subquery, never a Python loop)."""
+    units = Unit.objects.filter(staff__user=user).values("pk")
+    return Stay.objects.open_or_recent(now).filter(unit__in=units)
+
+
+def _active_emergencies(user, now=None) -> QuerySet[EmergencyAccess]:
+    now = now or timezone.now()
+    return EmergencyAccess.objects.filter(user=user, starts__lte=now, expires__gt=now)
+
+
+def with_access_flags(queryset: QuerySet[Patient], user, now=None) -> QuerySet[Patient]:
+    """Annotate patients with `in_care_team` and `in_emergency` for this user, in SQL."""
+    return queryset.annotate(
+        in_care_team=Exists(_care_team_stays(user, now).filter(patient=OuterRef("pk"))),
+        in_emergency=Exists(_active_emergencies(user, now).filter(patient=OuterRef("pk"))),
+    )
+
+
+def patients_readable_by(user, now=None) -> QuerySet[Patient]:
+    """Patients whose hospital record this user may read now (care team or emergency access)."""
+    if not _is_staff_member(user):
+        return Patient.objects.none()
+    return with_access_flags(Patient.objects.all(), user, now).filter(Q(in_care_team=True) | Q(in_emergency=True))
+
+
+def _refused_not_staff(user, patient: Patient) -> Decision:
+    if user.role == Role.PATIENT:
+        if patient.account_id == user.pk:
+            return Decision.deny(
+                "forbidden",
+                _(
+                    "Le dossier patient du CHU est réservé à l'équipe qui vous soigne. Les comptes rendus "
+                    "que le CHU partage avec vous se trouvent dans votre DMP ; une copie du dossier se "
+                    "demande au CHU."
+                ),
+            )
+        return Decision.deny("not_found", _("Patient introuvable."), status=404)
+    return Decision.deny("forbidden", _("Le dossier patient du CHU n'est accessible qu'aux équipes de soins du CHU."))
+
+
+def decide_record(user, patient: Patient, now=None) -> Decision:
+    """May `user` read `patient`'s hospital record now, and in which mode?
+
+    `patient` may carry the `in_care_team` / `in_emergency` annotations of with_access_flags;
+    otherwise one query computes them.
+    """
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if not _is_staff_member(user):
+        return _refused_not_staff(user, patient)
+    if not hasattr(patient, "in_care_team"):
+        flags = with_access_flags(Patient.objects.filter(pk=patient.pk), user, now).values(
+            "in_care_team", "in_emergency"
+        )[0]
+        patient.in_care_team, patient.in_emergency = flags["in_care_team"], flags["in_emergency"]
+    if patient.in_care_team:
+        return Decision.allow(Mode.CARE_TEAM)
+    if patient.in_emergency:
+        return Decision.allow(Mode.EMERGENCY)
+    return Decision.deny(
+        "forbidden",
+        _(
+            "Vous ne faites pas partie de l'équipe de soins de ce patient (aucun séjour en cours ou "
+            "récent dans vos unités). En cas d'urgence, vous pouvez demander un accès exceptionnel "
+            "motivé (bris de glace), qui sera tracé et contrôlé."
+        ),
+        can_break_glass=True,
+    )
+
+
+def decide(user, target, action: RecordAction, now=None) -> Decision:
+    """Every "may X do A on Y" of the hospital record."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+
+    if action in (RecordAction.SEARCH, RecordAction.READ_IDENTITY):
+        # Identity search by CHU staff is allowed by design (identity is not medical content).
+        if _is_staff_member(user):
+            return Decision.allow(Mode.NONE)
+        if user.role == Role.PATIENT and action == RecordAction.READ_IDENTITY:
+            return _refused_not_staff(user, target)
+        return Decision.deny("forbidden", _("La recherche de patients est réservée au personnel du CHU."))
+
+    if action == RecordAction.QUALIFY_IDENTITY:
+        if _is_staff_member(user):
+            return Decision.allow(Mode.NONE)
+        return Decision.deny("forbidden", _("L'identitovigilance est réservée au personnel du CHU."))
+
+    if action == RecordAction.BREAK_GLASS:
+        if not _is_staff_member(user):
+            return Decision.deny("forbidden", _("L'accès d'urgence au dossier du CHU est réservé au personnel du CHU."))
+        decision = decide_record(user, target, now)
+        if decision.allowed and decision.mode == Mode.CARE_TEAM:
+            return Decision.deny(
+                "conflict", _("Vous faites déjà partie de l'équipe de soins de ce patient."), status=409
+            )
+        return Decision.allow(Mode.EMERGENCY)
+
+    if action == RecordAction.READ_RECORD:
+        return decide_record(user, target, now)
+
+    if action == RecordAction.WRITE_REPORT:
+        stay: Stay = target
+        decision = decide_record(user, stay.patient, now)
+        if not decision.allowed:
+            return decision
+        profile = user.professional
+        if user.role != Role.CHU_CLINICIAN or profile is None or profile.profession not in PRESCRIBING_PROFESSIONS:
+            return Decision.deny(
+                "forbidden", _("Seuls les médecins et sages-femmes du CHU rédigent des comptes rendus.")
+            )
+        return decision
+
+    report: Report = target
+    decision = decide_record(user, report.stay.patient, now)
+    if not decision.allowed:
+        return decision
+    is_author = report.author_id == user.pk
+    if not report.is_signed and not is_author:
+        # Someone else's draft is not part of the record yet: not revealed.
+        return Decision.deny("not_found", _("Compte rendu introuvable."), status=404)
+    if action == RecordAction.READ_REPORT:
+        return decision
+    if not is_author:
+        return Decision.deny("forbidden", _("Seul l'auteur d'un compte rendu peut le signer ou le modifier."))
+    if action == RecordAction.SIGN_REPORT and report.is_signed:
+        return Decision.deny(
+            "conflict", _("Ce compte rendu est déjà signé ; il ne peut plus être modifié."), status=409
+        )
+    if action == RecordAction.AMEND_REPORT and not report.is_signed:
+        return Decision.deny(
+            "conflict", _("Un brouillon se modifie directement ; seul un compte rendu signé s'amende."), status=409
+        )
+    return Decision.allow(Mode.AUTHOR if decision.mode == Mode.CARE_TEAM else decision.mode)
+
+
+def reports_visible_in_record(user) -> Q:
+    """Within a record the caller may read: signed reports, and the caller's own drafts."""
+    return Q(status="signed") | Q(author=user)

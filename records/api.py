@@ -1,0 +1,182 @@
+"""API of the hospital record (CHU staff): search, identity, record, reports, emergency access."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chu_portal.api import page_params, paginated
+
+from . import services
+from .constants import ReportType
+from .models import Patient, Report, Stay
+
+
+def patient_json(patient: Patient) -> dict:
+    return {
+        "id": str(patient.public_id),
+        "ipp": patient.ipp,
+        "birth_name": patient.birth_name,
+        "used_name": patient.used_name,
+        "first_names": patient.first_names,
+        "birth_date": patient.birth_date.isoformat(),
+        "sex": patient.sex,
+        "birth_place": patient.birth_place,
+        "ins": patient.nir,
+        "ins_oid": patient.ins_oid,
+        "ins_status": patient.ins_status,
+    }
+
+
+def report_summary_json(report: Report) -> dict:
+    return {
+        "id": str(report.public_id),
+        "type_code": report.type_code,
+        "title": report.title,
+        "version": report.version,
+        "status": _report_status(report),
+        "author": report.author.display_name,
+        "signed_at": report.signed_at,
+    }
+
+
+def _report_status(report: Report) -> str:
+    return "superseded" if getattr(report, "superseded", False) else report.status
+
+
+def report_json(report: Report) -> dict:
+    return {
+        **report_summary_json(report),
+        "stay": str(report.stay.public_id),
+        "body": report.body,
+        "replaces": str(report.replaces.public_id) if report.replaces_id else None,
+    }
+
+
+def stay_json(stay: Stay) -> dict:
+    return {
+        "id": str(stay.public_id),
+        "kind": stay.kind,
+        "unit": stay.unit.name,
+        "admitted_at": stay.admitted_at,
+        "discharged_at": stay.discharged_at,
+        "diagnoses": [{"code": d.code, "label": d.label, "principal": d.principal} for d in stay.diagnoses.all()],
+        "procedures": [{"code": p.code, "label": p.label} for p in stay.procedures.all()],
+        "reports": [report_summary_json(r) for r in stay.reports.all()],
+    }
+
+
+class PatientSearchView(APIView):
+    def get(self, request):
+        page, size = page_params(request)
+        patients, total = services.patient_search(
+            actor=request.user, query=request.query_params.get("q", ""), page=page, page_size=size
+        )
+        return paginated(request, [patient_json(p) for p in patients], total, page, size)
+
+
+class PatientDetailView(APIView):
+    def get(self, request, patient_id):
+        return Response(patient_json(services.patient_get(actor=request.user, patient_id=patient_id)))
+
+
+class PatientRecordView(APIView):
+    def get(self, request, patient_id):
+        record = services.record_open(actor=request.user, patient_id=patient_id)
+        return Response(
+            {
+                "patient": patient_json(record.patient),
+                "access_mode": record.decision.mode,
+                "stays": [stay_json(s) for s in record.stays],
+            }
+        )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class EmergencyAccessView(APIView):
+    def post(self, request, patient_id):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = services.emergency_access_grant(
+            actor=request.user, patient_id=patient_id, reason=data.validated_data["reason"]
+        )
+        return Response({"id": str(grant.public_id), "expires": grant.expires}, status=status.HTTP_201_CREATED)
+
+
+class QualifySerializer(serializers.Serializer):
+    document_checked = serializers.BooleanField()
+
+
+class QualifyIdentityView(APIView):
+    def post(self, request, patient_id):
+        data = QualifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = services.identity_qualify(
+            actor=request.user, patient_id=patient_id, document_checked=data.validated_data["document_checked"]
+        )
+        return Response(patient_json(patient))
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    stay = serializers.CharField(max_length=64)
+    type_code = serializers.ChoiceField(choices=ReportType.choices)
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+
+
+class ReportEditSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField()
+
+
+class ReportCreateView(APIView):
+    def post(self, request):
+        data = ReportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.report_create_draft(
+            actor=request.user,
+            stay_id=data.validated_data["stay"],
+            type_code=data.validated_data["type_code"],
+            title=data.validated_data["title"],
+            body=data.validated_data["body"],
+        )
+        return Response(report_json(report), status=status.HTTP_201_CREATED)
+
+
+class ReportDetailView(APIView):
+    def get(self, request, report_id):
+        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+        return Response(report_json(report))
+
+    def patch(self, request, report_id):
+        data = ReportEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.report_update_draft(
+            actor=request.user,
+            report_id=report_id,
+            title=data.validated_data.get("title"),
+            body=data.validated_data["body"],
+        )
+        return Response(report_json(report))
+
+
+class ReportSignView(APIView):
+    def post(self, request, report_id):
+        return Response(report_json(services.report_sign(actor=request.user, report_id=report_id)))
+
+
+class ReportAmendView(APIView):
+    def post(self, request, report_id):
+        data = ReportEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        amendment = services.report_amend(
+            actor=request.user,
+            report_id=report_id,
+            title=data.validated_data.get("title"),
+            body=data.validated_data["body"],
+        )
+        return Response(report_json(amendment), status=status.HTTP_201_CREATED)

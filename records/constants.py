@@ -1,0 +1,41 @@
+"""Codes of the hospital record: report types (LOINC), stay kinds, INS status, the INS OIDs."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# INS object identifiers (DECISIONS.md): synthetic identities always carry the test OID.
+INS_OID_PRODUCTION = "1.2.250.1.213.1.4.8"
+INS_OID_TEST = "1.2.250.1.213.1.4.10"
+
+
+class ReportType(models.TextChoices):
+    DISCHARGE_LETTER = "11490-0", _("Lettre de liaison à la sortie d'un établissement de soins")
+    OPERATIVE_REPORT = "34874-8", _("Compte rendu opératoire")
+    EMERGENCY_VISIT = "15507-7", _("Compte rendu de passage aux urgences")
+    IMAGING_REPORT = "18748-4", _("Compte rendu d'imagerie médicale")
+    LAB_REPORT = "11502-2", _("Compte rendu d'examens biologiques")
+    CONSULTATION_REPORT = "11488-4", _("Compte rendu de consultation")
+
+
+class StayKind(models.TextChoices):
+    HOSPITALISATION = "hospitalisation", _("Hospitalisation")
+    EMERGENCY = "emergency", _("Passage aux urgences")
+    CONSULTATION = "consultation", _("Consultation")
+
+
+class InsStatus(models.TextChoices):
+    PROVISIONAL = "provisional", _("Provisoire")
+    RETRIEVED = "retrieved", _("Récupérée")
+    VALIDATED = "validated", _("Validée")
+    QUALIFIED = "qualified", _("Qualifiée")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Féminin")
+    MALE = "M", _("Masculin")
+    UNKNOWN = "I", _("Indéterminé")
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    SIGNED = "signed", _("Signé")

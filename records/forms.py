@@ -1,0 +1,58 @@
+"""Forms of the clinician pages (validation messages in French)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .constants import ReportType
+
+
+def parse_birth_date(text: str) -> datetime.date | None:
+    """Accept 1984-03-12 or 12/03/1984; None when the text is not a date."""
+    text = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Nom, date de naissance, IPP ou INS"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "type": "search"}),
+    )
+
+
+class ReportForm(forms.Form):
+    type_code = forms.ChoiceField(label=_("Type de document"), choices=ReportType.choices)
+    title = forms.CharField(label=_("Titre"), max_length=200)
+    body = forms.CharField(label=_("Texte du compte rendu"), widget=forms.Textarea(attrs={"rows": 14}))
+
+
+class ReportEditForm(forms.Form):
+    title = forms.CharField(label=_("Titre"), max_length=200)
+    body = forms.CharField(label=_("Texte du compte rendu"), widget=forms.Textarea(attrs={"rows": 14}))
+
+
+class EmergencyAccessForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'accès d'urgence"),
+        min_length=10,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Ce motif est enregistré, signalé au délégué à la protection des données et visible du patient."),
+    )
+
+
+class QualifyIdentityForm(forms.Form):
+    document_checked = forms.BooleanField(
+        label=_("J'ai vérifié une pièce d'identité officielle (carte d'identité, passeport, titre de séjour)."),
+        required=True,
+    )

@@ -1,0 +1,246 @@
+"""The hospital record: patients and their identity (INS), stays, CIM-10 diagnoses, CCAM procedures, reports."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import nir as stdnum_nir
+
+from accounts.models import Unit
+
+from .constants import INS_OID_TEST, InsStatus, ReportStatus, ReportType, Sex, StayKind
+
+CIM10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"
+CCAM_PATTERN = r"^[A-Z]{4}[0-9]{3}$"
+NIR_PATTERN = r"^[12378][0-9]{4}(2A|2B|[0-9]{2})[0-9]{8}$"
+
+
+def validate_nir(value: str) -> None:
+    """NIR/INS: 13 characters + 2-digit key (97 - number mod 97; Corsica 2A/2B as 19/18)."""
+    try:
+        stdnum_nir.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(_("Le NIR (matricule INS) est invalide : %(why)s"), params={"why": exc.message}) from exc
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ipp = models.CharField(_("IPP"), max_length=20, unique=True)
+    birth_name = models.CharField(_("nom de naissance"), max_length=100)
+    used_name = models.CharField(_("nom utilisé"), max_length=100, blank=True)
+    first_names = models.CharField(_("prénoms"), max_length=200)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birth_place = models.CharField(_("lieu de naissance (code INSEE)"), max_length=5, blank=True)
+    nir = models.CharField(
+        _("matricule INS (NIR)"), max_length=15, unique=True, null=True, blank=True, validators=[validate_nir]
+    )
+    ins_oid = models.CharField(max_length=40, default=INS_OID_TEST)
+    ins_status = models.CharField(
+        _("statut de l'identité"), max_length=20, choices=InsStatus.choices, default=InsStatus.PROVISIONAL
+    )
+    identity_document_checked = models.BooleanField(_("pièce d'identité vérifiée"), default=False)
+    identity_qualified_at = models.DateTimeField(null=True, blank=True)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
+    )
+
+    class Meta:
+        ordering = ["birth_name", "first_names"]
+        indexes = [models.Index(fields=["birth_name", "birth_date"], name="patient_name_birth")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nir__isnull=True) | Q(nir__regex=NIR_PATTERN), name="patient_nir_format"
+            ),
+            models.CheckConstraint(condition=Q(ins_status__in=InsStatus.values), name="patient_ins_status_valid"),
+            # An INS retrieved (or qualified) has its number; validated or qualified means the ID was checked.
+            models.CheckConstraint(
+                condition=~Q(ins_status__in=[InsStatus.RETRIEVED, InsStatus.QUALIFIED]) | Q(nir__isnull=False),
+                name="patient_retrieved_ins_has_nir",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ins_status__in=[InsStatus.VALIDATED, InsStatus.QUALIFIED])
+                | Q(identity_document_checked=True),
+                name="patient_validated_identity_checked",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ins_status=InsStatus.QUALIFIED) | Q(identity_qualified_at__isnull=False),
+                name="patient_qualified_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.ipp})"
+
+    @property
+    def display_name(self) -> str:
+        return f"{(self.used_name or self.birth_name).upper()} {self.first_names}"
+
+    @property
+    def first_name(self) -> str:
+        return self.first_names.split()[0] if self.first_names else ""
+
+    @property
+    def ins_is_qualified(self) -> bool:
+        return self.ins_status == InsStatus.QUALIFIED
+
+
+class StayQuerySet(models.QuerySet):
+    def open_or_recent(self, now=None):
+        """Stays still open, or discharged within RECORDS_RECENT_STAY_DAYS."""
+        now = now or timezone.now()
+        since = now - timezone.timedelta(days=settings.RECORDS_RECENT_STAY_DAYS)
+        return self.filter(Q(discharged_at__isnull=True) | Q(discharged_at__gte=since), admitted_at__lte=now)
+
+
+class Stay(models.Model):
+    """A séjour: hospitalisation, emergency visit or consultation in one unit."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="stays")
+    kind = models.CharField(_("type de séjour"), max_length=20, choices=StayKind.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="stays")
+    admitted_at = models.DateTimeField(_("admission"))
+    discharged_at = models.DateTimeField(_("sortie"), null=True, blank=True)
+
+    objects = StayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-admitted_at"]
+        indexes = [models.Index(fields=["unit", "patient", "discharged_at"], name="stay_unit_patient")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=StayKind.values), name="stay_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(discharged_at__isnull=True) | Q(discharged_at__gte=models.F("admitted_at")),
+                name="stay_discharge_after_admission",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.unit} {self.admitted_at:%Y-%m-%d}"
+
+
+class Diagnosis(models.Model):
+    """A diagnosis coded in CIM-10 (ICD-10), tied to a stay."""
+
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="diagnoses")
+    code = models.CharField(_("code CIM-10"), max_length=8)
+    label = models.CharField(_("libellé"), max_length=255)
+    principal = models.BooleanField(_("diagnostic principal"), default=False)
+
+    class Meta:
+        ordering = ["-principal", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=CIM10_PATTERN), name="diagnosis_cim10_format"),
+            models.UniqueConstraint(
+                fields=["stay"], condition=Q(principal=True), name="diagnosis_one_principal_per_stay"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class Procedure(models.Model):
+    """A procedure coded in CCAM, tied to a stay."""
+
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="procedures")
+    code = models.CharField(_("code CCAM"), max_length=7)
+    label = models.CharField(_("libellé"), max_length=255)
+    performed_at = models.DateTimeField(_("réalisé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["performed_at", "code"]
+        constraints = [models.CheckConstraint(condition=Q(code__regex=CCAM_PATTERN), name="procedure_ccam_format")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class SignedReportIsImmutable(Exception):
+    """A signed report never changes: a correction is an amendment (a new version)."""
+
+
+class Report(models.Model):
+    """A report written in the CHU: draft, then signed (immutable); an amendment is a new version."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="reports")
+    type_code = models.CharField(_("type (LOINC)"), max_length=10, choices=ReportType.choices)
+    title = models.CharField(_("titre"), max_length=200)
+    body = models.TextField(_("texte"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports")
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    # One amendment per version: the chain of versions is a line, never a tree.
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    created_at = models.DateTimeField(default=timezone.now)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["stay", "type_code", "-version"]
+        constraints = [
+            models.CheckConstraint(condition=Q(type_code__in=ReportType.values), name="report_type_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="report_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(status=ReportStatus.SIGNED) & Q(signed_at__isnull=False))
+                | (Q(status=ReportStatus.DRAFT) & Q(signed_at__isnull=True)),
+                name="report_signed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=(Q(version=1) & Q(replaces__isnull=True)) | (Q(version__gt=1) & Q(replaces__isnull=False)),
+                name="report_version_chain",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="report_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and self.pk:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == ReportStatus.SIGNED:
+                raise SignedReportIsImmutable(f"report {self.public_id} is signed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status == ReportStatus.SIGNED:
+            raise SignedReportIsImmutable(f"report {self.public_id} is signed")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == ReportStatus.SIGNED
+
+
+class EmergencyAccess(models.Model):
+    """Bris de glace on the hospital record: one professional, one patient, a reason, a short window."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField(_("motif"))
+    starts = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "patient", "expires"], name="emergency_user_patient")]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires__gt=models.F("starts")), name="emergency_window_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="emergency_reason_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.patient} until {self.expires:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.starts <= timezone.now() < self.expires

@@ -1,0 +1,413 @@
+"""Verbs of the hospital record: each decides, traces in the same transaction, then reads or changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from audit.constants import Action
+from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
+
+from . import access, selectors
+from .access import RecordAction
+from .constants import InsStatus, ReportStatus, ReportType
+from .models import EmergencyAccess, Patient, Report, Stay
+from .signals import identity_qualified, report_signed
+
+SEARCH_LIMIT = 50
+
+
+def _refuse(actor, action: Action, decision: Decision, *, patient: Patient | None, object_type: str, object_id=None):
+    """Trace the refusal in its own committed transaction, then raise."""
+    audit.record_refusal(
+        actor=actor,
+        action=action,
+        code=decision.code,
+        patient_id=patient.public_id if patient else None,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    raise AccessDenied(decision)
+
+
+# --- Reads ------------------------------------------------------------------------------------
+
+
+def patient_search(*, actor, query: str, page: int = 1, page_size: int = SEARCH_LIMIT) -> tuple[list[Patient], int]:
+    """CHU staff search identities; one trace names the patients shown. Returns (page, total)."""
+    decision = access.decide(actor, None, RecordAction.SEARCH)
+    if not decision.allowed:
+        _refuse(actor, Action.SEARCH, decision, patient=None, object_type="patient")
+    found = selectors.patient_search_queryset(query)
+    start = (max(page, 1) - 1) * page_size
+    with transaction.atomic():
+        total = found.count()
+        patients = list(
+            access.with_access_flags(found, actor).order_by("birth_name", "first_names", "birth_date", "pk")[
+                start : start + page_size
+            ]
+        )
+        audit.record(
+            actor=actor,
+            action=Action.SEARCH,
+            mode=decision.mode,
+            object_type="patient",
+            object_ids=[p.public_id for p in patients],
+        )
+    return patients, total
+
+
+def care_team_patients(*, actor, limit: int = 200) -> list[Patient]:
+    """Patients whose record `actor` may read now (care team or emergency), newest stay first; traced."""
+    decision = access.decide(actor, None, RecordAction.SEARCH)
+    if not decision.allowed:
+        _refuse(actor, Action.LIST, decision, patient=None, object_type="patient")
+    with transaction.atomic():
+        patients = list(selectors.patients_in_care(actor)[:limit])
+        audit.record(
+            actor=actor,
+            action=Action.LIST,
+            mode=decision.mode,
+            object_type="patient",
+            object_ids=[p.public_id for p in patients],
+        )
+    return patients
+
+
+def patient_get(*, actor, patient_id: uuid.UUID | str) -> Patient:
+    """A patient's identity (CHU staff); traced."""
+    patient = _patient(patient_id)
+    decision = access.decide(actor, patient, RecordAction.READ_IDENTITY)
+    if not decision.allowed:
+        _refuse(actor, Action.READ, decision, patient=patient, object_type="patient_identity")
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="patient_identity",
+            object_id=patient.public_id,
+        )
+    return patient
+
+
+@dataclass
+class HospitalRecord:
+    patient: Patient
+    stays: list[Stay]
+    decision: Decision
+
+    @property
+    def report_ids(self) -> list[uuid.UUID]:
+        return [r.public_id for s in self.stays for r in s.reports.all()]
+
+
+def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
+    """A patient's hospital record for `actor`: one trace naming every stay and report shown."""
+    patient = _patient(patient_id)
+    decision = access.decide(actor, patient, RecordAction.READ_RECORD)
+    if not decision.allowed:
+        _refuse(
+            actor, Action.READ, decision, patient=patient, object_type="hospital_record", object_id=patient.public_id
+        )
+    with transaction.atomic():
+        stays = list(selectors.record_stays(actor, patient))
+        record = HospitalRecord(patient=patient, stays=stays, decision=decision)
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="hospital_record",
+            object_id=patient.public_id,
+            object_ids=[s.public_id for s in stays] + record.report_ids,
+        )
+    return record
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _patient(patient_id) -> Patient:
+    key = _as_uuid(patient_id)
+    patient = Patient.objects.filter(public_id=key).first() if key else None
+    if patient is None:
+        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
+    return patient
+
+
+def _report_for(actor, report_id) -> Report:
+    key = _as_uuid(report_id)
+    report = (
+        (selectors.reports_with_state().select_related("stay__patient", "stay__unit").filter(public_id=key).first())
+        if key
+        else None
+    )
+    if report is None:
+        raise AccessDenied(Decision.deny("not_found", _("Compte rendu introuvable."), status=404))
+    return report
+
+
+def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]:
+    report = _report_for(actor, report_id)
+    patient = report.stay.patient
+    decision = access.decide(actor, report, RecordAction.READ_REPORT)
+    if not decision.allowed:
+        _refuse(actor, Action.READ, decision, patient=patient, object_type="report", object_id=report.public_id)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="report",
+            object_id=report.public_id,
+        )
+    return report, decision
+
+
+def stay_for_writing(*, actor, stay_id: uuid.UUID | str) -> Stay:
+    """The stay a new report is written for, if `actor` may write there (the form page)."""
+    key = _as_uuid(stay_id)
+    stay = Stay.objects.select_related("patient", "unit").filter(public_id=key).first() if key else None
+    if stay is None:
+        raise AccessDenied(Decision.deny("not_found", _("Séjour introuvable."), status=404))
+    decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
+    if not decision.allowed:
+        _refuse(actor, Action.READ, decision, patient=stay.patient, object_type="stay", object_id=stay.public_id)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=stay.patient.public_id,
+            object_type="stay",
+            object_id=stay.public_id,
+        )
+    return stay
+
+
+# --- Changes ----------------------------------------------------------------------------------
+
+
+def _clean_text(title: str, body: str) -> tuple[str, str]:
+    title, body = (title or "").strip(), (body or "").strip()
+    errors = {}
+    if not title:
+        errors["title"] = _("Le titre est obligatoire.")
+    elif len(title) > 200:
+        errors["title"] = _("Le titre ne doit pas dépasser 200 caractères.")
+    if not body:
+        errors["body"] = _("Le texte du compte rendu est obligatoire.")
+    if errors:
+        raise InvalidInput(" ".join(errors.values()), fields=errors)
+    return title, body
+
+
+def report_create_draft(*, actor, stay_id: uuid.UUID | str, type_code: str, title: str, body: str) -> Report:
+    key = _as_uuid(stay_id)
+    stay = Stay.objects.select_related("patient").filter(public_id=key).first() if key else None
+    if stay is None:
+        raise InvalidInput(_("Séjour introuvable."), fields={"stay": _("Séjour introuvable.")})
+    decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
+    if not decision.allowed:
+        _refuse(actor, Action.CREATE, decision, patient=stay.patient, object_type="report")
+    if type_code not in ReportType.values:
+        raise InvalidInput(_("Type de compte rendu inconnu."), fields={"type_code": _("Type de compte rendu inconnu.")})
+    title, body = _clean_text(title, body)
+    with transaction.atomic():
+        report = Report.objects.create(stay=stay, type_code=type_code, title=title, body=body, author=actor)
+        audit.record(
+            actor=actor,
+            action=Action.CREATE,
+            mode=decision.mode,
+            patient_id=stay.patient.public_id,
+            object_type="report",
+            object_id=report.public_id,
+        )
+    return report
+
+
+def report_update_draft(*, actor, report_id: uuid.UUID | str, title: str | None, body: str) -> Report:
+    report = _report_for(actor, report_id)
+    decision = access.decide(actor, report, RecordAction.SIGN_REPORT)  # same rule: the author, on a draft
+    if not decision.allowed:
+        _refuse(
+            actor,
+            Action.UPDATE,
+            decision,
+            patient=report.stay.patient,
+            object_type="report",
+            object_id=report.public_id,
+        )
+    title, body = _clean_text(title if title is not None else report.title, body)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.status != ReportStatus.DRAFT:
+            raise Conflict(_("Ce compte rendu est déjà signé ; il ne peut plus être modifié."))
+        locked.title, locked.body = title, body
+        locked.save(update_fields=["title", "body"])
+        audit.record(
+            actor=actor,
+            action=Action.UPDATE,
+            mode=decision.mode,
+            patient_id=report.stay.patient.public_id,
+            object_type="report",
+            object_id=report.public_id,
+        )
+    return locked
+
+
+def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
+    """Sign a draft: it becomes immutable and, in the same transaction, is offered to the feed."""
+    report = _report_for(actor, report_id)
+    decision = access.decide(actor, report, RecordAction.SIGN_REPORT)
+    if not decision.allowed:
+        _refuse(
+            actor, Action.SIGN, decision, patient=report.stay.patient, object_type="report", object_id=report.public_id
+        )
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.status != ReportStatus.DRAFT:
+            raise Conflict(_("Ce compte rendu est déjà signé."))
+        locked.status, locked.signed_at = ReportStatus.SIGNED, timezone.now()
+        locked.save(update_fields=["status", "signed_at"])
+        audit.record(
+            actor=actor,
+            action=Action.SIGN,
+            mode=decision.mode,
+            patient_id=report.stay.patient.public_id,
+            object_type="report",
+            object_id=report.public_id,
+        )
+        # Receivers (the DMP feed) write their outbox rows inside this transaction.
+        report_signed.send(sender=Report, report=locked)
+    return locked
+
+
+def report_amend(*, actor, report_id: uuid.UUID | str, title: str | None, body: str) -> Report:
+    """A correction of a signed report: a new draft version that replaces it once signed."""
+    report = _report_for(actor, report_id)
+    decision = access.decide(actor, report, RecordAction.AMEND_REPORT)
+    if not decision.allowed:
+        _refuse(
+            actor, Action.AMEND, decision, patient=report.stay.patient, object_type="report", object_id=report.public_id
+        )
+    title, body = _clean_text(title if title is not None else report.title, body)
+    with transaction.atomic():
+        if Report.objects.select_for_update().filter(replaces=report).exists():
+            raise Conflict(_("Ce compte rendu a déjà une version plus récente ; amendez celle-ci."))
+        amendment = Report.objects.create(
+            stay=report.stay,
+            type_code=report.type_code,
+            title=title,
+            body=body,
+            author=actor,
+            version=report.version + 1,
+            replaces=report,
+        )
+        audit.record(
+            actor=actor,
+            action=Action.AMEND,
+            mode=decision.mode,
+            patient_id=report.stay.patient.public_id,
+            object_type="report",
+            object_id=amendment.public_id,
+            object_ids=[report.public_id],
+        )
+    return amendment
+
+
+def emergency_access_grant(*, actor, patient_id: uuid.UUID | str, reason: str) -> EmergencyAccess:
+    """Bris de glace: a written reason opens one patient's hospital record for a short window."""
+    patient = _patient(patient_id)
+    decision = access.decide(actor, patient, RecordAction.BREAK_GLASS)
+    if not decision.allowed:
+        if decision.code == "conflict":
+            raise Conflict(decision.message)
+        _refuse(
+            actor,
+            Action.EMERGENCY_ACCESS,
+            decision,
+            patient=patient,
+            object_type="hospital_record",
+            object_id=patient.public_id,
+        )
+    reason = " ".join((reason or "").split())
+    if len(reason) < 10:
+        raise InvalidInput(
+            _("Indiquez le motif de l'accès d'urgence (10 caractères au moins)."),
+            fields={"reason": _("Indiquez le motif de l'accès d'urgence (10 caractères au moins).")},
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        grant = EmergencyAccess.objects.create(
+            user=actor,
+            patient=patient,
+            reason=reason,
+            starts=now,
+            expires=now + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
+        )
+        audit.record(
+            actor=actor,
+            action=Action.EMERGENCY_ACCESS,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="hospital_record",
+            object_id=patient.public_id,
+            reason=reason,
+        )
+    return grant
+
+
+def identity_qualify(*, actor, patient_id: uuid.UUID | str, document_checked: bool) -> Patient:
+    """Identity vigilance: an INS retrieved plus an official ID document checked makes it qualified."""
+    patient = _patient(patient_id)
+    decision = access.decide(actor, patient, RecordAction.QUALIFY_IDENTITY)
+    if not decision.allowed:
+        _refuse(
+            actor,
+            Action.QUALIFY_IDENTITY,
+            decision,
+            patient=patient,
+            object_type="patient_identity",
+            object_id=patient.public_id,
+        )
+    if not document_checked:
+        raise InvalidInput(
+            _("La qualification exige la vérification d'une pièce d'identité officielle."),
+            fields={"document_checked": _("Cochez la case après avoir vérifié la pièce d'identité.")},
+        )
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.ins_status == InsStatus.QUALIFIED:
+            raise Conflict(_("L'identité de ce patient est déjà qualifiée."))
+        if locked.ins_status not in (InsStatus.RETRIEVED, InsStatus.VALIDATED) or not locked.nir:
+            raise Conflict(_("L'INS doit d'abord être récupérée auprès du téléservice INSi."))
+        locked.identity_document_checked = True
+        locked.ins_status = InsStatus.QUALIFIED
+        locked.identity_qualified_at = timezone.now()
+        locked.save(update_fields=["identity_document_checked", "ins_status", "identity_qualified_at"])
+        audit.record(
+            actor=actor,
+            action=Action.QUALIFY_IDENTITY,
+            mode=decision.mode,
+            patient_id=locked.public_id,
+            object_type="patient_identity",
+            object_id=locked.public_id,
+        )
+        # What waited for a qualified identity (the feed) goes once this commits.
+        identity_qualified.send(sender=Patient, patient=locked)
+    return locked

@@ -1,0 +1,20 @@
+"""URLs of the clinician pages of the hospital record."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "records"
+
+urlpatterns = [
+    path("patients/", views.my_patients, name="my_patients"),
+    path("patients/recherche/", views.patient_search, name="patient_search"),
+    path("patients/<uuid:patient_id>/dossier/", views.patient_record, name="patient_record"),
+    path("patients/<uuid:patient_id>/acces-urgence/", views.emergency_access, name="emergency_access"),
+    path("patients/<uuid:patient_id>/qualifier-identite/", views.qualify_identity, name="qualify_identity"),
+    path("sejours/<uuid:stay_id>/comptes-rendus/nouveau/", views.report_create, name="report_create"),
+    path("comptes-rendus/<uuid:report_id>/", views.report_detail, name="report_detail"),
+    path("comptes-rendus/<uuid:report_id>/modifier/", views.report_edit, name="report_edit"),
+    path("comptes-rendus/<uuid:report_id>/signer/", views.report_sign, name="report_sign"),
+    path("comptes-rendus/<uuid:report_id>/amender/", views.report_amend, name="report_amend"),
+]

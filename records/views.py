@@ -1,0 +1,219 @@
+"""Clinician pages of the hospital record; thin: every decision and trace is in services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from chu_portal.errors import AccessDenied, ServiceError
+
+from . import services
+from .forms import EmergencyAccessForm, PatientSearchForm, QualifyIdentityForm, ReportEditForm, ReportForm
+
+
+def _refused(request, exc: AccessDenied, *, patient_id=None):
+    """403 page that says why and, for CHU staff outside the care team, offers emergency access."""
+    if exc.status == 404:
+        raise Http404(exc.message)
+    return render(
+        request,
+        "records/refused.html",
+        {
+            "message": exc.message,
+            "code": exc.code,
+            "patient_id": patient_id,
+            "can_break_glass": exc.decision.can_break_glass,
+            "form": EmergencyAccessForm(),
+        },
+        status=exc.status,
+    )
+
+
+@login_required
+def patient_search(request):
+    form = PatientSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    patients, total = [], 0
+    # Non-staff get the refusal (traced) even without a query.
+    if query or not request.user.is_chu_staff:
+        try:
+            patients, total = services.patient_search(actor=request.user, query=query)
+        except AccessDenied as exc:
+            return _refused(request, exc)
+    searched = bool(query)
+    return render(
+        request,
+        "records/patient_search.html",
+        {"form": form, "patients": patients, "total": total, "searched": searched},
+    )
+
+
+@login_required
+def patient_record(request, patient_id):
+    try:
+        record = services.record_open(actor=request.user, patient_id=patient_id)
+    except AccessDenied as exc:
+        return _refused(request, exc, patient_id=patient_id)
+    return render(
+        request,
+        "records/patient_record.html",
+        {"record": record, "patient": record.patient, "qualify_form": QualifyIdentityForm()},
+    )
+
+
+@login_required
+@require_POST
+def emergency_access(request, patient_id):
+    form = EmergencyAccessForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "records/refused.html",
+            {
+                "message": _("Le motif est obligatoire."),
+                "patient_id": patient_id,
+                "can_break_glass": True,
+                "form": form,
+            },
+            status=400,
+        )
+    try:
+        grant = services.emergency_access_grant(
+            actor=request.user, patient_id=patient_id, reason=form.cleaned_data["reason"]
+        )
+    except AccessDenied as exc:
+        return _refused(request, exc, patient_id=patient_id)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("records:patient_record", patient_id=patient_id)
+    messages.warning(
+        request,
+        _("Accès d'urgence ouvert jusqu'à %(time)s. Cet accès est tracé et signalé au DPO.")
+        % {"time": grant.expires.astimezone().strftime("%H:%M")},
+    )
+    return redirect("records:patient_record", patient_id=patient_id)
+
+
+@login_required
+@require_POST
+def qualify_identity(request, patient_id):
+    form = QualifyIdentityForm(request.POST)
+    try:
+        services.identity_qualify(
+            actor=request.user,
+            patient_id=patient_id,
+            document_checked=form.is_valid() and form.cleaned_data["document_checked"],
+        )
+    except AccessDenied as exc:
+        return _refused(request, exc, patient_id=patient_id)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Identité qualifiée : l'INS peut désormais être utilisée."))
+    return redirect("records:patient_record", patient_id=patient_id)
+
+
+@login_required
+def report_detail(request, report_id):
+    try:
+        report, decision = services.report_open(actor=request.user, report_id=report_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "records/report_detail.html", {"report": report, "decision": decision})
+
+
+@login_required
+def report_create(request, stay_id):
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.report_create_draft(actor=request.user, stay_id=stay_id, **form.cleaned_data)
+        except AccessDenied as exc:
+            return _refused(request, exc)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Brouillon enregistré. Relisez-le puis signez-le."))
+            return redirect("records:report_detail", report_id=report.public_id)
+    try:
+        stay = services.stay_for_writing(actor=request.user, stay_id=stay_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "records/report_form.html", {"form": form, "stay": stay, "mode": "create"})
+
+
+@login_required
+def report_edit(request, report_id):
+    try:
+        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_update_draft(actor=request.user, report_id=report_id, **form.cleaned_data)
+        except AccessDenied as exc:
+            return _refused(request, exc)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Brouillon mis à jour."))
+            return redirect("records:report_detail", report_id=report_id)
+    return render(
+        request, "records/report_form.html", {"form": form, "report": report, "stay": report.stay, "mode": "edit"}
+    )
+
+
+@login_required
+def report_amend(request, report_id):
+    try:
+        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            amendment = services.report_amend(actor=request.user, report_id=report_id, **form.cleaned_data)
+        except AccessDenied as exc:
+            return _refused(request, exc)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("Nouvelle version enregistrée en brouillon ; signez-la pour remplacer la précédente.")
+            )
+            return redirect("records:report_detail", report_id=amendment.public_id)
+    return render(
+        request, "records/report_form.html", {"form": form, "report": report, "stay": report.stay, "mode": "amend"}
+    )
+
+
+@login_required
+@require_POST
+def report_sign(request, report_id):
+    try:
+        services.report_sign(actor=request.user, report_id=report_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version."),
+        )
+    return redirect("records:report_detail", report_id=report_id)
+
+
+@login_required
+def my_patients(request):
+    """The care team's current patients, and the search box."""
+    try:
+        patients = services.care_team_patients(actor=request.user)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "records/my_patients.html", {"patients": patients, "form": PatientSearchForm()})

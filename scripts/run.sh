@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's run command: embedded mode (SQLite, tasks in-process), demo cast, http://127.0.0.1:8000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/venv.sh requirements.txt
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py seed_demo
+echo "CHU Portal: http://127.0.0.1:8000  (demo accounts in README.md, password demo-chu-2026)"
+exec .venv/bin/python manage.py runserver "${PORT_BIND:-127.0.0.1:8000}"

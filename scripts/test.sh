@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: dev requirements, ruff, then the whole pytest suite on PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/venv.sh requirements-dev.txt
+export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chu_portal}"
+export REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
+export DEBUG=true
+.venv/bin/python scripts/check_services.py
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || { echo "Could not install chromium (apt-get install -y chromium): the browser tests need it." >&2; exit 2; }
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,124 @@
+"""The test cast (as STYLE.md asks): a patient, her care team, an outsider, her GP, the DPO."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, Profession, Role
+from records.constants import ReportStatus, ReportType
+
+from .factories import (
+    DiagnosisFactory,
+    PatientFactory,
+    ProcedureFactory,
+    ReportFactory,
+    StayFactory,
+    UnitFactory,
+    UserFactory,
+    professional,
+)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """The suite runs against PostgreSQL (triggers, roles, snapshots): say so when it does not."""
+    if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":
+        pytest.fail("the test suite needs PostgreSQL: run it with the README's test command (make test)")
+
+
+@pytest.fixture
+def cardiology(db):
+    return UnitFactory(code="CARDIO", name="Cardiologie")
+
+
+@pytest.fixture
+def orthopaedics(db):
+    return UnitFactory(code="ORTHO", name="Orthopédie")
+
+
+@pytest.fixture
+def dr_bernard(cardiology):
+    return professional(units=[cardiology], username="dr.bernard", first_name="Sophie", last_name="Bernard")
+
+
+@pytest.fixture
+def inf_roux(cardiology):
+    return professional(
+        role=Role.CHU_COLLABORATOR, profession=Profession.INFIRMIER, units=[cardiology], username="inf.roux"
+    )
+
+
+@pytest.fixture
+def dr_leroy(orthopaedics):
+    return professional(units=[orthopaedics], username="dr.leroy", first_name="Marc", last_name="Leroy")
+
+
+@pytest.fixture
+def dr_moreau(db):
+    return professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.moreau")
+
+
+@pytest.fixture
+def dpo(db):
+    return UserFactory(role=Role.DPO, username="dpo.mercier")
+
+
+@pytest.fixture
+def camille(db):
+    account = UserFactory(role=Role.PATIENT, username="camille.martin", first_name="Camille", last_name="Martin")
+    return PatientFactory(
+        birth_name="MARTIN", first_names="Camille", birth_date=datetime.date(1984, 3, 12), account=account
+    )
+
+
+@pytest.fixture
+def other_patient(db):
+    account = UserFactory(role=Role.PATIENT, username="jules.petit")
+    return PatientFactory(birth_name="PETIT", first_names="Jules", sex="M", account=account)
+
+
+@pytest.fixture
+def camille_stay(camille, cardiology):
+    """A finished Cardiologie stay, discharged 5 days ago (inside the recent-stay window)."""
+    stay = StayFactory(
+        patient=camille,
+        unit=cardiology,
+        admitted_at=timezone.now() - datetime.timedelta(days=12),
+        discharged_at=timezone.now() - datetime.timedelta(days=5),
+    )
+    DiagnosisFactory(stay=stay, code="I48.0", label="Fibrillation atriale paroxystique", principal=True)
+    ProcedureFactory(stay=stay)
+    return stay
+
+
+@pytest.fixture
+def discharge_letter(camille_stay, dr_bernard):
+    return ReportFactory(stay=camille_stay, author=dr_bernard, type_code=ReportType.DISCHARGE_LETTER)
+
+
+@pytest.fixture
+def draft_report(camille_stay, dr_bernard):
+    return ReportFactory(
+        stay=camille_stay,
+        author=dr_bernard,
+        type_code=ReportType.IMAGING_REPORT,
+        title="Échocardiographie",
+        status=ReportStatus.DRAFT,
+        signed_at=None,
+    )
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates with a real token."""
+
+    class Client(APIClient):
+        def as_user(self, user):
+            _token, raw = ApiToken.issue(user)
+            self.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+            return self
+
+    return Client()
