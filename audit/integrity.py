@@ -75,6 +75,23 @@ def _next_batch_postgres(last: AuditSeal | None, horizon: int, limit: int) -> tu
     return list(AuditEvent.objects.filter(txid=cut).order_by("id")), cut + 1
 
 
+def _finished_horizon(cursor) -> int:
+    """A transaction id below which every transaction that could write traces here has finished.
+
+    Like pg_snapshot_xmin(pg_current_snapshot()), but only over this database's sessions: a long
+    transaction in another database of the cluster cannot write our traces and must not stall
+    sealing. Our own xid is taken first, so any older writer is already published in
+    pg_stat_activity when we read it.
+    """
+    cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+    mine = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT coalesce(max(age(backend_xid)), 0) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+    )
+    return mine - cursor.fetchone()[0]
+
+
 def seal_pending() -> int:
     """Seal every trace whose writing transaction has finished; return how many were sealed."""
     limit = max(settings.AUDIT_SEAL_MAX_ROWS, 1)
@@ -86,9 +103,7 @@ def seal_pending() -> int:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK])
                     if not cursor.fetchone()[0]:
                         return sealed  # another sealer is at work
-                    # Every transaction below this id has finished: its traces are all visible.
-                    cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-                    horizon = cursor.fetchone()[0]
+                    horizon = _finished_horizon(cursor)
                 last = AuditSeal.objects.order_by("-id").first()
                 events, seal_horizon = _next_batch_postgres(last, horizon, limit)
             else:

@@ -1,0 +1,79 @@
+"""seed_demo creates the cast of DEMO.md, idempotently, with valid synthetic identifiers."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from stdnum.fr import nir
+
+from accounts.models import User
+from accounts.validators import validate_rpps
+from records.constants import INS_OID_TEST, InsStatus
+from records.models import Patient, Report
+
+CAST = {
+    "camille.martin": "patient",
+    "jules.petit": "patient",
+    "lea.dubois": "patient",
+    "dr.bernard": "chu_clinician",
+    "inf.roux": "chu_collaborator",
+    "dr.leroy": "chu_clinician",
+    "dr.moreau": "external_professional",
+    "dr.garnier": "external_professional",
+    "ph.fournier": "external_professional",
+    "dpo.mercier": "dpo",
+    "admin": "admin",
+}
+
+
+@pytest.fixture
+def seeded(db, settings):
+    settings.DEBUG = True  # the test runner forces DEBUG off; the seed is for development
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+def test_the_cast_has_every_role_and_the_demo_password(seeded):
+    assert dict(User.objects.values_list("username", "role")) == CAST
+    for user in User.objects.all():
+        assert user.check_password("demo-chu-2026")
+        if user.professional:
+            validate_rpps(user.rpps)
+
+
+def test_patients_have_valid_synthetic_ins(seeded):
+    for patient in Patient.objects.all():
+        assert nir.is_valid(patient.nir) and patient.ins_oid == INS_OID_TEST
+    statuses = dict(Patient.objects.values_list("account__username", "ins_status"))
+    assert statuses == {
+        "camille.martin": InsStatus.QUALIFIED,
+        "jules.petit": InsStatus.RETRIEVED,
+        "lea.dubois": InsStatus.QUALIFIED,
+    }
+
+
+def test_reports_are_signed_by_their_authors(seeded):
+    letter = Report.objects.get(stay__patient__account__username="camille.martin", type_code="11490-0")
+    assert letter.is_signed and letter.author.username == "dr.bernard"
+    assert Report.objects.filter(status="signed").count() == 4
+
+
+def test_seeding_twice_changes_nothing(seeded):
+    counts = (User.objects.count(), Patient.objects.count(), Report.objects.count())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (User.objects.count(), Patient.objects.count(), Report.objects.count()) == counts
+
+
+def test_the_seed_refuses_to_run_in_production_without_force(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not User.objects.exists()
+
+
+def test_the_demo_story_holds(seeded, client):
+    """dr.bernard opens Camille's record; dr.leroy is refused and can break the glass."""
+    camille = Patient.objects.get(account__username="camille.martin")
+    client.force_login(User.objects.get(username="dr.bernard"))
+    assert client.get(f"/patients/{camille.public_id}/dossier/").status_code == 200
+    client.force_login(User.objects.get(username="dr.leroy"))
+    assert client.get(f"/patients/{camille.public_id}/dossier/").status_code == 403
