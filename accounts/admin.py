@@ -1,4 +1,5 @@
 """Admin of accounts and reference data (no medical content is registered in the admin)."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 

@@ -10,13 +10,15 @@ from rest_framework.views import APIView
 
 from chu_portal.errors import ServiceError
 
+from . import second_factor
 from .models import ApiToken
+from .views import lockout_response
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
-    # Reserved for two-factor login: accepted now, required for professionals once TOTP exists.
+    # Required for professionals, the DPO and admins (TOTP or a backup code); optional for patients.
     otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
 
@@ -28,10 +30,20 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
-            request, username=serializer.validated_data["username"], password=serializer.validated_data["password"]
+            request._request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
         )
+        if getattr(request._request, "axes_locked_out", False):
+            return lockout_response(request._request)
         if user is None:
             raise ServiceError(_("Identifiant ou mot de passe incorrect."), code="not_authenticated", status=401)
+        if second_factor.required_for(user):
+            otp = serializer.validated_data.get("otp", "")
+            if not otp:
+                raise ServiceError(_("Code du second facteur requis (champ otp)."), code="otp_required", status=401)
+            if second_factor.verify(user, otp) is None:
+                raise ServiceError(_("Code du second facteur incorrect."), code="otp_invalid", status=401)
         token, raw = ApiToken.issue(user)
         return Response({"token": raw, "expires": token.expires}, status=status.HTTP_200_OK)
 

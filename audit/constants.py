@@ -37,7 +37,12 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "emergency_access", "emergency access"
     QUALIFY_IDENTITY = "qualify_identity", "qualify identity"
     VERIFY = "verify", "verify"
+    LOGIN_LOCKOUT = "login_lockout", "login lockout"
+    ENROL_SECOND_FACTOR = "enrol_second_factor", "enrol second factor"
+    RESET_SECOND_FACTOR = "reset_second_factor", "reset second factor"
 
 
 # Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).
 FLAGGED_MODES = {Mode.EMERGENCY: "emergency_access", Mode.SAMU: "samu_access"}
+# Security events the DPO sees flagged whatever their mode.
+FLAGGED_ACTIONS = {Action.LOGIN_LOCKOUT: "login_lockout", Action.RESET_SECOND_FACTOR: "second_factor_reset"}

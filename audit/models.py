@@ -8,7 +8,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from .constants import Action, Mode, Outcome
+from .constants import Mode, Outcome
 
 
 class InsertOnlyQuerySet(models.QuerySet):
@@ -53,7 +53,8 @@ class AuditEvent(InsertOnlyModel):
     actor_rpps = models.CharField(max_length=11, blank=True)
     # What.
     patient_id = models.UUIDField(null=True, blank=True)
-    action = models.CharField(max_length=40, choices=Action.choices)
+    # An open vocabulary (audit.constants.Action and each app's own actions): no choices, no migration per action.
+    action = models.CharField(max_length=40)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_ids = models.JSONField(default=list, blank=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from . import context
-from .constants import FLAGGED_MODES, Action, Mode, Outcome
+from .constants import FLAGGED_ACTIONS, FLAGGED_MODES, Action, Mode, Outcome
 from .models import AuditEvent
 
 
@@ -47,7 +47,7 @@ def _event(
     reason: str,
 ) -> AuditEvent:
     ctx = context.current()
-    flag_reason = FLAGGED_MODES.get(mode, "")
+    flag_reason = FLAGGED_MODES.get(mode, "") or FLAGGED_ACTIONS.get(action, "")
     return AuditEvent(
         actor_id=getattr(actor, "public_id", None),
         actor_username=getattr(actor, "username", "") or "",
@@ -130,6 +130,26 @@ def record_refusal(
         )
         event.save()
         transaction.on_commit(_count_for_embedded_sealing)
+    return event
+
+
+def record_security_event(*, action: Action | str, username: str, code: str, reason: str = "") -> AuditEvent:
+    """Trace a refused security event with no signed-in actor (a login lockout), committed with
+    the caller's transaction if there is one (authentication signals may run inside one)."""
+    with transaction.atomic():
+        event = _event(
+            actor=None,
+            action=action,
+            outcome=Outcome.DENIED,
+            mode=Mode.NONE,
+            patient_id=None,
+            object_type="account",
+            object_id=None,
+            object_ids=(),
+            reason=f"{code}: {reason}" if reason else code,
+        )
+        event.actor_username = username[:150]
+        event.save()
     return event
 
 

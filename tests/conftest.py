@@ -5,12 +5,14 @@ import datetime
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Profession, Role
 from records.constants import ReportStatus, ReportType
 
 from .factories import (
+    TOTP_KEY,
     DiagnosisFactory,
     PatientFactory,
     ProcedureFactory,
@@ -27,6 +29,32 @@ def _postgres_only(request):
     """The suite runs against PostgreSQL (triggers, roles, snapshots): say so when it does not."""
     if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":
         pytest.fail("the test suite needs PostgreSQL: run it with the README's test command (make test)")
+
+
+@pytest.fixture
+def client():
+    """A test client whose force_login also passes the second factor when the user has one."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    class VerifiedClient(Client):
+        def force_login(self, user, backend=None):
+            super().force_login(user, backend)
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is not None:
+                session = self.session
+                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+                session.save()
+
+    return VerifiedClient()
+
+
+@pytest.fixture
+def dpo(db):
+    user = UserFactory(role=Role.DPO, username="dpo.mercier")
+    TOTPDevice.objects.create(user=user, name="authenticator", key=TOTP_KEY, confirmed=True)
+    return user
 
 
 @pytest.fixture
@@ -59,11 +87,6 @@ def dr_leroy(orthopaedics):
 @pytest.fixture
 def dr_moreau(db):
     return professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.moreau")
-
-
-@pytest.fixture
-def dpo(db):
-    return UserFactory(role=Role.DPO, username="dpo.mercier")
 
 
 @pytest.fixture
@@ -117,7 +140,7 @@ def api():
 
     class Client(APIClient):
         def as_user(self, user):
-            _token, raw = ApiToken.issue(user)
+            _token, raw = ApiToken.issue(user)  # issued as the token endpoint does after the second factor
             self.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
             return self
 

@@ -5,6 +5,7 @@ import random
 
 import factory
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
@@ -72,10 +73,23 @@ class ProfessionalFactory(factory.django.DjangoModelFactory):
             obj.units.add(*extracted)
 
 
+# Every test professional has this TOTP key (hex), like DEMO.md's demo secret.
+TOTP_KEY = "48656c6c6f21deadbeef"
+
+
+def totp_code(key: str = TOTP_KEY) -> str:
+    from binascii import unhexlify
+
+    from django_otp.oath import totp
+
+    return f"{totp(unhexlify(key)):06d}"
+
+
 def professional(role=Role.CHU_CLINICIAN, profession=Profession.MEDECIN, units=(), **user_fields) -> User:
     profile = ProfessionalFactory(
         user__role=role, profession=profession, units=list(units), **{f"user__{k}": v for k, v in user_fields.items()}
     )
+    TOTPDevice.objects.create(user=profile.user, name="authenticator", key=TOTP_KEY, confirmed=True)
     return profile.user
 
 

@@ -6,12 +6,12 @@ import hashlib
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_code
 
 
 def test_a_token_is_issued_and_stored_only_as_a_hash(api, dr_bernard):
     response = api.post(
-        "/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": ""}, format="json"
+        "/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": totp_code()}, format="json"
     )
     assert response.status_code == 200
     raw = response.json()["token"]
@@ -68,3 +68,45 @@ def test_logout_revokes_the_token(api, dr_bernard):
     assert api.post("/api/v1/auth/logout/").status_code == 204
     assert ApiToken.objects.get().revoked_at is not None
     assert api.get("/api/v1/me/").status_code == 401
+
+
+def test_a_professional_needs_the_second_factor_for_a_token(api, dr_bernard):
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "otp_required")
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": "000000"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "otp_invalid")
+    assert not ApiToken.objects.exists()
+
+
+def test_a_patient_without_a_second_factor_gets_a_token_with_her_password(api, camille):
+    response = api.post("/api/v1/auth/token/", {"username": "camille.martin", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+
+
+def test_repeated_failures_lock_the_token_endpoint_out(api, dr_bernard, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": "wrong"}, format="json")
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": totp_code()}, format="json")
+    assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
+
+
+def test_a_professional_needs_the_second_factor_for_a_token(api, dr_bernard):
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "otp_required")
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": "000000"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "otp_invalid")
+    assert not ApiToken.objects.exists()
+
+
+def test_a_patient_without_a_second_factor_gets_a_token_with_her_password(api, camille):
+    response = api.post("/api/v1/auth/token/", {"username": "camille.martin", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+
+
+def test_repeated_failures_lock_the_token_endpoint_out(api, dr_bernard, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": "wrong"}, format="json")
+    response = api.post("/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": totp_code()}, format="json")
+    assert (response.status_code, response.json()["code"]) == (429, "rate_limited")

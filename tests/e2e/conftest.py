@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.factories import totp_code
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,6 +35,10 @@ def login(page, live_server):
         page.get_by_label("Mot de passe").fill(password)
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_load_state()
+        if "/accounts/2fa/verify/" in page.url:
+            page.get_by_label("Code à 6 chiffres").fill(totp_code())
+            page.get_by_role("button", name="Valider").click()
+            page.wait_for_load_state()
         return page
 
     return _login

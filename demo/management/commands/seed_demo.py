@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
@@ -17,6 +19,8 @@ from records import services as record_services
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 
+# DEMO.md: every demo professional's TOTP secret (base32), for an authenticator app.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 UNITS = {"CARDIO": "Cardiologie", "ORTHO": "Orthopédie", "URG": "Urgences"}
 
 
@@ -143,6 +147,8 @@ class Command(BaseCommand):
             self.users = {p.username: self._professional(p) for p in PROFESSIONALS}
             self.users["dpo.mercier"] = self._user("dpo.mercier", "Claire", "Mercier", Role.DPO)
             admin = self._user("admin", "", "Administrateur", Role.ADMIN)
+            for user in [*self.users.values(), admin]:
+                self._demo_totp(user)
             if not admin.is_superuser:
                 admin.is_staff = admin.is_superuser = True
                 admin.save(update_fields=["is_staff", "is_superuser"])
@@ -205,6 +211,11 @@ class Command(BaseCommand):
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
         return user
+
+    @staticmethod
+    def _demo_totp(user: User) -> None:
+        key = base64.b32decode(DEMO_TOTP_SECRET).hex()
+        TOTPDevice.objects.get_or_create(user=user, name="authenticator", defaults={"key": key, "confirmed": True})
 
     def _professional(self, pro: Pro) -> User:
         user = self._user(pro.username, pro.first, pro.last, pro.role)
