@@ -39,4 +39,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("records.urls")),
     path("", include("audit.urls")),
+    path("", include("dmp.urls")),
 ]

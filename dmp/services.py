@@ -1096,3 +1096,8 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
             object_id=account.public_id,
         )
     return account
+
+
+def record_by_patient_id(patient_id) -> SharedRecord:
+    """The DMP of a patient by public id (no medical content: for forms that add to it)."""
+    return _record(patient_id)
