@@ -185,3 +185,13 @@ def test_a_patient_activates_her_space_with_the_chu_code(client, dr_bernard):
         },
     )
     assert again.status_code == 400
+
+
+def test_the_chu_issues_an_activation_code_from_the_command_line(dr_bernard, camille):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("issue_activation_code", camille.ipp, "--by", "dr.bernard", stdout=out)
+    assert "activation code:" in out.getvalue() and camille.activation_codes.count() == 1
