@@ -126,6 +126,10 @@ def home(request):
         return redirect("records:my_patients")
     if user.role == Role.DPO:
         return redirect("audit:console")
+    if user.role == Role.PATIENT:
+        return redirect("dmp:home")
+    if user.role == Role.EXTERNAL_PROFESSIONAL:
+        return redirect("dmp:pro_home")
     template = {
         Role.PATIENT: "accounts/home_patient.html",
         Role.EXTERNAL_PROFESSIONAL: "accounts/home_professional.html",

@@ -207,6 +207,14 @@ API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
 RECORDS_RECENT_STAY_DAYS = env_int("RECORDS_RECENT_STAY_DAYS", 30)
 # Emergency access (bris de glace) window, in hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
+# DMP uploads: largest accepted file, in bytes (20 MB).
+DMP_UPLOAD_MAX_BYTES = env_int("DMP_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Default lifetime of a DMP authorisation (AccessGrant), in days (assumed: 1 year).
+DMP_GRANT_DEFAULT_DAYS = env_int("DMP_GRANT_DEFAULT_DAYS", 365)
+# Lifetime of an account activation code handed by the CHU, in days.
+DMP_ACTIVATION_CODE_DAYS = env_int("DMP_ACTIVATION_CODE_DAYS", 30)
+# The GP's dashboard lists their patients' documents filed in the last this many days.
+DMP_GP_DASHBOARD_DAYS = env_int("DMP_GP_DASHBOARD_DAYS", 30)
 
 # --- Audit trail ------------------------------------------------------------------------------
 

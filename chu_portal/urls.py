@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from dmp import api as dmp_api
 from records import api as records_api
 
 from . import health
@@ -29,6 +30,23 @@ api_v1 = [
     path("reports/<str:report_id>/", records_api.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<str:report_id>/sign/", records_api.ReportSignView.as_view(), name="report-sign"),
     path("reports/<str:report_id>/amend/", records_api.ReportAmendView.as_view(), name="report-amend"),
+    path("dmp/lookup/", dmp_api.LookupView.as_view(), name="dmp-lookup"),
+    path("dmp/documents/<str:document_id>/", dmp_api.DocumentDetailView.as_view(), name="dmp-document"),
+    path(
+        "dmp/documents/<str:document_id>/content/", dmp_api.DocumentContentView.as_view(), name="dmp-document-content"
+    ),
+    path("dmp/documents/<str:document_id>/mask/", dmp_api.DocumentMaskView.as_view(), name="dmp-document-mask"),
+    path("dmp/documents/<str:document_id>/unmask/", dmp_api.DocumentUnmaskView.as_view(), name="dmp-document-unmask"),
+    path(
+        "dmp/documents/<str:document_id>/make-visible/",
+        dmp_api.DocumentMakeVisibleView.as_view(),
+        name="dmp-document-make-visible",
+    ),
+    path("dmp/<str:patient_id>/documents/", dmp_api.DocumentsView.as_view(), name="dmp-documents"),
+    path("dmp/<str:patient_id>/settings/", dmp_api.SettingsView.as_view(), name="dmp-settings"),
+    path("dmp/<str:patient_id>/blocked-professionals/", dmp_api.BlockedView.as_view(), name="dmp-blocked"),
+    path("dmp/<str:patient_id>/blocked-professionals/<str:rpps>/", dmp_api.UnblockView.as_view(), name="dmp-unblock"),
+    path("dmp/<str:patient_id>/profile/", dmp_api.ProfileView.as_view(), name="dmp-profile"),
 ]
 
 urlpatterns = [
@@ -39,4 +57,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("records.urls")),
     path("", include("audit.urls")),
+    path("", include("dmp.urls")),
 ]

@@ -1,1 +1,265 @@
-"""Models of the shared record (DMP); the DMP issue adds documents, grants and settings here."""
+"""Models of the shared record (DMP): the record, its documents, grants, blocks, profile, notifications, the matrix."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from accounts.models import Profession
+from records.models import Patient
+
+from .constants import (
+    DocumentClass,
+    DocumentSource,
+    DocumentStatus,
+    DocumentType,
+    GrantSource,
+    NotificationKind,
+    ProfileKind,
+    RecordStatus,
+)
+
+
+class SharedRecord(models.Model):
+    """One DMP per patient, with the patient's choices (GP, emergency and SAMU access, e-mails)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="shared_record")
+    status = models.CharField(_("statut"), max_length=10, choices=RecordStatus.choices, default=RecordStatus.ACTIVE)
+    emergency_access_allowed = models.BooleanField(_("accès d'urgence autorisé"), default=True)
+    samu_access_allowed = models.BooleanField(_("accès SAMU autorisé"), default=True)
+    gp = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("médecin traitant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gp_of",
+    )
+    notify_by_email = models.BooleanField(_("notifications par e-mail"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(status__in=RecordStatus.values), name="dmp_status_valid")]
+
+    def __str__(self) -> str:
+        return f"DMP {self.patient}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == RecordStatus.ACTIVE
+
+
+class SharedRecordUserObjectPermission(UserObjectPermissionBase):
+    """Guardian's direct-FK object permissions on a DMP, derived from AccessGrant by the services."""
+
+    content_object = models.ForeignKey(SharedRecord, on_delete=models.CASCADE)
+
+
+class SharedRecordGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(SharedRecord, on_delete=models.CASCADE)
+
+
+def document_storage_name(instance, filename: str) -> str:
+    """A random storage name: the name the user gave is metadata only (DECISIONS.md)."""
+    ext = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(instance.mime_type, "")
+    return f"dmp/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{ext}"
+
+
+class SharedDocument(models.Model):
+    """A DMP document (IHE XDS / FHIR DocumentReference metadata) and its file in storage."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.PROTECT, related_name="documents")
+    title = models.CharField(_("titre"), max_length=200)
+    type_code = models.CharField(_("type (LOINC)"), max_length=10, choices=DocumentType.choices)
+    class_code = models.CharField(_("classe"), max_length=4, choices=DocumentClass.choices)
+    source = models.CharField(_("origine"), max_length=15, choices=DocumentSource.choices)
+    # The professional who wrote it, or the patient's own account for their uploads.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="dmp_documents"
+    )
+    event_date = models.DateField(_("date de l'acte"), null=True, blank=True)
+    created_at = models.DateTimeField(_("date de dépôt"), default=timezone.now, db_index=True)
+    file = models.FileField(upload_to=document_storage_name, max_length=200)
+    original_filename = models.CharField(max_length=255, blank=True)
+    mime_type = models.CharField(max_length=50)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=DocumentStatus.choices, default=DocumentStatus.CURRENT)
+    masked = models.BooleanField(_("masqué aux professionnels"), default=False)
+    visible_to_patient = models.BooleanField(_("visible du patient"), default=True)
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    # The feed (records -> DMP) files one document per signed report version: its idempotency key.
+    source_report_id = models.UUIDField(null=True, blank=True, unique=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["record", "status", "deleted_at", "created_at"], name="dmp_doc_record_list")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(masked=True) & Q(visible_to_patient=False)), name="dmp_doc_not_masked_and_invisible"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="dmp_doc_status_valid"),
+            models.CheckConstraint(condition=Q(source__in=DocumentSource.values), name="dmp_doc_source_valid"),
+            models.CheckConstraint(condition=Q(type_code__in=DocumentType.values), name="dmp_doc_type_valid"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="dmp_doc_not_empty"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="dmp_doc_sha256_format"),
+            models.CheckConstraint(
+                condition=~Q(source=DocumentSource.PATIENT)
+                | (Q(class_code=DocumentClass.PATIENT_EXPRESSION) & Q(visible_to_patient=True)),
+                name="dmp_doc_patient_upload_class_90",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="dmp_doc_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_type_code_display()})"
+
+    @property
+    def is_patient_upload(self) -> bool:
+        return self.source == DocumentSource.PATIENT
+
+
+class AccessGrant(models.Model):
+    """The patient's authorisation for one professional: the DMP's truth (guardian permissions derive from it).
+
+    Created only by dmp.services.grant_create (consent workflow, in-person consent, tests, seed).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.PROTECT, related_name="grants")
+    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dmp_grants")
+    source = models.CharField(max_length=20, choices=GrantSource.choices)
+    purpose = models.TextField(blank=True)
+    starts = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["professional", "record", "expires"], name="dmp_grant_lookup")]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires__gt=models.F("starts")), name="dmp_grant_window_positive"),
+            models.CheckConstraint(condition=Q(source__in=GrantSource.values), name="dmp_grant_source_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} -> {self.record} ({self.source})"
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.starts <= now < self.expires
+
+
+class BlockedProfessional(models.Model):
+    """A professional the patient blocked: sees nothing of the DMP, grant or emergency notwithstanding."""
+
+    record = models.ForeignKey(SharedRecord, on_delete=models.CASCADE, related_name="blocked")
+    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "professional"], name="dmp_block_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.professional} blocked on {self.record}"
+
+
+class MedicalProfileEntry(models.Model):
+    """An entry of the patient's medical profile: allergy, vaccination, treatment or history."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.PROTECT, related_name="profile_entries")
+    kind = models.CharField(_("catégorie"), max_length=15, choices=ProfileKind.choices)
+    label = models.CharField(_("libellé"), max_length=200)
+    date = models.DateField(_("date"), null=True, blank=True)
+    note = models.TextField(_("remarque"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "-date", "label"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ProfileKind.values), name="dmp_profile_kind_valid"),
+            models.CheckConstraint(condition=~Q(label=""), name="dmp_profile_label_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label}"
+
+
+class Notification(models.Model):
+    """A message in someone's portal inbox (and by e-mail when opted in); never medical content in e-mails."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    message = models.CharField(max_length=400)
+    record = models.ForeignKey(SharedRecord, null=True, blank=True, on_delete=models.CASCADE)
+    document = models.ForeignKey(SharedDocument, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="dmp_notification_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.message}"
+
+
+class AccessMatrixEntry(models.Model):
+    """One cell of the access matrix: may this profession read this document type (or class 90)?
+
+    Data, not code (DOMAIN.md): seeded with the default table by a migration, edited in the admin.
+    """
+
+    profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
+    document_key = models.CharField(
+        _("type de document (LOINC) ou classe 90"),
+        max_length=10,
+        help_text=_("Code LOINC du type, ou « 90 » pour les documents déposés par le patient."),
+    )
+    allowed = models.BooleanField(_("lecture autorisée"), default=False)
+
+    class Meta:
+        ordering = ["document_key", "profession"]
+        verbose_name = _("case de la matrice d'accès")
+        verbose_name_plural = _("matrice d'accès")
+        constraints = [
+            models.UniqueConstraint(fields=["profession", "document_key"], name="dmp_matrix_unique"),
+            models.CheckConstraint(condition=Q(profession__in=Profession.values), name="dmp_matrix_profession_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profession} / {self.document_key}: {'✓' if self.allowed else '–'}"
+
+
+def _hash_code(raw: str) -> str:
+    return hashlib.sha256(raw.strip().upper().encode()).hexdigest()
+
+
+class ActivationCode(models.Model):
+    """The code the CHU hands a patient to activate their space (stored hashed, single use, expiring)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    hash_code = staticmethod(_hash_code)
+
+    def __str__(self) -> str:
+        return f"activation code of {self.patient}"

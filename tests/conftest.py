@@ -39,6 +39,14 @@ def client():
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     class VerifiedClient(Client):
+        def login(self, **credentials):
+            from django.http import HttpRequest
+
+            # django-axes needs the request to count failures (the real login page passes it).
+            request = HttpRequest()
+            request.META["REMOTE_ADDR"] = "127.0.0.1"
+            return super().login(request=request, **credentials)
+
         def force_login(self, user, backend=None):
             super().force_login(user, backend)
             device = TOTPDevice.objects.filter(user=user, confirmed=True).first()

@@ -3,11 +3,14 @@
 import os
 
 import pytest
+from django.core.management import call_command
 
 from tests.factories import totp_code
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the test are safe here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+DEMO_PASSWORD = "demo-chu-2026"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -26,19 +29,26 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def login(page, live_server):
-    """Sign in through the real login page."""
+def demo(transactional_db, settings, tmp_path):
+    """The demo cast of DEMO.md (its professionals share the test TOTP key)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo", "--force", verbosity=0)
 
-    def _login(username, password):
+
+@pytest.fixture
+def login(live_server):
+    """Sign in through the real pages: password, then the TOTP code when asked."""
+
+    def sign_in(page, username, password=DEMO_PASSWORD):
         page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Identifiant").fill(username)
-        page.get_by_label("Mot de passe").fill(password)
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_load_state()
         if "/accounts/2fa/verify/" in page.url:
-            page.get_by_label("Code à 6 chiffres").fill(totp_code())
+            page.fill("#id_code", totp_code())
             page.get_by_role("button", name="Valider").click()
             page.wait_for_load_state()
         return page
 
-    return _login
+    return sign_in

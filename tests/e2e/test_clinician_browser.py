@@ -9,9 +9,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_care_team_doctor_opens_the_record_and_an_outsider_breaks_the_glass(
-    login, live_server, dr_bernard, dr_leroy, camille, discharge_letter
+    login, page, live_server, dr_bernard, dr_leroy, camille, discharge_letter
 ):
-    page = login("dr.bernard", PASSWORD)
+    page = login(page, "dr.bernard", PASSWORD)
     page.get_by_role("link", name=camille.display_name).click()
     assert page.get_by_role("heading", name=camille.display_name).is_visible()
     assert page.get_by_text("Fibrillation atriale paroxystique").is_visible()
@@ -19,7 +19,7 @@ def test_care_team_doctor_opens_the_record_and_an_outsider_breaks_the_glass(
     assert page.get_by_text(discharge_letter.body).is_visible()
     page.get_by_role("button", name="Se déconnecter").click()
 
-    page = login("dr.leroy", PASSWORD)
+    page = login(page, "dr.leroy", PASSWORD)
     page.get_by_label("Nom, date de naissance, IPP ou INS").fill("martin")
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_role("link", name=camille.display_name).click()
@@ -40,7 +40,7 @@ def test_care_team_doctor_opens_the_record_and_an_outsider_breaks_the_glass(
 
 def test_the_record_is_usable_on_a_phone(login, live_server, page, dr_bernard, camille, discharge_letter):
     page.set_viewport_size({"width": 360, "height": 740})
-    login("dr.bernard", PASSWORD)
+    login(page, "dr.bernard", PASSWORD)
     page.goto(f"{live_server.url}/patients/{camille.public_id}/dossier/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360

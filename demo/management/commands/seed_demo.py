@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,9 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
+from dmp import services as dmp_services
+from dmp.constants import DocumentSource, DocumentType, RecordStatus
+from dmp.models import SharedDocument
 from records import services as record_services
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
@@ -155,7 +159,7 @@ class Command(BaseCommand):
             self.patients = {p.username: self._patient(p) for p in PATIENTS}
             stays = self._stays()
         # Reports go through the services, as a clinician would write and sign them (each traced).
-        self._report(
+        camille_letter = self._report(
             stays["camille_cardio"],
             "dr.bernard",
             ReportType.DISCHARGE_LETTER,
@@ -165,7 +169,7 @@ class Command(BaseCommand):
             "Traitement de sortie : apixaban 5 mg deux fois par jour, bisoprolol 2,5 mg le matin.\n"
             "Suivi : consultation de cardiologie dans 3 mois ; bilan rénal à 1 mois chez le médecin traitant.",
         )
-        self._report(
+        camille_imaging = self._report(
             stays["camille_cardio"],
             "dr.bernard",
             ReportType.IMAGING_REPORT,
@@ -189,6 +193,7 @@ class Command(BaseCommand):
             "Madame Dubois, hospitalisée pour une péricardite aiguë. Évolution favorable sous colchicine et "
             "anti-inflammatoires. Repos sportif 3 mois.",
         )
+        self._dmp(camille_letter, camille_imaging)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo cast ready ({len(self.users) + 1 + len(self.patients)} accounts; password: {settings.DEMO_PASSWORD})."
@@ -335,3 +340,48 @@ class Command(BaseCommand):
             actor=actor, stay_id=stay.public_id, type_code=type_code, title=title, body=body
         )
         return record_services.report_sign(actor=actor, report_id=draft.public_id)
+
+    # --- DMP (issue 3) ----------------------------------------------------------------------
+
+    def _dmp(self, camille_letter: Report, camille_imaging: Report) -> None:
+        """Camille's DMP (GP, CHU documents, her upload, one masked document); Léa's DMP opposed."""
+        camille = self.patients["camille.martin"]
+        record = dmp_services.shared_record_for(camille)
+        if record.gp_id is None:
+            dmp_services.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
+        # Until the feed issue, the CHU's documents are filed directly through the feed's service.
+        dmp_services.chu_document_file(report=camille_letter)
+        imaging = dmp_services.chu_document_file(report=camille_imaging)
+        if not imaging.masked:
+            dmp_services.document_mask(actor=camille.account, document_id=imaging.public_id)
+        if not SharedDocument.objects.filter(record=record, source=DocumentSource.PATIENT).exists():
+            dmp_services.document_upload(
+                actor=camille.account,
+                record=record,
+                uploaded=ContentFile(_certificate_pdf(camille), name="certificat-vaccination.pdf"),
+                title="Certificat de vaccination",
+                type_code=DocumentType.VACCINATION,
+                event_date=datetime.date(2024, 10, 15),
+            )
+        lea = self.patients["lea.dubois"]
+        if dmp_services.shared_record_for(lea).status != RecordStatus.OPPOSED:
+            dmp_services.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
+        dmp_services.shared_record_for(self.patients["jules.petit"])
+
+
+def _certificate_pdf(patient: Patient) -> bytes:
+    """A small synthetic vaccination certificate, as a patient would scan or download it."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle("Certificat de vaccination")
+    pdf.drawString(72, 770, "Certificat de vaccination (données de démonstration)")
+    pdf.drawString(72, 740, f"{patient.display_name}, née le {patient.birth_date:%d/%m/%Y}")
+    pdf.drawString(72, 710, "Grippe saisonnière : 15/10/2024 — Covid-19 (rappel) : 15/10/2024")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

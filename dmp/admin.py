@@ -1,0 +1,29 @@
+"""Admin of the DMP: the access matrix (editable data); grants are read-only (only consent services create them)."""
+
+from django.contrib import admin
+
+from .models import AccessGrant, AccessMatrixEntry
+
+
+@admin.register(AccessMatrixEntry)
+class AccessMatrixEntryAdmin(admin.ModelAdmin):
+    list_display = ("document_key", "profession", "allowed")
+    list_editable = ("allowed",)
+    list_filter = ("profession", "document_key")
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(admin.ModelAdmin):
+    """Shown for support; never created or edited here (DECISIONS.md: consent services only)."""
+
+    list_display = ("public_id", "professional", "source", "starts", "expires", "revoked_at")
+    readonly_fields = [f.name for f in AccessGrant._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

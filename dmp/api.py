@@ -1,0 +1,231 @@
+"""API of the shared record (API.md, "Shared record (DMP)"), over the same services as the pages."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from django.urls import reverse
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chu_portal.api import page_params, paginated
+from chu_portal.errors import InvalidInput
+
+from . import services
+from .constants import ProfileKind, RecordStatus
+from .models import MedicalProfileEntry, SharedDocument, SharedRecord
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    profile = user.professional
+    return {
+        "name": user.display_name,
+        "rpps": profile.rpps if profile else None,
+        "profession": profile.profession if profile else None,
+    }
+
+
+def document_json(request, document: SharedDocument) -> dict:
+    return {
+        "id": str(document.public_id),
+        "patient": str(document.record.patient.public_id),
+        "title": document.title,
+        "type_code": document.type_code,
+        "type_display": document.get_type_code_display(),
+        "class_code": document.class_code,
+        "source": document.source,
+        "author": _person(document.author),
+        "event_date": document.event_date,
+        "created_at": document.created_at,
+        "status": document.status,
+        "masked": document.masked,
+        "visible_to_patient": document.visible_to_patient,
+        "format": document.mime_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "replaces": str(document.replaces.public_id) if document.replaces_id else None,
+        "content_url": request.build_absolute_uri(
+            reverse("api:dmp-document-content", kwargs={"document_id": document.public_id})
+        ),
+    }
+
+
+def settings_json(record: SharedRecord) -> dict:
+    return {
+        "status": record.status,
+        "emergency_access_allowed": record.emergency_access_allowed,
+        "samu_access_allowed": record.samu_access_allowed,
+        "gp": _person(record.gp),
+        "notify_by_email": record.notify_by_email,
+    }
+
+
+def profile_json(entry: MedicalProfileEntry) -> dict:
+    return {
+        "id": str(entry.public_id),
+        "kind": entry.kind,
+        "label": entry.label,
+        "date": entry.date,
+        "note": entry.note,
+    }
+
+
+def _bool(value, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+class LookupView(APIView):
+    def get(self, request):
+        patient = services.patient_lookup(
+            actor=request.user,
+            ins=request.query_params.get("ins", ""),
+            birth_date=request.query_params.get("birth_date"),
+        )
+        return Response({"patient_id": str(patient.public_id), "name": patient.display_name})
+
+
+class DocumentsView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get(self, request, patient_id):
+        page, size = page_params(request)
+        params = request.query_params
+        result = services.documents_list(
+            actor=request.user,
+            patient_id=patient_id,
+            type_code=params.get("type_code") or None,
+            source=params.get("source") or None,
+            since=params.get("since") or None,
+            until=params.get("until") or None,
+            include_superseded=_bool(params.get("include_superseded"), False),
+            page=page,
+            page_size=size,
+        )
+        return paginated(request, [document_json(request, d) for d in result.documents], result.total, page, size)
+
+    def post(self, request, patient_id):
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise InvalidInput("Le fichier est obligatoire.", fields={"file": "Obligatoire."})
+        document = services.document_upload(
+            actor=request.user,
+            patient_id=patient_id,
+            uploaded=uploaded,
+            title=request.data.get("title", ""),
+            type_code=request.data.get("type_code") or None,
+            event_date=request.data.get("event_date") or None,
+            visible_to_patient=_bool(request.data.get("visible_to_patient"), True),
+        )
+        return Response(document_json(request, document), status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailView(APIView):
+    def get(self, request, document_id):
+        document, _decision = services.document_open(actor=request.user, document_id=document_id)
+        return Response(document_json(request, document))
+
+    def delete(self, request, document_id):
+        services.document_delete(actor=request.user, document_id=document_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentContentView(APIView):
+    def get(self, request, document_id):
+        download = _bool(request.query_params.get("download"), True)
+        document, handle = services.document_content(actor=request.user, document_id=document_id, download=download)
+        response = FileResponse(
+            handle,
+            content_type=document.mime_type,
+            as_attachment=download,
+            filename=document.original_filename or "document",
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _document_verb(verb):
+    class View(APIView):
+        def post(self, request, document_id):
+            return Response(document_json(request, verb(actor=request.user, document_id=document_id)))
+
+    return View
+
+
+DocumentMaskView = _document_verb(services.document_mask)
+DocumentUnmaskView = _document_verb(services.document_unmask)
+DocumentMakeVisibleView = _document_verb(services.document_make_visible)
+
+
+class SettingsSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RecordStatus.choices, required=False)
+    emergency_access_allowed = serializers.BooleanField(required=False)
+    samu_access_allowed = serializers.BooleanField(required=False)
+    gp = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=11)
+    notify_by_email = serializers.BooleanField(required=False)
+
+
+class SettingsView(APIView):
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get(self, request, patient_id):
+        return Response(settings_json(services.record_settings_get(actor=request.user, patient_id=patient_id)))
+
+    def patch(self, request, patient_id):
+        data = SettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if "gp" in changes:
+            changes["gp"] = changes["gp"] or None
+        return Response(
+            settings_json(services.record_settings_update(actor=request.user, patient_id=patient_id, **changes))
+        )
+
+
+class RppsSerializer(serializers.Serializer):
+    rpps = serializers.CharField(max_length=11)
+
+
+class BlockedView(APIView):
+    def get(self, request, patient_id):
+        rows = services.blocked_list(actor=request.user, patient_id=patient_id)
+        return Response([{**_person(b.professional), "blocked_at": b.created_at} for b in rows])
+
+    def post(self, request, patient_id):
+        data = RppsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        block = services.professional_block(actor=request.user, patient_id=patient_id, rpps=data.validated_data["rpps"])
+        return Response({**_person(block.professional), "blocked_at": block.created_at}, status=status.HTTP_201_CREATED)
+
+
+class UnblockView(APIView):
+    def delete(self, request, patient_id, rpps):
+        services.professional_unblock(actor=request.user, patient_id=patient_id, rpps=rpps)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProfileSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ProfileKind.choices)
+    label = serializers.CharField(max_length=200)
+    date = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProfileView(APIView):
+    def get(self, request, patient_id):
+        _record, entries = services.profile_list(actor=request.user, patient_id=patient_id)
+        return Response(
+            {"count": len(entries), "next": None, "previous": None, "results": [profile_json(e) for e in entries]}
+        )
+
+    def post(self, request, patient_id):
+        data = ProfileSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.profile_add(actor=request.user, patient_id=patient_id, **data.validated_data)
+        return Response(profile_json(entry), status=status.HTTP_201_CREATED)

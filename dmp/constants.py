@@ -1,0 +1,93 @@
+"""Codes of the shared record (DMP): record status, document types (LOINC), classes, sources, actions."""
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from records.constants import ReportType
+
+
+class RecordStatus(models.TextChoices):
+    ACTIVE = "active", _("Actif")
+    CLOSED = "closed", _("Fermé")
+    OPPOSED = "opposed", _("Opposé")
+
+
+class DocumentType(models.TextChoices):
+    """LOINC document types: the CHU's report types, plus what patients and professionals add."""
+
+    DISCHARGE_LETTER = ReportType.DISCHARGE_LETTER.value, ReportType.DISCHARGE_LETTER.label
+    OPERATIVE_REPORT = ReportType.OPERATIVE_REPORT.value, ReportType.OPERATIVE_REPORT.label
+    EMERGENCY_VISIT = ReportType.EMERGENCY_VISIT.value, ReportType.EMERGENCY_VISIT.label
+    IMAGING_REPORT = ReportType.IMAGING_REPORT.value, ReportType.IMAGING_REPORT.label
+    LAB_REPORT = ReportType.LAB_REPORT.value, ReportType.LAB_REPORT.label
+    CONSULTATION_REPORT = ReportType.CONSULTATION_REPORT.value, ReportType.CONSULTATION_REPORT.label
+    VACCINATION = "11369-6", _("Historique des vaccinations")
+    PRESCRIPTION = "57833-6", _("Ordonnance")
+    OTHER = "34133-9", _("Autre document (synthèse)")
+
+
+class DocumentClass(models.TextChoices):
+    """XDS class codes (assumed values of the French DMP nomenclature)."""
+
+    REPORT = "10", _("Compte rendu")
+    PRESCRIPTION = "11", _("Prescription")
+    PATIENT_EXPRESSION = "90", _("Expression du titulaire")
+
+
+class DocumentSource(models.TextChoices):
+    CHU = "chu", _("CHU")
+    PROFESSIONAL = "professional", _("Professionnel de santé")
+    PATIENT = "patient", _("Patient")
+
+
+class DocumentStatus(models.TextChoices):
+    CURRENT = "current", _("Actuel")
+    SUPERSEDED = "superseded", _("Remplacé")
+    ARCHIVED = "archived", _("Archivé")
+
+
+class GrantSource(models.TextChoices):
+    CONSENT = "consent", _("Autorisation donnée dans le portail")
+    IN_PERSON_CONSENT = "in_person_consent", _("Autorisation donnée en consultation")
+
+
+class ProfileKind(models.TextChoices):
+    ALLERGY = "allergy", _("Allergie")
+    VACCINATION = "vaccination", _("Vaccination")
+    TREATMENT = "treatment", _("Traitement")
+    HISTORY = "history", _("Antécédent")
+
+
+class NotificationKind(models.TextChoices):
+    NEW_DOCUMENT = "new_document", _("Nouveau document")
+    NEW_ACCESS = "new_access", _("Nouvel accès")
+    EMERGENCY_ACCESS = "emergency_access", _("Accès d'urgence")
+    CONSENT_REQUEST = "consent_request", _("Demande d'autorisation")
+    SETTINGS = "settings", _("Paramètres")
+
+
+# The matrix key of the patient's own documents (class 90) in the access matrix.
+MATRIX_PATIENT_DOCUMENTS = DocumentClass.PATIENT_EXPRESSION.value
+
+# Types a patient may choose for their own uploads (class 90).
+PATIENT_UPLOAD_TYPES = [DocumentType.VACCINATION, DocumentType.PRESCRIPTION, DocumentType.OTHER]
+
+
+class DmpAction(StrEnum):
+    """Trace actions of the DMP that the spine's audit vocabulary does not name."""
+
+    LOOKUP = "lookup"
+    DOWNLOAD = "download"
+    MASK = "mask"
+    UNMASK = "unmask"
+    DELETE = "delete"
+    MAKE_VISIBLE = "make_visible"
+    SETTINGS = "update_settings"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    GRANT = "grant"
+    REVOKE = "revoke"
+    ACTIVATE = "activate_account"
+    ISSUE_ACTIVATION_CODE = "issue_activation_code"

@@ -1,0 +1,106 @@
+"""Uploads checked by content, not by name: PDF, JPEG and PNG only, no active content, size limits."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from chu_portal.errors import InvalidInput, ServiceError
+
+PDF_MAGIC = b"%PDF-"
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# PDF names that run code or carry other files (JavaScript, launch actions, attachments, forms).
+PDF_ACTIVE_MARKERS = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA", b"/SubmitForm")
+MARKUP_MARKERS = (b"<html", b"<script", b"<svg", b"<!doctype", b"<?xml", b"<body", b"<iframe")
+EXECUTABLE_MAGICS = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"#!")
+
+
+@dataclass(frozen=True)
+class Inspected:
+    mime_type: str
+    extension: str
+    size: int
+    sha256: str
+
+
+def max_bytes() -> int:
+    return settings.DMP_UPLOAD_MAX_BYTES
+
+
+def clean_filename(name: str) -> str:
+    """The user's file name, kept as metadata only; a path or a control character is refused."""
+    name = (name or "").strip()
+    if not name:
+        return "document"
+    if "/" in name or "\\" in name or ".." in name or any(ord(c) < 32 for c in name):
+        raise InvalidInput(
+            _("Nom de fichier invalide : il ne doit contenir ni chemin ni « .. »."), fields={"file": _("Nom invalide.")}
+        )
+    return name[:255]
+
+
+def _refuse(code: str, status: int, message: str):
+    raise ServiceError(message, code=code, status=status, fields={"file": message})
+
+
+def inspect(uploaded) -> Inspected:
+    """Check an uploaded file (a Django File): size, type by magic bytes, active content; hash it."""
+    size = uploaded.size
+    if size is None:
+        uploaded.seek(0, 2)
+        size = uploaded.tell()
+    if size == 0:
+        _refuse("empty_file", 400, _("Le fichier est vide."))
+    limit = max_bytes()
+    if size > limit:
+        _refuse(
+            "file_too_large",
+            413,
+            _("Le fichier dépasse la taille maximale de %(mb)s Mo.") % {"mb": limit // (1024 * 1024)},
+        )
+    uploaded.seek(0)
+    head = uploaded.read(2048)
+    lowered_head = head.lstrip().lower()
+    if any(lowered_head.startswith(m) or m in lowered_head[:1024] for m in MARKUP_MARKERS):
+        _refuse(
+            "active_content",
+            415,
+            _("Les pages web et scripts ne sont pas acceptés : déposez un PDF, un JPEG ou un PNG."),
+        )
+    if head.startswith(PDF_MAGIC):
+        mime, ext = "application/pdf", ".pdf"
+    elif head.startswith(JPEG_MAGIC):
+        mime, ext = "image/jpeg", ".jpg"
+    elif head.startswith(PNG_MAGIC):
+        mime, ext = "image/png", ".png"
+    elif head.startswith(EXECUTABLE_MAGICS):
+        _refuse(
+            "unsupported_file_type",
+            415,
+            _("Ce fichier est un programme, pas un document : seuls les PDF, JPEG et PNG sont acceptés."),
+        )
+    else:
+        _refuse(
+            "unsupported_file_type", 415, _("Type de fichier non accepté : seuls les PDF, JPEG et PNG sont acceptés.")
+        )
+    digest = hashlib.sha256()
+    uploaded.seek(0)
+    tail = b""
+    for chunk in uploaded.chunks() if hasattr(uploaded, "chunks") else iter(lambda: uploaded.read(65536), b""):
+        digest.update(chunk)
+        if mime == "application/pdf":
+            window = tail + chunk
+            if any(re.search(re.escape(m) + rb"(?![A-Za-z])", window) for m in PDF_ACTIVE_MARKERS):
+                _refuse(
+                    "active_content",
+                    415,
+                    _("Ce PDF contient du contenu actif (script, pièce jointe ou action) : il est refusé."),
+                )
+            tail = chunk[-32:]
+    uploaded.seek(0)
+    return Inspected(mime_type=mime, extension=ext, size=size, sha256=digest.hexdigest())
