@@ -37,6 +37,8 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "emergency_access", "emergency access"
     QUALIFY_IDENTITY = "qualify_identity", "qualify identity"
     VERIFY = "verify", "verify"
+    EXPORT = "export", "export"
+    REVIEW = "review", "review"
 
 
 # Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from audit import api as audit_api
 from records import api as records_api
 
 from . import health
@@ -29,6 +30,8 @@ api_v1 = [
     path("reports/<str:report_id>/", records_api.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<str:report_id>/sign/", records_api.ReportSignView.as_view(), name="report-sign"),
     path("reports/<str:report_id>/amend/", records_api.ReportAmendView.as_view(), name="report-amend"),
+    path("audit/events/", audit_api.AuditEventListView.as_view(), name="audit-events"),
+    path("audit/verify/", audit_api.AuditVerifyView.as_view(), name="audit-verify"),
 ]
 
 urlpatterns = [
