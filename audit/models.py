@@ -1,5 +1,6 @@
 """The insert-only trace table and the seals that make it tamper-evident."""
 
+import datetime
 import hashlib
 import json
 import uuid
@@ -82,7 +83,7 @@ class AuditEvent(InsertOnlyModel):
 
     def canonical(self) -> bytes:
         """The content the seal hashes: every field but the database-assigned txid."""
-        at = self.at.astimezone(timezone.UTC) if timezone.is_aware(self.at) else self.at
+        at = self.at.astimezone(datetime.UTC) if timezone.is_aware(self.at) else self.at
         content = {
             "id": self.pk,
             "public_id": str(self.public_id),

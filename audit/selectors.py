@@ -52,13 +52,13 @@ def _moment(value: str, *, end: bool, name: str) -> datetime.datetime | None:
         return None
     moment = None
     try:
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            if day is not None:
-                # A bare date covers the whole local day: "until" is exclusive of the next day.
-                day = day + datetime.timedelta(days=1) if end else day
-                moment = datetime.datetime.combine(day, datetime.time.min)
+        day = parse_date(value)
+        if day is not None:
+            # A bare date covers the whole local day: "until" is exclusive of the next day.
+            day = day + datetime.timedelta(days=1) if end else day
+            moment = datetime.datetime.combine(day, datetime.time.min)
+        else:
+            moment = parse_datetime(value)
     except ValueError:
         moment = None
     if moment is None:

@@ -42,3 +42,18 @@ def make_trace(db):
         return event
 
     return make
+
+
+def seal_all(timeout: float = 30.0) -> int:
+    """Seal every committed trace. The horizon is the cluster-wide oldest running transaction, and
+    the test PostgreSQL is shared with other test runs: wait for their older transactions to end."""
+    import time
+
+    from audit import integrity
+
+    sealed, deadline = 0, time.monotonic() + timeout
+    while True:
+        sealed += integrity.seal_pending()
+        if not integrity.verify(seal_first=False).unsealed or time.monotonic() > deadline:
+            return sealed
+        time.sleep(0.2)
