@@ -6,7 +6,8 @@ Policy, read from trace fields only (audit imports no domain app):
   report leaves traces, so that is never earlier than the record's own 20 years after the last
   stay); AUDIT_RETENTION_RECORD_HOLD may name patients whose record is kept longer (the 28th
   birthday rule), and their traces stay too;
-- a trace without a patient is a technical log: AUDIT_RETENTION_TECHNICAL_DAYS.
+- a trace without a patient is a technical log: AUDIT_RETENTION_TECHNICAL_DAYS, which is also
+  the minimum age of anything removed.
 Segments go in chain order only, and a segment goes only if every trace in it is past the
 policy, so the oldest young trace stops the removal. Deletion runs on the maintenance
 connection (alias `audit_maintenance`, AUDIT_MAINTENANCE_DATABASE_URL) with the session setting
@@ -24,6 +25,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .constants import Mode
 from .integrity import _SEAL_LOCK, _unpack, verify
 from .models import AuditCheckpoint, AuditEvent, AuditReview, AuditSeal
 
@@ -75,10 +77,12 @@ def plan(*, now: datetime.datetime | None = None) -> Plan:
         technical_cutoff=now - datetime.timedelta(days=settings.AUDIT_RETENTION_TECHNICAL_DAYS),
     )
     hold = _hold()
-    patient_still_active = AuditEvent.objects.filter(patient_id=OuterRef("patient_id"), at__gte=result.care_cutoff)
-    young = Q(patient_id__isnull=True, at__gte=result.technical_cutoff) | Q(
-        Q(patient_id__isnull=False) & Exists(patient_still_active)
-    )
+    # The DPO reading or reviewing old traces does not keep a record alive.
+    patient_still_active = AuditEvent.objects.filter(
+        patient_id=OuterRef("patient_id"), at__gte=result.care_cutoff
+    ).exclude(mode=Mode.DPO_REVIEW)
+    # Nothing younger than the technical period goes, whatever it is about.
+    young = Q(at__gte=result.technical_cutoff) | Q(Q(patient_id__isnull=False) & Exists(patient_still_active))
     seals = AuditSeal.objects.order_by("id").only("id", "hash", "txid_horizon", "last_event_id", "entries")
     for seal in seals.iterator(chunk_size=20):
         ids = [pk for pk, _digest in _unpack(bytes(seal.entries))]
