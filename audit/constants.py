@@ -40,6 +40,8 @@ class Action(models.TextChoices):
     LOGIN_LOCKOUT = "login_lockout", "login lockout"
     ENROL_SECOND_FACTOR = "enrol_second_factor", "enrol second factor"
     RESET_SECOND_FACTOR = "reset_second_factor", "reset second factor"
+    EXPORT = "export", "export"
+    REVIEW = "review", "review"
 
 
 # Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).

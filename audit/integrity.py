@@ -58,8 +58,10 @@ def _append_seal(events: list[AuditEvent], last: AuditSeal | None, horizon: int 
 
 
 def _checkpoint_hash() -> str:
-    """The hash the first seal chains to (retention later keeps its last removed seal's hash here)."""
-    return GENESIS
+    """The hash the first seal chains to: the last removed seal's, once retention removed any."""
+    from .models import AuditCheckpoint
+
+    return AuditCheckpoint.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
 
 
 def _next_batch_postgres(last: AuditSeal | None, horizon: int, limit: int) -> tuple[list[AuditEvent], int]:

@@ -140,3 +140,59 @@ class AuditSeal(InsertOnlyModel):
 
     def __str__(self) -> str:
         return f"seal {self.pk}: {self.count} traces up to {self.last_event_id}"
+
+
+class AuditReview(InsertOnlyModel):
+    """The DPO's review of a flagged trace, with a comment (a trace is never edited).
+
+    One review per trace; retention removes it together with the segment of its trace.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="review")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    reviewer_id = models.UUIDField()
+    reviewer_name = models.CharField(max_length=300)
+    # The flag reasons the reviewer saw, kept as they were (thresholds are settings and may change).
+    flag_reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~models.Q(comment=""), name="audit_review_has_comment")]
+
+    def __str__(self) -> str:
+        return f"review of trace {self.event_id} by {self.reviewer_name}"
+
+
+class AuditCheckpoint(InsertOnlyModel):
+    """What retention removed: the hash of the last removed seal, which the first kept seal chains to."""
+
+    removed_at = models.DateTimeField(default=timezone.now)
+    last_seal_id = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    txid_horizon = models.BigIntegerField(null=True, blank=True)
+    seals_removed = models.PositiveIntegerField()
+    events_removed = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"checkpoint after seal {self.last_seal_id}"
+
+
+class AuditVerification(InsertOnlyModel):
+    """The result of one verification of the chain (the console shows the last one)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Empty for the periodic verification run by Celery beat or the command.
+    actor_id = models.UUIDField(null=True, blank=True)
+    actor_name = models.CharField(max_length=300, blank=True)
+    ok = models.BooleanField()
+    checked = models.PositiveBigIntegerField()
+    unsealed = models.PositiveBigIntegerField(default=0)
+    first_broken_id = models.BigIntegerField(null=True, blank=True)
+    first_broken_public_id = models.UUIDField(null=True, blank=True)
+    problem = models.CharField(max_length=200, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"verification {self.at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'BROKEN'}"

@@ -8,3 +8,10 @@ from . import integrity
 @shared_task(name="audit.tasks.seal_pending_traces", ignore_result=True)
 def seal_pending_traces() -> int:
     return integrity.seal_pending()
+
+
+@shared_task(name="audit.tasks.verify_trail", ignore_result=True)
+def verify_trail() -> bool:
+    from . import services
+
+    return services.chain_verify(actor=None).ok

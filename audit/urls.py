@@ -9,4 +9,6 @@ app_name = "audit"
 urlpatterns = [
     path("controle/", views.console, name="console"),
     path("controle/verifier/", views.verify_now, name="verify"),
+    path("controle/traces/<uuid:event_id>/", views.review, name="review"),
+    path("controle/export/<str:fmt>/", views.export, name="export"),
 ]

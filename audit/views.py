@@ -1,52 +1,140 @@
-"""The DPO's pages: traces to review (flagged first) and the integrity check; reading them is traced."""
+"""The DPO's pages: the console (filters, flagged traces first), reviews, exports and the integrity check.
+
+Views stay thin: every read and every verb goes through audit/services.py, which traces it.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import integrity
+from chu_portal.errors import AccessDenied, InvalidInput, ServiceError
+
+from . import exports, flags, selectors
 from . import services as audit
-from .access import may_review
-from .constants import Action, Mode
-from .models import AuditEvent, AuditSeal
+from .constants import Action, Mode, Outcome
 
 PAGE = 50
 
 
-def _require_reviewer(request):
-    if not may_review(request.user):
-        audit.record_refusal(actor=request.user, action=Action.LIST, code="forbidden", object_type="audit_event")
-        raise PermissionDenied(_("La consultation des traces est réservée au délégué à la protection des données."))
+def _labelled(events):
+    for e in events:
+        e.flag_labels = [flags.label(code) for code in flags.reasons(e)]
+    return events
+
+
+def _filters_or_message(request):
+    try:
+        return selectors.parse_filters(request.GET, default_days=selectors.default_days()), None
+    except InvalidInput as exc:
+        return selectors.TraceFilter(since=timezone.now()), exc.message
 
 
 @login_required
+@require_GET
 def console(request):
-    _require_reviewer(request)
-    with transaction.atomic():
-        flagged = list(AuditEvent.objects.filter(flagged=True).order_by("-at")[:PAGE])
-        latest = list(AuditEvent.objects.order_by("-at")[:PAGE])
-        audit.record(
-            actor=request.user,
-            action=Action.LIST,
-            mode=Mode.DPO_REVIEW,
-            object_type="audit_event",
-            object_ids=[e.public_id for e in flagged + latest],
-        )
-    last_seal = AuditSeal.objects.order_by("-id").only("sealed_at", "last_event_id", "count").first()
-    return render(request, "audit/console.html", {"flagged": flagged, "latest": latest, "last_seal": last_seal})
+    filters, error = _filters_or_message(request)
+    try:
+        page = max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    try:
+        result = audit.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    if error:
+        messages.error(request, error)
+    query = filters.as_query()
+    base = urlencode(query)
+    context = {
+        "filters": filters,
+        "query": query,
+        "flagged": _labelled(result.flagged),
+        "flagged_total": result.flagged_total,
+        "events": _labelled(result.events),
+        "total": result.total,
+        "page": page,
+        "previous_url": f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else "",
+        "next_url": f"?{urlencode({**query, 'page': page + 1})}" if page * PAGE < result.total else "",
+        "csv_url": reverse("audit:export", args=["csv"]) + (f"?{base}" if base else ""),
+        "fhir_url": reverse("audit:export", args=["fhir"]) + (f"?{base}" if base else ""),
+        "since_value": timezone.localtime(filters.since).date().isoformat() if filters.since else "",
+        "until_value": _until_value(filters),
+        "actions": Action.choices,
+        "modes": [m for m in Mode.choices if m[0]],
+        "outcomes": Outcome.choices,
+        "last_verification": selectors.last_verification(),
+    }
+    return render(request, "audit/console.html", context)
+
+
+def _until_value(filters) -> str:
+    if not filters.until:
+        return ""
+    # "until" is exclusive: the form shows the last day it includes.
+    return (timezone.localtime(filters.until) - timezone.timedelta(microseconds=1)).date().isoformat()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request, event_id):
+    try:
+        if request.method == "POST":
+            try:
+                audit.flag_review(actor=request.user, event_id=event_id, comment=request.POST.get("comment", ""))
+            except InvalidInput as exc:
+                messages.error(request, exc.message)
+                return redirect("audit:review", event_id=event_id)
+            except ServiceError as exc:
+                if exc.status == 404 or isinstance(exc, AccessDenied):
+                    raise
+                messages.error(request, exc.message)
+                return redirect("audit:review", event_id=event_id)
+            messages.success(request, _("Revue enregistrée."))
+            return redirect("audit:console")
+        event = audit.trace_get(actor=request.user, event_id=event_id)
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from exc
+        raise
+    _labelled([event])
+    return render(request, "audit/review.html", {"event": event, "review": getattr(event, "review", None)})
+
+
+@login_required
+@require_GET
+def export(request, fmt):
+    try:
+        filters = selectors.parse_filters(request.GET)
+        chunks = audit.trace_export(actor=request.user, filters=filters, fmt=fmt)
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("audit:console")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    extension = "csv" if fmt == "csv" else "json"
+    response = StreamingHttpResponse(chunks, content_type=exports.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="traces-{stamp}.{extension}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
 @require_POST
 def verify_now(request):
-    _require_reviewer(request)
-    result = integrity.verify()
-    with transaction.atomic():
-        audit.record(actor=request.user, action=Action.VERIFY, mode=Mode.DPO_REVIEW, object_type="audit_chain")
+    try:
+        result = audit.chain_verify(actor=request.user)
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
     if result.ok:
         messages.success(
             request, _("Intégrité vérifiée : %(n)s traces scellées sont intactes.") % {"n": result.checked}

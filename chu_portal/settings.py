@@ -111,6 +111,14 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite serialises writers; a busy timeout avoids "database is locked" under runserver.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Retention of traces deletes through its own connection, whose role may DELETE on trace tables
+# (DECISIONS.md, "Traces"); nothing else uses this alias. In DEBUG it defaults to DATABASE_URL.
+AUDIT_MAINTENANCE_DATABASE_URL = os.environ.get("AUDIT_MAINTENANCE_DATABASE_URL", "")
+if AUDIT_MAINTENANCE_DATABASE_URL or DEBUG:
+    DATABASES["audit_maintenance"] = dj_database_url.parse(
+        AUDIT_MAINTENANCE_DATABASE_URL or DATABASE_URL, conn_max_age=0
+    )
+    DATABASES["audit_maintenance"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -176,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.seal_pending_traces",
         "schedule": float(env_int("AUDIT_SEAL_INTERVAL_SECONDS", 10)),
     },
+    "audit-verify": {
+        "task": "audit.tasks.verify_trail",
+        "schedule": float(env_int("AUDIT_VERIFY_INTERVAL_SECONDS", 86400)),
+    },
 }
 
 CACHES = {
@@ -224,6 +236,29 @@ AUDIT_SEAL_EVERY = env_int("AUDIT_SEAL_EVERY", 100)
 AUDIT_SEAL_LAG_SECONDS = env_int("AUDIT_SEAL_LAG_SECONDS", 2)
 # Largest number of traces in one seal.
 AUDIT_SEAL_MAX_ROWS = env_int("AUDIT_SEAL_MAX_ROWS", 5000)
+
+# Flag rules of the DPO console (audit/flags.py); they read trace fields only.
+# Refusal burst: the Nth refusal of one actor within M minutes, and each one after it.
+AUDIT_FLAG_REFUSAL_BURST_COUNT = env_int("AUDIT_FLAG_REFUSAL_BURST_COUNT", 3)
+AUDIT_FLAG_REFUSAL_BURST_MINUTES = env_int("AUDIT_FLAG_REFUSAL_BURST_MINUTES", 10)
+# Reads outside working hours (local time, TIME_ZONE): before START or from END on; weekends too if set.
+AUDIT_FLAG_WORKING_HOURS_START = env_int("AUDIT_FLAG_WORKING_HOURS_START", 7)
+AUDIT_FLAG_WORKING_HOURS_END = env_int("AUDIT_FLAG_WORKING_HOURS_END", 20)
+AUDIT_FLAG_WEEKENDS = env_bool("AUDIT_FLAG_WEEKENDS", True)
+# Many patients: a read that brings one actor to N distinct patients within M minutes.
+AUDIT_FLAG_MANY_PATIENTS_COUNT = env_int("AUDIT_FLAG_MANY_PATIENTS_COUNT", 20)
+AUDIT_FLAG_MANY_PATIENTS_MINUTES = env_int("AUDIT_FLAG_MANY_PATIENTS_MINUTES", 60)
+# The console shows this many days when no date range is given.
+AUDIT_CONSOLE_DEFAULT_DAYS = env_int("AUDIT_CONSOLE_DEFAULT_DAYS", 31)
+
+# Retention (manage.py audit_retention): care-related traces (about a patient) go once the
+# patient's most recent trace is older than CARE_YEARS (the record lives 20 years after the last
+# stay) and the record hold, if set, does not keep them; technical traces (no patient) after DAYS.
+AUDIT_RETENTION_CARE_YEARS = env_int("AUDIT_RETENTION_CARE_YEARS", 20)
+AUDIT_RETENTION_TECHNICAL_DAYS = env_int("AUDIT_RETENTION_TECHNICAL_DAYS", 365)
+# Dotted path to a callable(patient_ids: set[UUID]) -> set[UUID] naming the patients whose record
+# is still kept (e.g. until the 28th birthday, DOMAIN.md); their traces are kept too.
+AUDIT_RETENTION_RECORD_HOLD = os.environ.get("AUDIT_RETENTION_RECORD_HOLD", "")
 
 # --- Security ---------------------------------------------------------------------------------
 

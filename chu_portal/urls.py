@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import api as accounts_api
+from audit import api as audit_api
 from dmp import api as dmp_api
 from records import api as records_api
 
@@ -47,6 +48,8 @@ api_v1 = [
     path("dmp/<str:patient_id>/blocked-professionals/", dmp_api.BlockedView.as_view(), name="dmp-blocked"),
     path("dmp/<str:patient_id>/blocked-professionals/<str:rpps>/", dmp_api.UnblockView.as_view(), name="dmp-unblock"),
     path("dmp/<str:patient_id>/profile/", dmp_api.ProfileView.as_view(), name="dmp-profile"),
+    path("audit/events/", audit_api.AuditEventListView.as_view(), name="audit-events"),
+    path("audit/verify/", audit_api.AuditVerifyView.as_view(), name="audit-verify"),
 ]
 
 urlpatterns = [

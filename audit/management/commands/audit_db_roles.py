@@ -9,10 +9,16 @@ import re
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from audit.models import AuditEvent, AuditSeal
+from audit.models import AuditCheckpoint, AuditEvent, AuditReview, AuditSeal, AuditVerification
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-TRACE_TABLES = [AuditEvent._meta.db_table, AuditSeal._meta.db_table]
+TRACE_TABLES = [
+    AuditEvent._meta.db_table,
+    AuditSeal._meta.db_table,
+    AuditReview._meta.db_table,
+    AuditCheckpoint._meta.db_table,
+    AuditVerification._meta.db_table,
+]
 
 
 def _ident(name: str) -> str:
@@ -39,6 +45,8 @@ def role_setup_sql(app_role: str, maintenance_role: str, database: str) -> list[
         f"GRANT SELECT, INSERT ON {traces} TO {_ident(app_role)}",
         f"GRANT SELECT, DELETE ON {traces} TO {_ident(maintenance_role)}",
         f"GRANT SELECT, INSERT ON {_ident(AuditSeal._meta.db_table)} TO {_ident(maintenance_role)}",
+        f"GRANT INSERT ON {_ident(AuditCheckpoint._meta.db_table)} TO {_ident(maintenance_role)}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(maintenance_role)}",
     ]
     return statements
 

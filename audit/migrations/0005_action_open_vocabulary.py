@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0002_insert_only_triggers'),
+        ('audit', '0004_protect_review_tables'),
     ]
 
     operations = [
