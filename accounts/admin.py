@@ -25,3 +25,15 @@ class UserAdmin(BaseUserAdmin):
 class UnitAdmin(admin.ModelAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
+
+
+@admin.action(description="Réinitialiser le second facteur (perte du téléphone)")
+def reset_second_factor(modeladmin, request, queryset):
+    from .second_factor import second_factor_reset
+
+    for user in queryset:
+        second_factor_reset(actor=request.user, user=user)
+    modeladmin.message_user(request, f"Second facteur réinitialisé pour {queryset.count()} compte(s) ; action tracée.")
+
+
+UserAdmin.actions = [reset_second_factor]

@@ -33,7 +33,8 @@ def role_setup_sql(app_role: str, maintenance_role: str, database: str) -> list[
     statements = []
     for role in (app_role, maintenance_role):
         statements.append(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            # The role name matched _ROLE_NAME above: no quote can reach this literal.
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "  # nosec B608
             f"THEN CREATE ROLE {_ident(role)} LOGIN; END IF; END $$"
         )
         statements.append(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(role)}")
