@@ -4,7 +4,10 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.http import HttpRequest
+from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
@@ -24,6 +27,23 @@ from .factories import (
 )
 
 
+class VerifiedClient(Client):
+    """force_login also passes the second factor; login passes the request django-axes needs."""
+
+    def login(self, **credentials):
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        return super().login(request=request, **credentials)
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+
 @pytest.fixture(autouse=True)
 def _postgres_only(request):
     """The suite runs against PostgreSQL (triggers, roles, snapshots): say so when it does not."""
@@ -34,27 +54,6 @@ def _postgres_only(request):
 @pytest.fixture
 def client():
     """A test client whose force_login also passes the second factor when the user has one."""
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    class VerifiedClient(Client):
-        def login(self, **credentials):
-            from django.http import HttpRequest
-
-            # django-axes needs the request to count failures (the real login page passes it).
-            request = HttpRequest()
-            request.META["REMOTE_ADDR"] = "127.0.0.1"
-            return super().login(request=request, **credentials)
-
-        def force_login(self, user, backend=None):
-            super().force_login(user, backend)
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-            if device is not None:
-                session = self.session
-                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-                session.save()
-
     return VerifiedClient()
 
 

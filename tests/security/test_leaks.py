@@ -1,0 +1,460 @@
+"""No leak, by construction: every URL pattern, for every role, on a patient they may not see.
+
+The registry below classifies every URL pattern of the project. A pattern it does not know
+fails `test_every_url_pattern_is_classified` until someone decides how it must be probed.
+The victim's medical data carries canary strings; no response to anyone who may not see
+her may contain one. Identity search by CHU staff and the DPO's reading of traces are
+allowed by design (identities and traces carry no canary).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, Profession, Role
+from dmp import services as dmp_services
+from records.constants import ReportType
+from tests.conftest import VerifiedClient
+from tests.dmp.conftest import MINIMAL_PDF
+from tests.factories import (
+    DiagnosisFactory,
+    PatientFactory,
+    ProcedureFactory,
+    ReportFactory,
+    StayFactory,
+    UnitFactory,
+    UserFactory,
+    professional,
+)
+
+CANARY = "CANARY" + uuid.uuid4().hex[:10].upper()
+
+
+def canary(what: str) -> str:
+    return f"{CANARY}-{what}"
+
+
+# --- The world: a victim with medical data everywhere, and one account per role ---------------
+
+
+@dataclass
+class World:
+    victim: object
+    stay: object
+    report: object
+    documents: list
+    entry: object
+    trace_id: str
+    users: dict
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ortho, cardio = UnitFactory(code="ORTHO", name="Orthopédie"), UnitFactory(code="CARDIO", name="Cardiologie")
+    victim_account = UserFactory(role=Role.PATIENT, username="victim")
+    victim = PatientFactory(birth_name="VICTIME", first_names="Léa", account=victim_account)
+    surgeon = professional(units=[ortho], username="dr.ortho")
+    gp = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.gp")
+    stay = StayFactory(patient=victim, unit=ortho, discharged_at=None)
+    DiagnosisFactory(stay=stay, code="S72.0", label=canary("diagnosis"))
+    ProcedureFactory(stay=stay, code="NEKA020", label=canary("procedure"))
+    report = ReportFactory(stay=stay, author=surgeon, title=canary("report-title"), body=canary("report-body"))
+    draft = ReportFactory(
+        stay=stay,
+        author=surgeon,
+        type_code=ReportType.IMAGING_REPORT,
+        title=canary("draft"),
+        body=canary("draft-body"),
+        status="draft",
+        signed_at=None,
+    )
+    assert draft.pk
+    record = dmp_services.shared_record_for(victim)
+    record.gp = gp
+    record.save(update_fields=["gp"])
+    fed = dmp_services.chu_document_file(report=report, content=MINIMAL_PDF)
+    from django.core.files.base import ContentFile
+
+    own = dmp_services.document_upload(
+        actor=victim_account,
+        patient_id=victim.public_id,
+        uploaded=ContentFile(MINIMAL_PDF, name="a.pdf"),
+        title=canary("upload"),
+        type_code=None,
+    )
+    hidden = dmp_services.document_upload(
+        actor=gp,
+        patient_id=victim.public_id,
+        uploaded=ContentFile(MINIMAL_PDF, name="b.pdf"),
+        title=canary("invisible"),
+        type_code=ReportType.CONSULTATION_REPORT,
+        visible_to_patient=False,
+    )
+    dmp_services.document_mask(actor=victim_account, document_id=own.public_id)
+    entry = dmp_services.profile_add(actor=victim_account, kind="allergy", label=canary("allergy"))
+    from audit.models import AuditEvent
+
+    trace_id = str(AuditEvent.objects.filter(patient_id=victim.public_id).first().public_id)
+    users = {
+        "anonymous": None,
+        "other_patient": UserFactory(role=Role.PATIENT, username="other.patient"),
+        "chu_clinician": professional(units=[cardio], username="dr.cardio"),
+        "chu_collaborator": professional(
+            role=Role.CHU_COLLABORATOR, profession=Profession.INFIRMIER, units=[cardio], username="inf.cardio"
+        ),
+        "external_doctor": professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.outside"),
+        "pharmacist": professional(
+            role=Role.EXTERNAL_PROFESSIONAL, profession=Profession.PHARMACIEN, username="ph.outside"
+        ),
+        "dpo": UserFactory(role=Role.DPO, username="dpo"),
+        "admin": UserFactory(role=Role.ADMIN, username="admin.leak", is_staff=True, is_superuser=True),
+    }
+    PatientFactory(account=users["other_patient"], birth_name="AUTRE")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import TOTP_KEY
+
+    for role in ("admin", "dpo"):
+        TOTPDevice.objects.create(user=users[role], name="authenticator", key=TOTP_KEY, confirmed=True)
+    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users)
+
+
+# --- The registry: how to probe each URL pattern ------------------------------------------------
+
+# Values for URL keywords, from the world (the victim's objects).
+KWARGS = {
+    "patient_id": lambda w, i: w.victim.public_id,
+    "document_id": lambda w, i: w.documents[i % len(w.documents)].public_id,
+    "report_id": lambda w, i: w.report.public_id,
+    "stay_id": lambda w, i: w.stay.public_id,
+    "entry_id": lambda w, i: w.entry.public_id,
+    "event_id": lambda w, i: w.trace_id,
+    "rpps": lambda w, i: "10000000017",
+    "fmt": lambda w, i: ("csv", "fhir")[i % 2],
+    "uidb64": lambda w, i: "MQ",
+    "token": lambda w, i: "set-password",
+}
+
+# Every URL name -> the methods to probe ("GET", "POST"). Patterns whose path names a patient
+# object are probed with the victim's; the others with what the caller may list or search.
+PROBE = {
+    "health": ["GET"],
+    "set_language": ["POST"],
+    # Accounts: sign-in and the caller's own security settings.
+    **{
+        f"accounts:{n}": ["GET"]
+        for n in (
+            "login",
+            "otp_verify",
+            "otp_enrol",
+            "security",
+            "password_reset",
+            "password_reset_done",
+            "password_reset_confirm",
+            "password_reset_complete",
+            "home",
+        )
+    },
+    "accounts:logout": ["POST"],
+    # Hospital record pages.
+    "records:my_patients": ["GET"],
+    "records:patient_search": ["GET"],
+    "records:patient_record": ["GET"],
+    "records:emergency_access": ["POST"],
+    "records:qualify_identity": ["POST"],
+    "records:report_create": ["GET", "POST"],
+    "records:report_detail": ["GET"],
+    "records:report_edit": ["GET", "POST"],
+    "records:report_sign": ["POST"],
+    "records:report_amend": ["GET", "POST"],
+    # DPO pages: traces by design, never medical content.
+    "audit:console": ["GET"],
+    "audit:verify": ["POST"],
+    "audit:review": ["GET", "POST"],
+    "audit:export": ["GET"],
+    # DMP pages.
+    **{
+        f"dmp:{n}": ["GET"]
+        for n in (
+            "home",
+            "document",
+            "document_content",
+            "profile",
+            "settings",
+            "blocked",
+            "notifications",
+            "history",
+            "pro_home",
+            "pro_find",
+            "gp_dashboard",
+            "patient_dmp",
+            "activate",
+        )
+    },
+    **{
+        f"dmp:{n}": ["POST"]
+        for n in (
+            "document_mask",
+            "document_unmask",
+            "document_delete",
+            "document_make_visible",
+            "profile_delete",
+            "settings_status",
+            "unblock",
+        )
+    },
+    "dmp:upload": ["GET", "POST"],
+    "dmp:upload_for_patient": ["GET", "POST"],
+    # API.
+    **{
+        f"api:{n}": ["GET"]
+        for n in (
+            "me",
+            "patient-search",
+            "patient-detail",
+            "patient-record",
+            "report-detail",
+            "dmp-lookup",
+            "dmp-document",
+            "dmp-document-content",
+            "dmp-documents",
+            "dmp-settings",
+            "dmp-blocked",
+            "dmp-profile",
+            "audit-events",
+            "audit-verify",
+        )
+    },
+    **{
+        f"api:{n}": ["POST"]
+        for n in (
+            "auth-token",
+            "auth-logout",
+            "patient-emergency-access",
+            "patient-qualify-identity",
+            "report-create",
+            "report-sign",
+            "report-amend",
+            "dmp-document-mask",
+            "dmp-document-unmask",
+            "dmp-document-make-visible",
+        )
+    },
+    "api:dmp-unblock": ["DELETE"],
+}
+
+# Query strings that make list and search endpoints reach for the victim.
+QUERY = {
+    "records:patient_search": {"q": "victime"},
+    "api:patient-search": {"q": "victime"},
+    "api:dmp-lookup": lambda w: {"ins": w.victim.nir, "birth_date": w.victim.birth_date.isoformat()},
+    "dmp:pro_find": lambda w: {"q": "victime", "ins": w.victim.nir, "birth_date": w.victim.birth_date.isoformat()},
+    "api:audit-events": lambda w: {"patient": str(w.victim.public_id)},
+    "audit:console": lambda w: {"patient": str(w.victim.public_id)},
+}
+
+
+def url_patterns():
+    def walk(patterns, prefix="", namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+            elif isinstance(pattern, URLPattern):
+                yield namespace + (pattern.name or ""), prefix + str(pattern.pattern), pattern
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def is_admin_site(name: str) -> bool:
+    # The admin site holds reference data and accounts only (no medical model is registered);
+    # its pages are probed through its index and change lists below.
+    return name.startswith("admin:")
+
+
+def test_every_url_pattern_is_classified():
+    unknown = sorted(
+        name or route for name, route, _ in url_patterns() if not is_admin_site(name) and name not in PROBE
+    )
+    assert unknown == [], f"classify these URL patterns in tests/security/test_leaks.py PROBE: {unknown}"
+
+
+def test_no_medical_model_is_registered_in_the_admin():
+    from django.contrib import admin
+
+    medical = {"records", "dmp"}
+    registered = {f"{m._meta.app_label}.{m.__name__}" for m in admin.site._registry if m._meta.app_label in medical}
+    # Access-matrix rows and grants carry no medical content (who may read which type, who is authorised).
+    assert registered <= {"dmp.AccessMatrixEntry", "dmp.AccessGrant"}
+
+
+# --- Probing ----------------------------------------------------------------------------------
+
+
+def clients_for(world):
+    clients = {}
+    for role, user in world.users.items():
+        page, api = VerifiedClient(), APIClient()
+        if user is not None:
+            page.force_login(user)
+            _token, raw = ApiToken.issue(user)
+            api.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+        clients[role] = (page, api)
+    return clients
+
+
+def build_url(name, route, pattern, world, variant):
+    from django.urls import reverse
+
+    kwargs = (
+        {key: KWARGS[key](world, variant) for key in pattern.pattern.converters} if pattern.pattern.converters else {}
+    )
+    # Route keywords without converters (str) are found in the regex groups.
+    for key in pattern.pattern.regex.groupindex:
+        kwargs.setdefault(key, KWARGS[key](world, variant))
+    return reverse(name, kwargs=kwargs)
+
+
+def probe(clients, world, role, name, route, pattern, method, variant=0):
+    page_client, api_client = clients[role]
+    url = build_url(name, route, pattern, world, variant)
+    query = QUERY.get(name, {})
+    query = query(world) if callable(query) else query
+    client = api_client if url.startswith("/api/") else page_client
+    if method == "GET":
+        response = client.get(url, query)
+    elif method == "POST":
+        body = {
+            "reason": canary("reason-attempt"),
+            "title": "x",
+            "body": "y",
+            "type_code": ReportType.DISCHARGE_LETTER,
+            "stay": str(world.stay.public_id),
+            "comment": "ok",
+        }
+        response = client.post(url, body, format="json") if client is api_client else client.post(url, body)
+    else:
+        response = client.generic(method, url)
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, content.decode("utf-8", "replace")
+
+
+def leaks(content: str) -> list[str]:
+    found = []
+    start = 0
+    while (index := content.find(CANARY, start)) != -1:
+        found.append(content[index : index + len(CANARY) + 20])
+        start = index + 1
+    # An attempt's own input echoed back (the reason it typed) is not the victim's data.
+    return [f for f in found if "reason-attempt" not in f]
+
+
+ROLES = [
+    "anonymous",
+    "other_patient",
+    "chu_clinician",
+    "chu_collaborator",
+    "external_doctor",
+    "pharmacist",
+    "dpo",
+    "admin",
+]
+
+
+def probes():
+    return [
+        (name, route, pattern, method)
+        for name, route, pattern in url_patterns()
+        if name in PROBE
+        for method in PROBE[name]
+    ]
+
+
+def test_no_role_reads_the_victims_medical_data_through_any_endpoint(world):
+    clients = clients_for(world)
+    failures = []
+    for name, route, pattern, method in probes():
+        for role in ROLES:
+            status, content = probe(clients, world, role, name, route, pattern, method)
+            if found := leaks(content):
+                failures.append(f"{role} {method} {name} -> {status}: {found[:2]}")
+    assert failures == []
+
+
+def test_the_admin_site_shows_no_medical_content(world):
+    clients = clients_for(world)
+    page, _ = clients["admin"]
+    from django.contrib import admin
+
+    urls = ["/admin/"] + [f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry]
+    for url in urls:
+        assert not leaks(page.get(url).content.decode()), url
+
+
+def test_the_canaries_are_visible_to_those_who_may_see_them(world):
+    """The probe is not blind: the victim's own care team and the victim do see the canaries."""
+    surgeon = VerifiedClient()
+    from accounts.models import User
+
+    surgeon.force_login(User.objects.get(username="dr.ortho"))
+    assert leaks(surgeon.get(f"/patients/{world.victim.public_id}/dossier/").content.decode())
+    patient = VerifiedClient()
+    patient.force_login(world.victim.account)
+    assert leaks(patient.get("/dmp/").content.decode())
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(data=st.data())
+def test_varying_objects_and_roles_never_leaks(world, data):
+    clients = clients_for_cached(world)
+    name, route, pattern, method = data.draw(st.sampled_from(probes()), label="endpoint")
+    role = data.draw(st.sampled_from(ROLES), label="role")
+    variant = data.draw(st.integers(min_value=0, max_value=8), label="object variant")
+    if variant % 3 == 2:
+        # Vary the victim's state too: a masked or unmasked document, an expired window.
+        doc = world.documents[variant % len(world.documents)]
+        doc.refresh_from_db()
+        if doc.visible_to_patient:
+            type(doc).objects.filter(pk=doc.pk).update(masked=not doc.masked)
+    status, content = probe(clients, world, role, name, route, pattern, method, variant)
+    assert not leaks(content), (role, method, name, status)
+
+
+_clients_cache: dict = {}
+
+
+def clients_for_cached(world):
+    key = id(world)
+    if key not in _clients_cache:
+        _clients_cache.clear()
+        _clients_cache[key] = clients_for(world)
+    return _clients_cache[key]
+
+
+def test_an_expired_emergency_window_reveals_nothing(world):
+    """A bris-de-glace window that ended gives no more access than none at all."""
+    from records.models import EmergencyAccess
+
+    clinician = world.users["chu_clinician"]
+    EmergencyAccess.objects.create(
+        user=clinician,
+        patient=world.victim,
+        reason="Arrêt cardiaque",
+        starts=timezone.now() - datetime.timedelta(hours=6),
+        expires=timezone.now() - datetime.timedelta(hours=2),
+    )
+    page = VerifiedClient()
+    page.force_login(clinician)
+    assert not leaks(page.get(f"/patients/{world.victim.public_id}/dossier/").content.decode())
