@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,74 @@ class Inspected:
     extension: str
     size: int
     sha256: str
+    # What to store when it is not the upload itself (an image re-encoded without its metadata).
+    clean: bytes | None = None
+
+
+# PDF dictionary keys that run code, open other files or carry attachments, looked for by a real
+# parser (qpdf through pikepdf): it undoes #xx name escapes and compressed object streams.
+PDF_ACTIVE_KEYS = {
+    "/JS",
+    "/JavaScript",
+    "/Launch",
+    "/EmbeddedFile",
+    "/EmbeddedFiles",
+    "/RichMedia",
+    "/XFA",
+    "/SubmitForm",
+    "/ImportData",
+    "/GoToE",
+    "/Sound",
+    "/Movie",
+}
+
+
+def _pdf_is_active(data: bytes) -> bool:
+    """True when the parsed PDF holds an active key; an unparsable PDF is refused as unsupported."""
+    import pikepdf
+
+    def active(obj, depth=0) -> bool:
+        # Direct objects nested in a dictionary or an array are walked here; indirect ones are
+        # visited on their own through pdf.objects (no reference is followed, so no cycle).
+        if depth > 64:
+            return True  # absurd nesting is itself suspicious
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Dictionary):
+            if PDF_ACTIVE_KEYS.intersection(obj.keys()):
+                return True
+            if obj.get("/S") in (pikepdf.Name.JavaScript, pikepdf.Name.Launch):
+                return True
+            return any(not getattr(value, "is_indirect", True) and active(value, depth + 1) for _key, value in obj.items())
+        if isinstance(obj, pikepdf.Array):
+            return any(not getattr(value, "is_indirect", True) and active(value, depth + 1) for value in obj)
+        return False
+
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return any(active(obj) for obj in pdf.objects)
+    except pikepdf.PdfError:
+        _refuse("unsupported_file_type", 415, _("Ce PDF est illisible ou endommagé : il est refusé."))
+    return False
+
+
+def _image_reencoded(data: bytes, mime: str) -> bytes:
+    """Decode the image fully and encode it again: what is stored is pixels only (no EXIF, no trailer)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if image.width * image.height > 80_000_000:
+                _refuse("file_too_large", 413, _("Cette image est trop grande."))
+            out = io.BytesIO()
+            if mime == "image/jpeg":
+                image.convert("RGB").save(out, format="JPEG", quality=92)
+            else:
+                image.save(out, format="PNG")
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        _refuse("unsupported_file_type", 415, _("Cette image est illisible ou endommagée : elle est refusée."))
 
 
 def max_bytes() -> int:
@@ -103,4 +172,17 @@ def inspect(uploaded) -> Inspected:
                 )
             tail = chunk[-32:]
     uploaded.seek(0)
-    return Inspected(mime_type=mime, extension=ext, size=size, sha256=digest.hexdigest())
+    data = uploaded.read()
+    uploaded.seek(0)
+    if mime == "application/pdf":
+        if _pdf_is_active(data):
+            _refuse(
+                "active_content",
+                415,
+                _("Ce PDF contient du contenu actif (script, pièce jointe ou action) : il est refusé."),
+            )
+        return Inspected(mime_type=mime, extension=ext, size=size, sha256=digest.hexdigest())
+    clean = _image_reencoded(data, mime)
+    return Inspected(
+        mime_type=mime, extension=ext, size=len(clean), sha256=hashlib.sha256(clean).hexdigest(), clean=clean
+    )

@@ -340,7 +340,7 @@ def document_upload(
     event_date = _parse_date(event_date)
     original = files.clean_filename(filename if filename is not None else getattr(uploaded, "name", ""))
     inspected = files.inspect(uploaded)
-    stored = _store(uploaded, inspected.extension)
+    stored = _store(ContentFile(inspected.clean) if inspected.clean is not None else uploaded, inspected.extension)
     try:
         with transaction.atomic():
             document = SharedDocument.objects.create(
