@@ -217,6 +217,8 @@ API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
 
 # Care-team access lasts this many days after a stay's discharge.
 RECORDS_RECENT_STAY_DAYS = env_int("RECORDS_RECENT_STAY_DAYS", 30)
+# A consulted doctor keeps read access this many hours after the opinion request is answered or closed.
+OPINION_GRACE_HOURS = env_int("OPINION_GRACE_HOURS", 48)
 # Emergency access (bris de glace) window, in hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
 # DMP uploads: largest accepted file, in bytes (20 MB).

@@ -31,6 +31,19 @@ api_v1 = [
     path("reports/<str:report_id>/", records_api.ReportDetailView.as_view(), name="report-detail"),
     path("reports/<str:report_id>/sign/", records_api.ReportSignView.as_view(), name="report-sign"),
     path("reports/<str:report_id>/amend/", records_api.ReportAmendView.as_view(), name="report-amend"),
+    # Care across units (issue 11).
+    path("stays/missing-letter/", records_api.MissingLettersView.as_view(), name="stays-missing-letter"),
+    path("stays/<str:stay_id>/transfer/", records_api.StayTransferView.as_view(), name="stay-transfer"),
+    path("stays/<str:stay_id>/handover-notes/", records_api.HandoverCreateView.as_view(), name="stay-handover-notes"),
+    path("opinion-requests/", records_api.OpinionListView.as_view(), name="opinion-requests"),
+    path(
+        "opinion-requests/<str:opinion_id>/answer/",
+        records_api.OpinionAnswerView.as_view(),
+        name="opinion-request-answer",
+    ),
+    path(
+        "opinion-requests/<str:opinion_id>/close/", records_api.OpinionCloseView.as_view(), name="opinion-request-close"
+    ),
     path("dmp/lookup/", dmp_api.LookupView.as_view(), name="dmp-lookup"),
     path("dmp/documents/<str:document_id>/", dmp_api.DocumentDetailView.as_view(), name="dmp-document"),
     path(

@@ -65,7 +65,9 @@ def _pdf_is_active(data: bytes) -> bool:
                 return True
             if obj.get("/S") in (pikepdf.Name.JavaScript, pikepdf.Name.Launch):
                 return True
-            return any(not getattr(value, "is_indirect", True) and active(value, depth + 1) for _key, value in obj.items())
+            return any(
+                not getattr(value, "is_indirect", True) and active(value, depth + 1) for _key, value in obj.items()
+            )
         if isinstance(obj, pikepdf.Array):
             return any(not getattr(value, "is_indirect", True) and active(value, depth + 1) for value in obj)
         return False

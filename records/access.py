@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from accounts.models import PRESCRIBING_PROFESSIONS, Role, Unit
 from audit.constants import Mode
 from chu_portal.errors import Decision
 
-from .models import EmergencyAccess, Patient, Report, Stay
+from .models import EmergencyAccess, OpinionRequest, OpinionStatus, Patient, Report, Stay, StayMovement
 
 
 class RecordAction(StrEnum):
@@ -25,16 +26,41 @@ class RecordAction(StrEnum):
     AMEND_REPORT = "amend_report"
     BREAK_GLASS = "break_glass"
     QUALIFY_IDENTITY = "qualify_identity"
+    REQUEST_OPINION = "request_opinion"
+    ANSWER_OPINION = "answer_opinion"
+    WRITE_HANDOVER = "write_handover"
+    TRANSFER = "transfer"
 
 
 def _is_staff_member(user) -> bool:
     return bool(user and user.is_authenticated and user.role in (Role.CHU_CLINICIAN, Role.CHU_COLLABORATOR))
 
 
+def _user_units(user):
+    return Unit.objects.filter(staff__user=user).values("pk")
+
+
 def _care_team_stays(user, now=None) -> QuerySet[Stay]:
-    """Open or recent stays in a unit the user works in (an SQL subquery, never a Python loop)."""
-    units = Unit.objects.filter(staff__user=user).values("pk")
-    return Stay.objects.open_or_recent(now).filter(unit__in=units)
+    """Open or recent stays that passed through a unit the user works in (SQL, never a Python loop).
+
+    Every unit of the stay counts, the admitting one and each it was transferred to, for the
+    stay's whole recent-stay window.
+    """
+    units = _user_units(user)
+    moved_through = StayMovement.objects.filter(stay=OuterRef("pk"), unit__in=units)
+    return Stay.objects.open_or_recent(now).filter(Q(unit__in=units) | Exists(moved_through))
+
+
+def opinions_giving_access(user, now=None) -> QuerySet[OpinionRequest]:
+    """Opinion requests that let this doctor read the patient's record: open, or finished within the grace period."""
+    now = now or timezone.now()
+    grace = timezone.timedelta(hours=settings.OPINION_GRACE_HOURS)
+    addressed = Q(consulted_doctor=user)
+    if user.role == Role.CHU_CLINICIAN:
+        addressed |= Q(consulted_doctor__isnull=True, consulted_unit__in=_user_units(user))
+    return OpinionRequest.objects.filter(addressed).filter(
+        Q(status=OpinionStatus.OPEN) | Q(finished_at__gte=now - grace), created_at__lte=now
+    )
 
 
 def _active_emergencies(user, now=None) -> QuerySet[EmergencyAccess]:
@@ -46,6 +72,7 @@ def with_access_flags(queryset: QuerySet[Patient], user, now=None) -> QuerySet[P
     """Annotate patients with `in_care_team` and `in_emergency` for this user, in SQL."""
     return queryset.annotate(
         in_care_team=Exists(_care_team_stays(user, now).filter(patient=OuterRef("pk"))),
+        in_opinion=Exists(opinions_giving_access(user, now).filter(patient=OuterRef("pk"))),
         in_emergency=Exists(_active_emergencies(user, now).filter(patient=OuterRef("pk"))),
     )
 
@@ -54,7 +81,9 @@ def patients_readable_by(user, now=None) -> QuerySet[Patient]:
     """Patients whose hospital record this user may read now (care team or emergency access)."""
     if not _is_staff_member(user):
         return Patient.objects.none()
-    return with_access_flags(Patient.objects.all(), user, now).filter(Q(in_care_team=True) | Q(in_emergency=True))
+    return with_access_flags(Patient.objects.all(), user, now).filter(
+        Q(in_care_team=True) | Q(in_opinion=True) | Q(in_emergency=True)
+    )
 
 
 def _refused_not_staff(user, patient: Patient) -> Decision:
@@ -73,23 +102,20 @@ def _refused_not_staff(user, patient: Patient) -> Decision:
 
 
 def decide_record(user, patient: Patient, now=None) -> Decision:
-    """May `user` read `patient`'s hospital record now, and in which mode?
-
-    `patient` may carry the `in_care_team` / `in_emergency` annotations of with_access_flags;
-    otherwise one query computes them.
-    """
+    """May `user` read `patient`'s hospital record now, and in which mode? (One query.)"""
     if not (user and user.is_authenticated):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if not _is_staff_member(user):
         return _refused_not_staff(user, patient)
-    if not hasattr(patient, "in_care_team"):
-        flags = with_access_flags(Patient.objects.filter(pk=patient.pk), user, now).values(
-            "in_care_team", "in_emergency"
-        )[0]
-        patient.in_care_team, patient.in_emergency = flags["in_care_team"], flags["in_emergency"]
-    if patient.in_care_team:
+    # Computed for this user every time: flags are never cached on a patient object another caller may hold.
+    flags = with_access_flags(Patient.objects.filter(pk=patient.pk), user, now).values(
+        "in_care_team", "in_opinion", "in_emergency"
+    )[0]
+    if flags["in_care_team"]:
         return Decision.allow(Mode.CARE_TEAM)
-    if patient.in_emergency:
+    if flags["in_opinion"]:
+        return Decision.allow(Mode.OPINION_REQUEST)
+    if flags["in_emergency"]:
         return Decision.allow(Mode.EMERGENCY)
     return Decision.deny(
         "forbidden",
@@ -133,11 +159,36 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
     if action == RecordAction.READ_RECORD:
         return decide_record(user, target, now)
 
+    if action in (RecordAction.REQUEST_OPINION, RecordAction.WRITE_HANDOVER, RecordAction.TRANSFER):
+        stay: Stay = target
+        decision = decide_record(user, stay.patient, now)
+        if not decision.allowed:
+            return decision
+        if decision.mode == Mode.OPINION_REQUEST:
+            return Decision.deny(
+                "forbidden", _("Un avis demandé donne accès en lecture seule ; répondez par une note de consultation.")
+            )
+        if action == RecordAction.REQUEST_OPINION and user.role != Role.CHU_CLINICIAN:
+            return Decision.deny("forbidden", _("Seuls les médecins de l'équipe de soins demandent un avis."))
+        return decision
+
+    if action == RecordAction.ANSWER_OPINION:
+        opinion: OpinionRequest = target
+        if opinion.status != OpinionStatus.OPEN:
+            return Decision.deny("conflict", _("Cette demande d'avis est déjà close."), status=409)
+        if not opinions_giving_access(user, now).filter(pk=opinion.pk).exists():
+            return Decision.deny("forbidden", _("Cette demande d'avis ne vous est pas adressée."))
+        return Decision.allow(Mode.OPINION_REQUEST)
+
     if action == RecordAction.WRITE_REPORT:
         stay: Stay = target
         decision = decide_record(user, stay.patient, now)
         if not decision.allowed:
             return decision
+        if decision.mode == Mode.OPINION_REQUEST:
+            return Decision.deny(
+                "forbidden", _("Un avis demandé donne accès en lecture seule ; répondez par une note de consultation.")
+            )
         profile = user.professional
         if user.role != Role.CHU_CLINICIAN or profile is None or profile.profession not in PRESCRIBING_PROFESSIONS:
             return Decision.deny(

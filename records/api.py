@@ -64,6 +64,18 @@ def stay_json(stay: Stay) -> dict:
         "diagnoses": [{"code": d.code, "label": d.label, "principal": d.principal} for d in stay.diagnoses.all()],
         "procedures": [{"code": p.code, "label": p.label} for p in stay.procedures.all()],
         "reports": [report_summary_json(r) for r in stay.reports.all()],
+        "movements": [{"unit": m.unit.name, "at": m.at} for m in stay.movements.all()],
+        "handover_notes": [handover_json(n) for n in stay.handover_notes.all()],
+        "opinion_requests": [
+            {
+                "id": str(o.public_id),
+                "status": o.status,
+                "consulted_doctor": o.consulted_doctor.username if o.consulted_doctor_id else None,
+                "consulted_unit": o.consulted_unit.code if o.consulted_unit_id else None,
+                "answer": str(o.answer.public_id) if o.answer_id else None,
+            }
+            for o in stay.opinion_requests.all()
+        ],
     }
 
 
@@ -180,3 +192,128 @@ class ReportAmendView(APIView):
             body=data.validated_data["body"],
         )
         return Response(report_json(amendment), status=status.HTTP_201_CREATED)
+
+
+# --- Care across units -------------------------------------------------------------------------
+
+
+def opinion_json(opinion) -> dict:
+    return {
+        "id": str(opinion.public_id),
+        "patient": str(opinion.patient.public_id),
+        "stay": str(opinion.stay.public_id),
+        "requested_by": opinion.requested_by.display_name,
+        "consulted_doctor": opinion.consulted_doctor.username if opinion.consulted_doctor_id else None,
+        "consulted_unit": opinion.consulted_unit.code if opinion.consulted_unit_id else None,
+        "question": opinion.question,
+        "status": opinion.status,
+        "created_at": opinion.created_at,
+        "finished_at": opinion.finished_at,
+        "answer": str(opinion.answer.public_id) if opinion.answer_id else None,
+    }
+
+
+class TransferSerializer(serializers.Serializer):
+    unit = serializers.CharField(max_length=20)
+
+
+class StayTransferView(APIView):
+    def post(self, request, stay_id):
+        data = TransferSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        movement = services.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=data.validated_data["unit"])
+        return Response(
+            {"stay": str(stay_id), "unit": movement.unit.code, "at": movement.at}, status=status.HTTP_201_CREATED
+        )
+
+
+class HandoverSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+class HandoverCreateView(APIView):
+    def post(self, request, stay_id):
+        data = HandoverSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.handover_add(actor=request.user, stay_id=stay_id, body=data.validated_data["body"])
+        return Response(handover_json(note), status=status.HTTP_201_CREATED)
+
+
+class OpinionCreateSerializer(serializers.Serializer):
+    stay = serializers.CharField(max_length=64)
+    question = serializers.CharField(max_length=2000)
+    consulted_doctor = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    consulted_unit = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class OpinionListView(APIView):
+    def get(self, request):
+        received, sent = services.opinions_inbox(actor=request.user)
+        return Response({"received": [opinion_json(o) for o in received], "sent": [opinion_json(o) for o in sent]})
+
+    def post(self, request):
+        data = OpinionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        opinion = services.opinion_request_create(
+            actor=request.user,
+            stay_id=data.validated_data["stay"],
+            question=data.validated_data["question"],
+            consulted_username=data.validated_data.get("consulted_doctor", ""),
+            consulted_unit_code=data.validated_data.get("consulted_unit", ""),
+        )
+        return Response(opinion_json(opinion), status=status.HTTP_201_CREATED)
+
+
+class OpinionAnswerSerializer(serializers.Serializer):
+    body = serializers.CharField()
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class OpinionAnswerView(APIView):
+    def post(self, request, opinion_id):
+        data = OpinionAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        opinion = services.opinion_answer(
+            actor=request.user,
+            opinion_id=opinion_id,
+            body=data.validated_data["body"],
+            title=data.validated_data.get("title", ""),
+        )
+        return Response(opinion_json(opinion))
+
+
+class OpinionCloseView(APIView):
+    def post(self, request, opinion_id):
+        return Response(opinion_json(services.opinion_close(actor=request.user, opinion_id=opinion_id)))
+
+
+class MissingLettersView(APIView):
+    def get(self, request):
+        stays = services.stays_missing_letter(actor=request.user)
+        return Response(
+            {
+                "count": len(stays),
+                "next": None,
+                "previous": None,
+                "results": [
+                    {
+                        "stay": str(s.public_id),
+                        "patient": str(s.patient.public_id),
+                        "unit": s.unit.name,
+                        "discharged_at": s.discharged_at,
+                    }
+                    for s in stays
+                ],
+            }
+        )
+
+
+def handover_json(note) -> dict:
+    return {
+        "id": str(note.public_id),
+        "stay": str(note.stay.public_id),
+        "author": note.author.display_name,
+        "unit": note.unit.name if note.unit_id else None,
+        "body": note.body,
+        "created_at": note.created_at,
+    }

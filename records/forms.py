@@ -56,3 +56,15 @@ class QualifyIdentityForm(forms.Form):
         label=_("J'ai vérifié une pièce d'identité officielle (carte d'identité, passeport, titre de séjour)."),
         required=True,
     )
+
+
+class OpinionRequestForm(forms.Form):
+    question = forms.CharField(
+        label=_("Question posée"), min_length=10, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    consulted_username = forms.CharField(label=_("Identifiant du médecin consulté"), max_length=150, required=False)
+    consulted_unit_code = forms.CharField(label=_("ou unité consultée"), max_length=20, required=False)
+
+
+class OpinionAnswerForm(forms.Form):
+    body = forms.CharField(label=_("Avis (note de consultation)"), widget=forms.Textarea(attrs={"rows": 6}))

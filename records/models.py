@@ -244,3 +244,104 @@ class EmergencyAccess(models.Model):
     @property
     def is_active(self) -> bool:
         return self.starts <= timezone.now() < self.expires
+
+
+class StayMovement(models.Model):
+    """A transfer within a stay: from `at` on, the patient is in `unit` (urgences -> cardiologie -> réanimation)."""
+
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="movements")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="movements")
+    at = models.DateTimeField(_("entrée dans l'unité"))
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["unit", "stay"], name="movement_unit_stay")]
+        constraints = [models.UniqueConstraint(fields=["stay", "at"], name="movement_one_per_instant")]
+
+    def __str__(self) -> str:
+        return f"{self.stay} -> {self.unit} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class OpinionStatus(models.TextChoices):
+    OPEN = "open", _("En attente de réponse")
+    ANSWERED = "answered", _("Répondue")
+    CLOSED = "closed", _("Close sans réponse")
+
+
+class OpinionRequest(models.Model):
+    """Demande d'avis: a care-team doctor asks a colleague (or a unit) of another specialty for an opinion.
+
+    While open, and for OPINION_GRACE_HOURS after it is answered or closed, the consulted doctor
+    (or the consulted unit's doctors) read the patient's hospital record in mode opinion_request.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="opinion_requests")
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="opinion_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opinion_requests_sent"
+    )
+    consulted_doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opinion_requests_received",
+    )
+    consulted_unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="opinion_requests_received"
+    )
+    question = models.TextField(_("question posée"))
+    status = models.CharField(max_length=10, choices=OpinionStatus.choices, default=OpinionStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="opinions_given"
+    )
+    answer = models.OneToOneField(
+        Report, null=True, blank=True, on_delete=models.PROTECT, related_name="opinion_request"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["consulted_doctor", "status", "finished_at"], name="opinion_doctor"),
+            models.Index(fields=["consulted_unit", "status", "finished_at"], name="opinion_unit"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OpinionStatus.values), name="opinion_status_valid"),
+            models.CheckConstraint(
+                condition=Q(consulted_doctor__isnull=False) | Q(consulted_unit__isnull=False),
+                name="opinion_has_someone_to_ask",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status=OpinionStatus.OPEN) & Q(finished_at__isnull=True))
+                | (~Q(status=OpinionStatus.OPEN) & Q(finished_at__isnull=False)),
+                name="opinion_finished_when_not_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OpinionStatus.ANSWERED) | Q(answer__isnull=False), name="opinion_answered_has_note"
+            ),
+            models.CheckConstraint(condition=~Q(question=""), name="opinion_question_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"opinion on {self.patient} ({self.status})"
+
+
+class HandoverNote(models.Model):
+    """Transmissions between teams on a patient: part of the hospital record, care-team rule."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="handover_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handover_notes")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="handover_notes")
+    body = models.TextField(_("transmission"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="handover_body_required")]
+
+    def __str__(self) -> str:
+        return f"handover on {self.stay} by {self.author}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .access import patients_readable_by, reports_visible_in_record
 from .constants import ReportStatus
-from .models import Patient, Report, Stay
+from .models import HandoverNote, OpinionRequest, Patient, Report, Stay, StayMovement
 
 
 def reports_with_state() -> QuerySet[Report]:
@@ -23,7 +24,25 @@ def record_stays(user, patient: Patient) -> QuerySet[Stay]:
     return (
         Stay.objects.filter(patient=patient)
         .select_related("unit")
-        .prefetch_related("diagnoses", "procedures", Prefetch("reports", queryset=reports))
+        .prefetch_related(
+            "diagnoses",
+            "procedures",
+            Prefetch("reports", queryset=reports),
+            Prefetch("movements", queryset=StayMovement.objects.select_related("unit")),
+            Prefetch(
+                "handover_notes",
+                queryset=HandoverNote.objects.select_related("author__professional_profile", "unit"),
+            ),
+            Prefetch(
+                "opinion_requests",
+                queryset=OpinionRequest.objects.select_related(
+                    "requested_by__professional_profile",
+                    "consulted_doctor__professional_profile",
+                    "consulted_unit",
+                    "answer",
+                ),
+            ),
+        )
         .order_by("-admitted_at")
     )
 
@@ -58,4 +77,22 @@ def patients_in_care(user) -> QuerySet[Patient]:
             last_discharged_at=Subquery(latest.values("discharged_at")[:1]),
         )
         .order_by("-last_admitted_at")
+    )
+
+
+def stays_without_letter(units) -> QuerySet[Stay]:
+    """Hospitalisations discharged from one of `units` (their last unit) with no signed discharge letter, oldest first."""
+    from .constants import ReportType, StayKind
+
+    last_unit = StayMovement.objects.filter(stay=OuterRef("pk")).order_by("-at").values("unit_id")[:1]
+    letter = Report.objects.filter(
+        stay=OuterRef("pk"), type_code=ReportType.DISCHARGE_LETTER, status=ReportStatus.SIGNED
+    )
+    return (
+        Stay.objects.filter(kind=StayKind.HOSPITALISATION, discharged_at__isnull=False)
+        .annotate(discharge_unit=Coalesce(Subquery(last_unit), "unit_id", output_field=BigIntegerField()))
+        .filter(discharge_unit__in=units.values("pk"))
+        .exclude(Exists(letter))
+        .select_related("patient", "unit")
+        .order_by("discharged_at")
     )

@@ -17,4 +17,11 @@ urlpatterns = [
     path("comptes-rendus/<uuid:report_id>/modifier/", views.report_edit, name="report_edit"),
     path("comptes-rendus/<uuid:report_id>/signer/", views.report_sign, name="report_sign"),
     path("comptes-rendus/<uuid:report_id>/amender/", views.report_amend, name="report_amend"),
+    path("sejours/<uuid:stay_id>/transfert/", views.stay_transfer, name="stay_transfer"),
+    path("sejours/<uuid:stay_id>/demande-avis/", views.opinion_request, name="opinion_request"),
+    path("sejours/<uuid:stay_id>/transmissions/", views.handover_add, name="handover_add"),
+    path("avis/", views.opinions, name="opinions"),
+    path("avis/<uuid:opinion_id>/repondre/", views.opinion_answer, name="opinion_answer"),
+    path("avis/<uuid:opinion_id>/clore/", views.opinion_close, name="opinion_close"),
+    path("lettres-de-liaison-manquantes/", views.missing_letters, name="missing_letters"),
 ]

@@ -9,10 +9,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Unit
 from chu_portal.errors import AccessDenied, ServiceError
 
 from . import services
-from .forms import EmergencyAccessForm, PatientSearchForm, QualifyIdentityForm, ReportEditForm, ReportForm
+from .forms import (
+    EmergencyAccessForm,
+    OpinionAnswerForm,
+    OpinionRequestForm,
+    PatientSearchForm,
+    QualifyIdentityForm,
+    ReportEditForm,
+    ReportForm,
+)
+from .models import Stay
 
 
 def _refused(request, exc: AccessDenied, *, patient_id=None):
@@ -61,7 +71,13 @@ def patient_record(request, patient_id):
     return render(
         request,
         "records/patient_record.html",
-        {"record": record, "patient": record.patient, "qualify_form": QualifyIdentityForm()},
+        {
+            "record": record,
+            "patient": record.patient,
+            "qualify_form": QualifyIdentityForm(),
+            "opinion_form": OpinionRequestForm(),
+            "units": Unit.objects.order_by("name"),
+        },
     )
 
 
@@ -217,3 +233,112 @@ def my_patients(request):
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/my_patients.html", {"patients": patients, "form": PatientSearchForm()})
+
+
+# --- Care across units -------------------------------------------------------------------------
+
+
+def _back_to_record(patient_id):
+    return redirect("records:patient_record", patient_id=patient_id)
+
+
+def _back_from_stay(stay_id):
+    """After a refused change on a stay: back to its record, or to the patient list if there is none."""
+    patient_id = Stay.objects.filter(public_id=stay_id).values_list("patient__public_id", flat=True).first()
+    return _back_to_record(patient_id) if patient_id else redirect("records:my_patients")
+
+
+@login_required
+@require_POST
+def stay_transfer(request, stay_id):
+    try:
+        movement = services.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=request.POST.get("unit", ""))
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return _back_from_stay(stay_id)
+    messages.success(request, _("Transfert enregistré vers %(unit)s.") % {"unit": movement.unit.name})
+    return _back_to_record(movement.stay.patient.public_id)
+
+
+@login_required
+@require_POST
+def opinion_request(request, stay_id):
+    form = OpinionRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(" ".join(e) for e in form.errors.values()))
+        return _back_from_stay(stay_id)
+    try:
+        opinion = services.opinion_request_create(actor=request.user, stay_id=stay_id, **form.cleaned_data)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return _back_from_stay(stay_id)
+    messages.success(request, _("Demande d'avis envoyée. Le médecin consulté peut lire le dossier jusqu'à sa réponse."))
+    return _back_to_record(opinion.patient.public_id)
+
+
+@login_required
+def opinions(request):
+    try:
+        received, sent = services.opinions_inbox(actor=request.user)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "records/opinions.html", {"received": received, "sent": sent, "form": OpinionAnswerForm()})
+
+
+@login_required
+@require_POST
+def opinion_answer(request, opinion_id):
+    form = OpinionAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Le texte de l'avis est obligatoire."))
+        return redirect("records:opinions")
+    try:
+        services.opinion_answer(actor=request.user, opinion_id=opinion_id, body=form.cleaned_data["body"])
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Avis enregistré : la note de consultation rejoint le dossier du patient."))
+    return redirect("records:opinions")
+
+
+@login_required
+@require_POST
+def opinion_close(request, opinion_id):
+    try:
+        services.opinion_close(actor=request.user, opinion_id=opinion_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Demande d'avis close."))
+    return redirect("records:opinions")
+
+
+@login_required
+@require_POST
+def handover_add(request, stay_id):
+    try:
+        note = services.handover_add(actor=request.user, stay_id=stay_id, body=request.POST.get("body", ""))
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return _back_from_stay(stay_id)
+    messages.success(request, _("Transmission enregistrée."))
+    return _back_to_record(note.stay.patient.public_id)
+
+
+@login_required
+def missing_letters(request):
+    try:
+        stays = services.stays_missing_letter(actor=request.user)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "records/missing_letters.html", {"stays": stays})

@@ -55,6 +55,7 @@ class World:
     entry: object
     trace_id: str
     users: dict
+    opinion: object
 
 
 @pytest.fixture
@@ -126,7 +127,15 @@ def world(db, settings, tmp_path):
 
     for role in ("admin", "dpo"):
         TOTPDevice.objects.create(user=users[role], name="authenticator", key=TOTP_KEY, confirmed=True)
-    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users)
+    from records import services as record_services
+
+    colleague = professional(units=[ortho], username="dr.ortho2")
+    opinion = record_services.opinion_request_create(
+        actor=surgeon, stay_id=stay.public_id, question=canary("opinion-question"), consulted_username="dr.ortho2"
+    )
+    record_services.handover_add(actor=surgeon, stay_id=stay.public_id, body=canary("handover"))
+    assert colleague.pk
+    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users, opinion)
 
 
 # --- The registry: how to probe each URL pattern ------------------------------------------------
@@ -141,6 +150,7 @@ KWARGS = {
     "event_id": lambda w, i: w.trace_id,
     "rpps": lambda w, i: "10000000017",
     "fmt": lambda w, i: ("csv", "fhir")[i % 2],
+    "opinion_id": lambda w, i: w.opinion.public_id,
     "uidb64": lambda w, i: "MQ",
     "token": lambda w, i: "set-password",
 }
@@ -177,6 +187,13 @@ PROBE = {
     "records:report_edit": ["GET", "POST"],
     "records:report_sign": ["POST"],
     "records:report_amend": ["GET", "POST"],
+    "records:stay_transfer": ["POST"],
+    "records:opinion_request": ["POST"],
+    "records:handover_add": ["POST"],
+    "records:opinions": ["GET"],
+    "records:opinion_answer": ["POST"],
+    "records:opinion_close": ["POST"],
+    "records:missing_letters": ["GET"],
     # DPO pages: traces by design, never medical content.
     "audit:console": ["GET"],
     "audit:verify": ["POST"],
@@ -251,6 +268,12 @@ PROBE = {
         )
     },
     "api:dmp-unblock": ["DELETE"],
+    "api:stays-missing-letter": ["GET"],
+    "api:opinion-requests": ["GET", "POST"],
+    **{
+        f"api:{n}": ["POST"]
+        for n in ("stay-transfer", "stay-handover-notes", "opinion-request-answer", "opinion-request-close")
+    },
 }
 
 # Query strings that make list and search endpoints reach for the victim.

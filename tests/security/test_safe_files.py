@@ -48,7 +48,9 @@ def test_javascript_hidden_in_a_compressed_object_stream_is_found():
 
 
 def test_an_escaped_name_does_not_hide_javascript():
-    data = pdf(with_open_action_js, object_stream_mode=pikepdf.ObjectStreamMode.disable).replace(b"/JavaScript", b"/J#61vaScript")
+    data = pdf(with_open_action_js, object_stream_mode=pikepdf.ObjectStreamMode.disable).replace(
+        b"/JavaScript", b"/J#61vaScript"
+    )
     assert refused_code(data) == "active_content"
 
 
@@ -75,7 +77,9 @@ def test_an_image_is_stored_re_encoded_without_its_metadata():
     image.save(out, format="JPEG", exif=exif)
     original = out.getvalue() + b"trailing payload after the image"
     inspected = inspect(original, "photo.jpg")
-    assert inspected.clean is not None and b"Camille" not in inspected.clean and b"trailing payload" not in inspected.clean
+    assert (
+        inspected.clean is not None and b"Camille" not in inspected.clean and b"trailing payload" not in inspected.clean
+    )
     assert Image.open(io.BytesIO(inspected.clean)).size == (16, 16)
     assert inspected.size == len(inspected.clean)
 
