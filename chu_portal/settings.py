@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "chu_portal",
     "audit",
     "accounts",
     "records",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "chu_portal.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -142,8 +144,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # --- Internationalisation ---------------------------------------------------------------------
 
-# French only until the English translation exists (then LocaleMiddleware and the switch return):
-# with Accept-Language alone, an English browser would get French text labelled lang="en".
+# French first; English is the second language (the footer's switch, or the browser's preference).
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

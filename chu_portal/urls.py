@@ -8,7 +8,7 @@ from audit import api as audit_api
 from dmp import api as dmp_api
 from records import api as records_api
 
-from . import health
+from . import health, pages
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="auth-token"),
@@ -70,6 +70,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("deux-dossiers/", pages.TwoRecordsView.as_view(), name="two_records"),
+    path("accessibilite/", pages.AccessibilityView.as_view(), name="accessibility"),
     path("", include("accounts.urls")),
     path("", include("records.urls")),
     path("", include("audit.urls")),

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh requirements.txt
+.venv/bin/python manage.py compile_translations >/dev/null
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py seed_demo
 echo "CHU Portal: http://127.0.0.1:8000  (demo accounts in README.md, password demo-chu-2026)"

@@ -13,6 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
     || { echo "Could not install chromium (apt-get install -y chromium): the browser tests need it." >&2; exit 2; }
 fi
 .venv/bin/ruff check .
+.venv/bin/python manage.py compile_translations >/dev/null
 # Static analysis: bandit, severity medium and up, on the application code.
 .venv/bin/bandit -q -r accounts audit chu_portal demo dmp records -x '*/migrations/*' -ll
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,87 @@
+"""axe-core (WCAG 2.1 AA rules) on the main pages of every role, at desktop and phone widths."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE = Axe()
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+# role -> (username or None for public pages, paths to check)
+PAGES = {
+    "public": (None, ["/accounts/login/", "/deux-dossiers/", "/accessibilite/", "/activer-mon-espace/"]),
+    "patient": (
+        "camille.martin",
+        [
+            "/dmp/",
+            "/dmp/deposer/",
+            "/dmp/parametres/",
+            "/dmp/historique-des-acces/",
+            "/dmp/profil-medical/",
+            "/accounts/securite/",
+        ],
+    ),
+    "clinician": (
+        "dr.bernard",
+        ["/patients/", "/patients/recherche/?q=martin", "/avis/", "/lettres-de-liaison-manquantes/"],
+    ),
+    "gp": ("dr.moreau", ["/dmp/pro/", "/dmp/pro/nouveaux-documents/"]),
+    "dpo": ("dpo.mercier", ["/controle/"]),
+}
+
+
+def serious(results):
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("role", list(PAGES))
+@pytest.mark.parametrize("width", [1280, 360])
+def test_main_pages_have_no_serious_accessibility_violation(role, width, demo, browser, login, live_server):
+    # axe is injected through the page: bypass the portal's CSP in this test context only.
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    username, paths = PAGES[role]
+    if username:
+        login(page, username)
+    failures = {}
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        found = serious(AXE.run(page, options=WCAG_AA))
+        if found:
+            failures[path] = found
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, (
+            f"{path} scrolls sideways at {width}px"
+        )
+    context.close()
+    assert failures == {}
+
+
+def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login, live_server):
+    from dmp.models import SharedDocument
+    from records.models import Patient
+
+    camille = Patient.objects.get(account__username="camille.martin")
+    document = SharedDocument.objects.filter(record__patient=camille).first()
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    login(page, "dr.bernard")
+    failures = {}
+    for path in (f"/patients/{camille.public_id}/dossier/", f"/dmp/patients/{camille.public_id}/"):
+        page.goto(f"{live_server.url}{path}")
+        if found := serious(AXE.run(page, options=WCAG_AA)):
+            failures[path] = found
+    page2 = context.new_page()
+    login(page2, "camille.martin")
+    page2.goto(f"{live_server.url}/dmp/documents/{document.public_id}/")
+    if found := serious(AXE.run(page2, options=WCAG_AA)):
+        failures["document"] = found
+    context.close()
+    assert failures == {}
