@@ -78,6 +78,8 @@ def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login
         page.goto(f"{live_server.url}{path}")
         if found := serious(AXE.run(page, options=WCAG_AA)):
             failures[path] = found
+    context.close()
+    context = browser.new_context(bypass_csp=True)
     page2 = context.new_page()
     login(page2, "camille.martin")
     page2.goto(f"{live_server.url}/dmp/documents/{document.public_id}/")
