@@ -1,0 +1,3 @@
+"""FHIR R4 routes (read only)."""
+
+urlpatterns: list = []
