@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
+# FHIR: base URI of the portal's own naming and code systems (IPP, stays, trace actions, error codes).
+FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invalid/fhir")
 
 # --- Domain rules -----------------------------------------------------------------------------
 
