@@ -1,7 +1,7 @@
 """Root URLconf: pages, the REST API under /api/v1/, its OpenAPI schema and docs, FHIR R4 under /fhir/, /health/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
@@ -10,6 +10,7 @@ from dmp import api as dmp_api
 from dmp import openapi as _dmp_openapi  # noqa: F401  (describes dmp.api's views in the OpenAPI schema)
 from records import api as records_api
 
+from . import api as api_plumbing
 from . import health
 from .schema import SwaggerDocsView
 
@@ -61,6 +62,9 @@ api_schema = [
     path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+# Unknown paths under /api/ answer the API's {"detail", "code"} 404 (issue 7), after every API route.
+api_not_found = [re_path(r"^api/", api_plumbing.not_found, name="api-not-found")]
+
 # FHIR R4 read layer (issue 7).
 fhir_urls = [path("fhir/", include("fhir.urls"))]
 
@@ -68,6 +72,7 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     *api_schema,
+    *api_not_found,
     *fhir_urls,
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
