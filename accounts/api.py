@@ -3,12 +3,14 @@
 from django.contrib.auth import authenticate
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.errors import ServiceError
+from chu_portal.schema import responses
 
 from . import second_factor
 from .models import ApiToken
@@ -22,6 +24,28 @@ class TokenRequestSerializer(serializers.Serializer):
     otp = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
 
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires = serializers.DateTimeField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(
+        choices=["patient", "chu_clinician", "chu_collaborator", "external_professional", "dpo", "admin"]
+    )
+    patient_id = serializers.UUIDField(allow_null=True)
+    rpps = serializers.CharField(allow_null=True)
+
+
+@extend_schema(
+    tags=["auth"],
+    request=TokenRequestSerializer,
+    responses=responses({200: TokenResponseSerializer}, 400, 401, 429),
+    auth=[],
+)
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -48,6 +72,9 @@ class TokenView(APIView):
         return Response({"token": raw, "expires": token.expires}, status=status.HTTP_200_OK)
 
 
+@extend_schema(
+    tags=["auth"], request=None, responses=responses({204: OpenApiResponse(description="Token revoked.")}, 401)
+)
 class LogoutView(APIView):
     def post(self, request):
         token = getattr(request, "api_token", None)
@@ -56,6 +83,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["auth"], responses=responses({200: MeSerializer}, 401))
 class MeView(APIView):
     def get(self, request):
         user = request.user

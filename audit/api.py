@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.api import page_params, paginated
+from chu_portal.schema import PAGE_PARAMETERS, page_of, responses
 
 from . import flags, selectors, services
 from .access import may_review
+from .constants import Mode, Outcome
 from .models import AuditEvent
 
 
@@ -33,6 +37,54 @@ def event_json(event: AuditEvent) -> dict:
     }
 
 
+class TraceActorSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    role = serializers.CharField(allow_blank=True)
+    rpps = serializers.CharField(allow_null=True)
+
+
+class TraceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    at = serializers.DateTimeField()
+    actor = TraceActorSerializer()
+    patient = serializers.UUIDField(allow_null=True)
+    action = serializers.CharField()
+    object_type = serializers.CharField(allow_blank=True)
+    object_id = serializers.CharField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    mode = serializers.ChoiceField(choices=Mode.choices, allow_blank=True)
+    flagged = serializers.BooleanField()
+    flag_reasons = serializers.ListField(child=serializers.CharField())
+    reviewed = serializers.BooleanField(required=False, help_text="DPO only.")
+
+
+class VerifySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    first_broken = serializers.UUIDField(allow_null=True)
+    first_broken_seq = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField(allow_blank=True)
+    unsealed = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+_FILTERS = [
+    OpenApiParameter("patient", str, description="A patient's id (UUID)."),
+    OpenApiParameter("actor", str, description="Actor's username or name (contains)."),
+    OpenApiParameter("action", str),
+    OpenApiParameter("mode", str, enum=[m for m in Mode.values if m]),
+    OpenApiParameter("outcome", str, enum=Outcome.values),
+    OpenApiParameter("since", str, description="YYYY-MM-DD or ISO 8601 date-time."),
+    OpenApiParameter("until", str, description="YYYY-MM-DD or ISO 8601 date-time."),
+    OpenApiParameter("flagged", bool),
+]
+
+
+@extend_schema(
+    tags=["traces"],
+    parameters=[*_FILTERS, *PAGE_PARAMETERS],
+    responses=responses({200: page_of(TraceSerializer)}, 400, 401, 403),
+)
 class AuditEventListView(APIView):
     def get(self, request):
         page, size = page_params(request)
@@ -45,6 +97,7 @@ class AuditEventListView(APIView):
         return paginated(request, items, total, page, size)
 
 
+@extend_schema(tags=["traces"], responses=responses({200: VerifySerializer}, 401, 403))
 class AuditVerifyView(APIView):
     def get(self, request):
         result = services.chain_verify(actor=request.user)

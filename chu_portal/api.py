@@ -77,3 +77,10 @@ def page_params(request, default_size: int = 50, max_size: int = 200) -> tuple[i
     except ValueError as exc:
         raise ServiceError("Paramètre de pagination invalide.", code="invalid") from exc
     return page, size
+
+
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/: the API's 404 body rather than the HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": "Ressource introuvable.", "code": "not_found"}, status=404)

@@ -60,7 +60,10 @@ INSTALLED_APPS = [
     "accounts",
     "records",
     "dmp",
+    "fhir",
     "demo",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -211,8 +214,35 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "chu_portal.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# OpenAPI 3 (drf-spectacular): /api/schema/, Swagger UI at /api/docs/ from the sidecar's local files.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CHU Portal API",
+    "DESCRIPTION": "Hospital record, shared record (DMP) and traces. Contract: API.md. "
+    "Authenticate with `Authorization: Token <token>` from POST /api/v1/auth/token/.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # No online validator badge: the page stays offline and within img-src 'self'.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReportTypeEnum": "records.constants.ReportType",
+        "StayKindEnum": "records.constants.StayKind",
+        "ReportStatusEnum": ["draft", "signed", "superseded"],
+        "DocumentTypeEnum": "dmp.constants.DocumentType",
+        "DocumentStatusEnum": "dmp.constants.DocumentStatus",
+        "RecordStatusEnum": "dmp.constants.RecordStatus",
+        "ProfileKindEnum": "dmp.constants.ProfileKind",
+    },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
+# FHIR: base URI of the portal's own naming and code systems (IPP, stays, trace actions, error codes).
+FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invalid/fhir")
 
 # --- Domain rules -----------------------------------------------------------------------------
 

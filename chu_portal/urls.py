@@ -1,14 +1,18 @@
-"""Root URLconf: pages, the REST API under /api/v1/, and /health/."""
+"""Root URLconf: pages, the REST API under /api/v1/, its OpenAPI schema and docs, FHIR R4 under /fhir/, /health/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from audit import api as audit_api
 from dmp import api as dmp_api
+from dmp import openapi as _dmp_openapi  # noqa: F401  (describes dmp.api's views in the OpenAPI schema)
 from records import api as records_api
 
+from . import api as api_plumbing
 from . import health, pages
+from .schema import SwaggerDocsView
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="auth-token"),
@@ -65,9 +69,24 @@ api_v1 = [
     path("audit/verify/", audit_api.AuditVerifyView.as_view(), name="audit-verify"),
 ]
 
+# OpenAPI 3 (issue 7): the generated schema and Swagger UI from local files.
+api_schema = [
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SwaggerDocsView.as_view(url_name="schema"), name="api-docs"),
+]
+
+# Unknown paths under /api/ answer the API's {"detail", "code"} 404 (issue 7), after every API route.
+api_not_found = [re_path(r"^api/", api_plumbing.not_found, name="api-not-found")]
+
+# FHIR R4 read layer (issue 7).
+fhir_urls = [path("fhir/", include("fhir.urls"))]
+
 urlpatterns = [
     path("health/", health.health, name="health"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    *api_schema,
+    *api_not_found,
+    *fhir_urls,
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("deux-dossiers/", pages.TwoRecordsView.as_view(), name="two_records"),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.api import page_params, paginated
+from chu_portal.schema import PAGE_PARAMETERS, page_of, responses
 
 from . import services
-from .constants import ReportType
+from .constants import InsStatus, ReportStatus, ReportType, Sex, StayKind
 from .models import Patient, Report, Stay
 
 
@@ -79,7 +81,83 @@ def stay_json(stay: Stay) -> dict:
     }
 
 
+# --- Response shapes, for the OpenAPI schema ---------------------------------------------------
+
+
+class PatientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    ipp = serializers.CharField()
+    birth_name = serializers.CharField()
+    used_name = serializers.CharField(allow_blank=True)
+    first_names = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    birth_place = serializers.CharField(allow_blank=True)
+    ins = serializers.CharField(allow_null=True, help_text="Matricule INS (NIR).")
+    ins_oid = serializers.CharField()
+    ins_status = serializers.ChoiceField(choices=InsStatus.choices)
+
+
+class ReportSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type_code = serializers.ChoiceField(choices=ReportType.choices)
+    title = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=[*ReportStatus.values, "superseded"])
+    author = serializers.CharField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReportSerializer(ReportSummarySerializer):
+    stay = serializers.UUIDField()
+    body = serializers.CharField(allow_blank=True)
+    replaces = serializers.UUIDField(allow_null=True)
+
+
+class CodedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+class DiagnosisSerializer(CodedSerializer):
+    principal = serializers.BooleanField()
+
+
+class StaySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=StayKind.choices)
+    unit = serializers.CharField()
+    admitted_at = serializers.DateTimeField()
+    discharged_at = serializers.DateTimeField(allow_null=True)
+    diagnoses = DiagnosisSerializer(many=True)
+    procedures = CodedSerializer(many=True)
+    reports = ReportSummarySerializer(many=True)
+
+
+class HospitalRecordSerializer(serializers.Serializer):
+    patient = PatientSerializer()
+    access_mode = serializers.CharField()
+    stays = StaySerializer(many=True)
+
+
+class EmergencyAccessSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    expires = serializers.DateTimeField()
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
 class PatientSearchView(APIView):
+    @extend_schema(
+        tags=["hospital record"],
+        parameters=[
+            OpenApiParameter("q", str, description="Name, birth date (YYYY-MM-DD), IPP or INS."),
+            *PAGE_PARAMETERS,
+        ],
+        responses=responses({200: page_of(PatientSerializer)}, 400, 401, 403),
+        operation_id="patients_search",
+    )
     def get(self, request):
         page, size = page_params(request)
         patients, total = services.patient_search(
@@ -88,11 +166,13 @@ class PatientSearchView(APIView):
         return paginated(request, [patient_json(p) for p in patients], total, page, size)
 
 
+@extend_schema(tags=["hospital record"], responses=responses({200: PatientSerializer}, 401, 403, 404))
 class PatientDetailView(APIView):
     def get(self, request, patient_id):
         return Response(patient_json(services.patient_get(actor=request.user, patient_id=patient_id)))
 
 
+@extend_schema(tags=["hospital record"], responses=responses({200: HospitalRecordSerializer}, 401, 403, 404))
 class PatientRecordView(APIView):
     def get(self, request, patient_id):
         record = services.record_open(actor=request.user, patient_id=patient_id)
@@ -109,6 +189,11 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
+@extend_schema(
+    tags=["hospital record"],
+    request=ReasonSerializer,
+    responses=responses({201: EmergencyAccessSerializer}, 400, 401, 403, 404, 409),
+)
 class EmergencyAccessView(APIView):
     def post(self, request, patient_id):
         data = ReasonSerializer(data=request.data)
@@ -123,6 +208,11 @@ class QualifySerializer(serializers.Serializer):
     document_checked = serializers.BooleanField()
 
 
+@extend_schema(
+    tags=["hospital record"],
+    request=QualifySerializer,
+    responses=responses({200: PatientSerializer}, 400, 401, 403, 404, 409),
+)
 class QualifyIdentityView(APIView):
     def post(self, request, patient_id):
         data = QualifySerializer(data=request.data)
@@ -145,6 +235,11 @@ class ReportEditSerializer(serializers.Serializer):
     body = serializers.CharField()
 
 
+@extend_schema(
+    tags=["reports"],
+    request=ReportCreateSerializer,
+    responses=responses({201: ReportSerializer}, 400, 401, 403, 404),
+)
 class ReportCreateView(APIView):
     def post(self, request):
         data = ReportCreateSerializer(data=request.data)
@@ -160,10 +255,16 @@ class ReportCreateView(APIView):
 
 
 class ReportDetailView(APIView):
+    @extend_schema(tags=["reports"], responses=responses({200: ReportSerializer}, 401, 403, 404))
     def get(self, request, report_id):
         report, _decision = services.report_open(actor=request.user, report_id=report_id)
         return Response(report_json(report))
 
+    @extend_schema(
+        tags=["reports"],
+        request=ReportEditSerializer,
+        responses=responses({200: ReportSerializer}, 400, 401, 403, 404, 409),
+    )
     def patch(self, request, report_id):
         data = ReportEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -176,11 +277,17 @@ class ReportDetailView(APIView):
         return Response(report_json(report))
 
 
+@extend_schema(tags=["reports"], request=None, responses=responses({200: ReportSerializer}, 401, 403, 404, 409))
 class ReportSignView(APIView):
     def post(self, request, report_id):
         return Response(report_json(services.report_sign(actor=request.user, report_id=report_id)))
 
 
+@extend_schema(
+    tags=["reports"],
+    request=ReportEditSerializer,
+    responses=responses({201: ReportSerializer}, 400, 401, 403, 404, 409),
+)
 class ReportAmendView(APIView):
     def post(self, request, report_id):
         data = ReportEditSerializer(data=request.data)

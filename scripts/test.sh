@@ -15,5 +15,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/python manage.py compile_translations >/dev/null
 # Static analysis: bandit, severity medium and up, on the application code.
-.venv/bin/bandit -q -r accounts audit chu_portal demo dmp records -x '*/migrations/*' -ll
+.venv/bin/bandit -q -r accounts audit chu_portal demo dmp records fhir -x '*/migrations/*' -ll
 exec .venv/bin/python -m pytest "$@"

@@ -93,3 +93,9 @@ def test_repeated_failures_lock_the_token_endpoint_out(api, dr_bernard, settings
         "/api/v1/auth/token/", {"username": "dr.bernard", "password": PASSWORD, "otp": totp_code()}, format="json"
     )
     assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
+
+
+def test_an_unknown_api_path_is_a_json_404_not_found(api, dr_bernard):
+    response = api.as_user(dr_bernard).get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Ressource introuvable.", "code": "not_found"}

@@ -1,0 +1,162 @@
+"""OpenAPI description of dmp.api's views (kept beside them so dmp/api.py stays as it is); imported by the URLconf."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers
+
+from chu_portal.schema import PAGE_PARAMETERS, PersonSerializer, page_of, responses
+
+from . import api
+from .constants import DocumentClass, DocumentSource, DocumentStatus, DocumentType, ProfileKind, RecordStatus
+
+TAG = ["shared record (DMP)"]
+# DMP refusals: 403 forbidden / blocked / dmp_closed / dmp_opposed; 404 for what may not be revealed.
+READ_ERRORS = (400, 401, 403, 404)
+
+
+class LookupResultSerializer(serializers.Serializer):
+    patient_id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    title = serializers.CharField()
+    type_code = serializers.ChoiceField(choices=DocumentType.choices)
+    type_display = serializers.CharField()
+    class_code = serializers.ChoiceField(choices=DocumentClass.choices)
+    source = serializers.ChoiceField(choices=DocumentSource.choices)
+    author = PersonSerializer(allow_null=True)
+    event_date = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=DocumentStatus.choices)
+    masked = serializers.BooleanField()
+    visible_to_patient = serializers.BooleanField()
+    format = serializers.CharField(help_text="MIME type of the file.")
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    replaces = serializers.UUIDField(allow_null=True)
+    content_url = serializers.URLField()
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    title = serializers.CharField(max_length=200)
+    type_code = serializers.ChoiceField(choices=DocumentType.choices, required=False)
+    event_date = serializers.DateField(required=False)
+    visible_to_patient = serializers.BooleanField(required=False, default=True)
+
+
+class SettingsOutSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RecordStatus.choices)
+    emergency_access_allowed = serializers.BooleanField()
+    samu_access_allowed = serializers.BooleanField()
+    gp = PersonSerializer(allow_null=True)
+    notify_by_email = serializers.BooleanField()
+
+
+class BlockedSerializer(PersonSerializer):
+    blocked_at = serializers.DateTimeField()
+
+
+class ProfileEntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ProfileKind.choices)
+    label = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+_DOCUMENT_FILTERS = [
+    OpenApiParameter("type_code", str, enum=DocumentType.values),
+    OpenApiParameter("source", str, enum=DocumentSource.values),
+    OpenApiParameter("since", OpenApiTypes.DATE),
+    OpenApiParameter("until", OpenApiTypes.DATE),
+    OpenApiParameter("include_superseded", bool),
+]
+
+extend_schema_view(
+    get=extend_schema(
+        tags=TAG,
+        parameters=[
+            OpenApiParameter("ins", str, required=True, description="Matricule INS (exact)."),
+            OpenApiParameter("birth_date", OpenApiTypes.DATE, required=True),
+        ],
+        responses=responses({200: LookupResultSerializer}, *READ_ERRORS),
+    )
+)(api.LookupView)
+
+extend_schema_view(
+    get=extend_schema(
+        tags=TAG,
+        operation_id="dmp_documents_list",
+        parameters=[*_DOCUMENT_FILTERS, *PAGE_PARAMETERS],
+        responses=responses({200: page_of(DocumentSerializer)}, *READ_ERRORS),
+    ),
+    post=extend_schema(
+        tags=TAG,
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses=responses({201: DocumentSerializer}, *READ_ERRORS, 413, 415),
+    ),
+)(api.DocumentsView)
+
+extend_schema_view(
+    get=extend_schema(tags=TAG, responses=responses({200: DocumentSerializer}, 401, 403, 404)),
+    delete=extend_schema(
+        tags=TAG, responses=responses({204: OpenApiResponse(description="Deleted (soft).")}, 401, 403, 404)
+    ),
+)(api.DocumentDetailView)
+
+extend_schema_view(
+    get=extend_schema(
+        tags=TAG,
+        parameters=[OpenApiParameter("download", bool, description="Attachment (default) or inline.")],
+        responses=responses(
+            {
+                (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+                (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY),
+                (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            },
+            401,
+            403,
+            404,
+        ),
+    )
+)(api.DocumentContentView)
+
+for _view in (api.DocumentMaskView, api.DocumentUnmaskView, api.DocumentMakeVisibleView):
+    extend_schema_view(
+        post=extend_schema(tags=TAG, request=None, responses=responses({200: DocumentSerializer}, 401, 403, 404, 409))
+    )(_view)
+
+extend_schema_view(
+    get=extend_schema(tags=TAG, responses=responses({200: SettingsOutSerializer}, 401, 403, 404)),
+    patch=extend_schema(
+        tags=TAG,
+        request=api.SettingsSerializer,
+        responses=responses({200: SettingsOutSerializer}, 400, 401, 403, 404, 409),
+    ),
+)(api.SettingsView)
+
+extend_schema_view(
+    get=extend_schema(tags=TAG, responses=responses({200: BlockedSerializer(many=True)}, 401, 403, 404)),
+    post=extend_schema(
+        tags=TAG, request=api.RppsSerializer, responses=responses({201: BlockedSerializer}, 400, 401, 403, 404, 409)
+    ),
+)(api.BlockedView)
+
+extend_schema_view(
+    delete=extend_schema(
+        tags=TAG, responses=responses({204: OpenApiResponse(description="Unblocked.")}, 401, 403, 404)
+    ),
+)(api.UnblockView)
+
+extend_schema_view(
+    get=extend_schema(tags=TAG, responses=responses({200: page_of(ProfileEntrySerializer)}, 401, 403, 404)),
+    post=extend_schema(
+        tags=TAG, request=api.ProfileSerializer, responses=responses({201: ProfileEntrySerializer}, 400, 401, 403, 404)
+    ),
+)(api.ProfileView)

@@ -1,0 +1,148 @@
+"""FHIR reads: each decides (fhir/access.py composing records, dmp and audit rules) and traces like the REST API.
+
+Documents and traces go through dmp.services and audit.services themselves, so their decisions
+and traces are exactly those of /api/v1/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from audit.constants import Action
+from audit.models import AuditEvent
+from audit.selectors import parse_filters
+from chu_portal.errors import AccessDenied, Decision
+from dmp import services as dmp_services
+from dmp.models import AccessGrant, SharedDocument, SharedRecord
+from records.models import Patient, Report
+
+from . import access
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _patient(patient_id) -> Patient:
+    key = _as_uuid(patient_id)
+    patient = Patient.objects.filter(public_id=key).first() if key else None
+    if patient is None:
+        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
+    return patient
+
+
+def _refuse(actor, action, decision: Decision, *, patient: Patient | None, object_type: str, object_id=None):
+    audit.record_refusal(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        code=decision.code,
+        patient_id=patient.public_id if patient else None,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    raise AccessDenied(decision)
+
+
+@dataclass
+class PatientView:
+    patient: Patient
+    record: SharedRecord | None
+    decision: Decision
+
+
+def patient_read(*, actor, patient_id) -> PatientView:
+    """A patient's identity (and médecin traitant) as FHIR Patient; one trace."""
+    patient = _patient(patient_id)
+    record = SharedRecord.objects.select_related("gp__professional_profile", "patient").filter(patient=patient).first()
+    decision = access.decide_patient(actor, patient, record)
+    if not decision.allowed:
+        _refuse(
+            actor, Action.READ, decision, patient=patient, object_type="patient_identity", object_id=patient.public_id
+        )
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="patient_identity",
+            object_id=patient.public_id,
+        )
+    return PatientView(patient, record, decision)
+
+
+def document_search(*, actor, patient_id, current_only: bool, page: int, page_size: int):
+    """The documents `actor` sees, by dmp.services.documents_list (same rule, one list trace)."""
+    result = dmp_services.documents_list(
+        actor=actor,
+        patient_id=patient_id,
+        include_superseded=not current_only,
+        page=page,
+        page_size=page_size,
+    )
+    return result, stays_of(result.documents)
+
+
+def document_read(*, actor, document_id) -> tuple[SharedDocument, dict]:
+    document, _decision = dmp_services.document_open(actor=actor, document_id=document_id)
+    return document, stays_of([document])
+
+
+def stays_of(documents) -> dict[uuid.UUID, uuid.UUID]:
+    """The stay (encounter) of each CHU document, from the report it was filed from: one query."""
+    report_ids = [d.source_report_id for d in documents if d.source_report_id]
+    if not report_ids:
+        return {}
+    return dict(Report.objects.filter(public_id__in=report_ids).values_list("public_id", "stay__public_id"))
+
+
+@dataclass
+class ConsentPage:
+    record: SharedRecord
+    grants: list[AccessGrant]
+    total: int
+
+
+def consent_search(*, actor, patient_id, page: int, page_size: int) -> ConsentPage:
+    """The patient's grants (and oppositions, on the record); one trace naming the grants shown."""
+    patient = _patient(patient_id)
+    record = dmp_services.shared_record_for(patient)
+    decision = access.decide_consents(actor, record)
+    if not decision.allowed:
+        _refuse(actor, Action.LIST, decision, patient=patient, object_type="dmp_grant")
+    queryset = (
+        AccessGrant.objects.filter(record=record)
+        .select_related("professional__professional_profile")
+        .order_by("-created_at", "-id")
+    )
+    start = (page - 1) * page_size
+    with transaction.atomic():
+        total = queryset.count()
+        grants = list(queryset[start : start + page_size])
+        audit.record(
+            actor=actor,
+            action=Action.LIST,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="dmp_grant",
+            object_ids=[g.public_id for g in grants],
+        )
+    return ConsentPage(record, grants, total)
+
+
+def trace_search(*, actor, patient_id, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
+    """Traces by audit.services.trace_list (the DPO: all; a patient: about their data by others)."""
+    patient = _patient(patient_id) if patient_id else None
+    decision = access.decide_trace_search(actor, patient)
+    if not decision.allowed:
+        _refuse(actor, Action.LIST, decision, patient=patient, object_type="audit_event")
+    filters = parse_filters({"patient": str(patient.public_id)} if patient else {})
+    return audit.trace_list(actor=actor, filters=filters, page=page, page_size=page_size)
