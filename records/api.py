@@ -304,6 +304,49 @@ class ReportAmendView(APIView):
 # --- Care across units -------------------------------------------------------------------------
 
 
+class OpinionSerializer(serializers.Serializer):
+    """Described for the schema; the views build the dicts with opinion_json."""
+
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    stay = serializers.UUIDField()
+    requested_by = serializers.CharField()
+    consulted_doctor = serializers.CharField(allow_null=True)
+    consulted_unit = serializers.CharField(allow_null=True)
+    question = serializers.CharField()
+    status = serializers.ChoiceField(choices=["open", "answered", "closed"])
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    answer = serializers.UUIDField(allow_null=True)
+
+
+class OpinionInboxSerializer(serializers.Serializer):
+    received = OpinionSerializer(many=True)
+    sent = OpinionSerializer(many=True)
+
+
+class MovementSerializer(serializers.Serializer):
+    stay = serializers.UUIDField()
+    unit = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class HandoverNoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    stay = serializers.UUIDField()
+    author = serializers.CharField()
+    unit = serializers.CharField(allow_null=True)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MissingLetterSerializer(serializers.Serializer):
+    stay = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    unit = serializers.CharField()
+    discharged_at = serializers.DateTimeField()
+
+
 def opinion_json(opinion) -> dict:
     return {
         "id": str(opinion.public_id),
@@ -324,6 +367,11 @@ class TransferSerializer(serializers.Serializer):
     unit = serializers.CharField(max_length=20)
 
 
+@extend_schema(
+    tags=["care across units"],
+    request=TransferSerializer,
+    responses=responses({201: MovementSerializer}, 400, 401, 403, 409),
+)
 class StayTransferView(APIView):
     def post(self, request, stay_id):
         data = TransferSerializer(data=request.data)
@@ -338,6 +386,11 @@ class HandoverSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=5000)
 
 
+@extend_schema(
+    tags=["care across units"],
+    request=HandoverSerializer,
+    responses=responses({201: HandoverNoteSerializer}, 400, 401, 403),
+)
 class HandoverCreateView(APIView):
     def post(self, request, stay_id):
         data = HandoverSerializer(data=request.data)
@@ -354,10 +407,16 @@ class OpinionCreateSerializer(serializers.Serializer):
 
 
 class OpinionListView(APIView):
+    @extend_schema(tags=["care across units"], responses=responses({200: OpinionInboxSerializer}, 401, 403))
     def get(self, request):
         received, sent = services.opinions_inbox(actor=request.user)
         return Response({"received": [opinion_json(o) for o in received], "sent": [opinion_json(o) for o in sent]})
 
+    @extend_schema(
+        tags=["care across units"],
+        request=OpinionCreateSerializer,
+        responses=responses({201: OpinionSerializer}, 400, 401, 403),
+    )
     def post(self, request):
         data = OpinionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -376,6 +435,11 @@ class OpinionAnswerSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+@extend_schema(
+    tags=["care across units"],
+    request=OpinionAnswerSerializer,
+    responses=responses({200: OpinionSerializer}, 400, 401, 403, 404, 409),
+)
 class OpinionAnswerView(APIView):
     def post(self, request, opinion_id):
         data = OpinionAnswerSerializer(data=request.data)
@@ -389,11 +453,15 @@ class OpinionAnswerView(APIView):
         return Response(opinion_json(opinion))
 
 
+@extend_schema(
+    tags=["care across units"], request=None, responses=responses({200: OpinionSerializer}, 401, 403, 404, 409)
+)
 class OpinionCloseView(APIView):
     def post(self, request, opinion_id):
         return Response(opinion_json(services.opinion_close(actor=request.user, opinion_id=opinion_id)))
 
 
+@extend_schema(tags=["care across units"], responses=responses({200: page_of(MissingLetterSerializer)}, 401, 403))
 class MissingLettersView(APIView):
     def get(self, request):
         stays = services.stays_missing_letter(actor=request.user)

@@ -153,6 +153,7 @@ KWARGS = {
     "opinion_id": lambda w, i: w.opinion.public_id,
     "uidb64": lambda w, i: "MQ",
     "token": lambda w, i: "set-password",
+    "rest": lambda w, i: "Observation",
 }
 
 # Every URL name -> the methods to probe ("GET", "POST"). Patterns whose path names a patient
@@ -160,6 +161,23 @@ KWARGS = {
 PROBE = {
     "health": ["GET"],
     "two_records": ["GET"],
+    # OpenAPI schema and docs: no data; the /api/ catch-all answers 404 JSON.
+    "schema": ["GET"],
+    "api-docs": ["GET"],
+    "api-not-found": ["GET"],
+    # FHIR R4 read layer: the same rules as the API.
+    **{
+        f"fhir:{n}": ["GET"]
+        for n in (
+            "metadata",
+            "patient",
+            "document-search",
+            "document",
+            "consent-search",
+            "audit-event-search",
+            "unsupported",
+        )
+    },
     "accessibility": ["GET"],
     "set_language": ["POST"],
     # Accounts: sign-in and the caller's own security settings.
@@ -286,6 +304,9 @@ QUERY = {
     "dmp:pro_find": lambda w: {"q": "victime", "ins": w.victim.nir, "birth_date": w.victim.birth_date.isoformat()},
     "api:audit-events": lambda w: {"patient": str(w.victim.public_id)},
     "audit:console": lambda w: {"patient": str(w.victim.public_id)},
+    "fhir:document-search": lambda w: {"patient": str(w.victim.public_id)},
+    "fhir:consent-search": lambda w: {"patient": str(w.victim.public_id)},
+    "fhir:audit-event-search": lambda w: {"patient": str(w.victim.public_id)},
 }
 
 
@@ -360,7 +381,7 @@ def probe(clients, world, role, name, route, pattern, method, variant=0):
     url = build_url(name, route, pattern, world, variant)
     query = QUERY.get(name, {})
     query = query(world) if callable(query) else query
-    client = api_client if url.startswith("/api/") else page_client
+    client = api_client if url.startswith(("/api/", "/fhir/")) else page_client
     if method == "GET":
         response = client.get(url, query)
     elif method == "POST":
