@@ -319,6 +319,8 @@ def _professional_on_record(user, record: SharedRecord) -> Decision | None:
     """The refusals shared by consent and emergency: not a professional, blocked, DMP opposed or closed."""
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role == Role.PATIENT and record.patient.account_id != user.pk:
+        return _not_found_patient()
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Réservé aux professionnels de santé."))
     if is_blocked(user, record):
