@@ -1,8 +1,10 @@
 """The consent round trip in two browsers: dr.garnier asks, Camille approves, he reads; she revokes, he is refused."""
 
+import importlib
 import re
 
 import pytest
+from django.apps import apps
 from playwright.sync_api import expect
 
 from records.models import Patient
@@ -10,7 +12,14 @@ from records.models import Patient
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_garnier_asks_camille_approves_then_revokes(demo, live_server, browser, login):
+@pytest.fixture
+def access_matrix(transactional_db):
+    """The default access matrix is seeded by a migration, and an earlier transactional test's flush empties it."""
+    seed = importlib.import_module("dmp.migrations.0002_access_matrix_default").seed
+    seed(apps, None)
+
+
+def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_server, browser, login):
     camille_patient = Patient.objects.get(account__username="camille.martin")
     dmp_url = f"{live_server.url}/dmp/patients/{camille_patient.public_id}/"
 
