@@ -119,14 +119,9 @@ def record_decision(user, record: SharedRecord, now=None) -> Decision:
         return _not_found_patient()
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Le DMP n'est accessible qu'au patient et aux professionnels de santé."))
-    if is_blocked(user, record):
-        return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
-    if record.status == RecordStatus.OPPOSED:
-        return Decision.deny(
-            "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
-        )
-    if record.status == RecordStatus.CLOSED:
-        return Decision.deny("dmp_closed", _("Le patient a fermé son DMP : il n'est plus consultable."))
+    refusal = _closed_to(user, record)
+    if refusal is not None:
+        return refusal
     if record.gp_id == user.pk:
         return Decision.allow(Mode.GP)
     grant = live_grant(user, record, now)
@@ -315,14 +310,8 @@ def who_still_sees(document: SharedDocument) -> str:
 # --- Consent requests and emergency access (the consent issue) -------------------------------
 
 
-def _professional_on_record(user, record: SharedRecord) -> Decision | None:
-    """The refusals shared by consent and emergency: not a professional, blocked, DMP opposed or closed."""
-    if not _authenticated(user):
-        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
-    if user.role == Role.PATIENT and record.patient.account_id != user.pk:
-        return _not_found_patient()
-    if user.role not in PROFESSIONAL_ROLES:
-        return Decision.deny("forbidden", _("Réservé aux professionnels de santé."))
+def _closed_to(user, record: SharedRecord) -> Decision | None:
+    """What closes a DMP to a professional whatever their access: a block, the patient's opposition or closing."""
     if is_blocked(user, record):
         return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
     if record.status == RecordStatus.OPPOSED:
@@ -332,6 +321,17 @@ def _professional_on_record(user, record: SharedRecord) -> Decision | None:
     if record.status == RecordStatus.CLOSED:
         return Decision.deny("dmp_closed", _("Le patient a fermé son DMP : il n'est plus consultable."))
     return None
+
+
+def _professional_on_record(user, record: SharedRecord) -> Decision | None:
+    """The refusals shared by consent and emergency: not a professional (another patient: 404), or closed to them."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role == Role.PATIENT and record.patient.account_id != user.pk:
+        return _not_found_patient()
+    if user.role not in PROFESSIONAL_ROLES:
+        return Decision.deny("forbidden", _("Réservé aux professionnels de santé."))
+    return _closed_to(user, record)
 
 
 def decide_consent_request(user, record: SharedRecord, *, in_person: bool = False) -> Decision:
@@ -351,7 +351,9 @@ def decide_consent_answer(user, consent_request) -> Decision:
 
 
 def decide_emergency(user, record: SharedRecord, mode: str) -> Decision:
-    """May `user` break the glass on this DMP (mode `emergency`), or open it as SAMU regulation (`samu`)?"""
+    """May `user` break the glass on this DMP (mode `emergency`), or open it as SAMU regulation (`samu`)?
+
+    The caller has checked that `mode` is one of the two (dmp.constants.EmergencyMode)."""
     refusal = _professional_on_record(user, record)
     if refusal is not None:
         return refusal
@@ -361,8 +363,6 @@ def decide_emergency(user, record: SharedRecord, mode: str) -> Decision:
         if not record.samu_access_allowed:
             return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès du SAMU à son DMP."))
         return Decision.allow(Mode.SAMU)
-    if mode == Mode.EMERGENCY:
-        if not record.emergency_access_allowed:
-            return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès d'urgence à son DMP."))
-        return Decision.allow(Mode.EMERGENCY)
-    return Decision.deny("invalid", _("Mode d'accès d'urgence inconnu."), status=400)
+    if not record.emergency_access_allowed:
+        return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès d'urgence à son DMP."))
+    return Decision.allow(Mode.EMERGENCY)
