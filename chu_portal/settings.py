@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "records.context_processors.emergency_banner",
+                "dmp.context_processors.emergency",
             ],
         },
     },
@@ -192,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_trail",
         "schedule": float(env_int("AUDIT_VERIFY_INTERVAL_SECONDS", 86400)),
     },
+    "dmp-grant-permissions-expire": {
+        "task": "dmp.consent_tasks.expire_grant_permissions",
+        "schedule": float(env_int("DMP_GRANT_EXPIRY_INTERVAL_SECONDS", 900)),
+    },
 }
 
 CACHES = {
@@ -256,6 +261,10 @@ EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
 DMP_UPLOAD_MAX_BYTES = env_int("DMP_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 # Default lifetime of a DMP authorisation (AccessGrant), in days (assumed: 1 year).
 DMP_GRANT_DEFAULT_DAYS = env_int("DMP_GRANT_DEFAULT_DAYS", 365)
+# Longest DMP authorisation a professional may ask for, in days (requests above it are refused).
+DMP_GRANT_MAX_DAYS = env_int("DMP_GRANT_MAX_DAYS", 365)
+# DMP emergency access (bris de glace, SAMU) window, in hours (defaults to the hospital record's).
+DMP_EMERGENCY_ACCESS_HOURS = env_int("DMP_EMERGENCY_ACCESS_HOURS", EMERGENCY_ACCESS_HOURS)
 # Lifetime of an account activation code handed by the CHU, in days.
 DMP_ACTIVATION_CODE_DAYS = env_int("DMP_ACTIVATION_CODE_DAYS", 30)
 # The GP's dashboard lists their patients' documents filed in the last this many days.

@@ -65,6 +65,33 @@ api_v1 = [
     path("dmp/<str:patient_id>/blocked-professionals/", dmp_api.BlockedView.as_view(), name="dmp-blocked"),
     path("dmp/<str:patient_id>/blocked-professionals/<str:rpps>/", dmp_api.UnblockView.as_view(), name="dmp-unblock"),
     path("dmp/<str:patient_id>/profile/", dmp_api.ProfileView.as_view(), name="dmp-profile"),
+    # Consent and emergency (the consent issue)
+    path(
+        "dmp/<str:patient_id>/consent-requests/",
+        dmp_api.ConsentRequestCreateView.as_view(),
+        name="dmp-consent-requests",
+    ),
+    path(
+        "dmp/<str:patient_id>/consent-requests/in-person/",
+        dmp_api.InPersonConsentView.as_view(),
+        name="dmp-consent-in-person",
+    ),
+    path("consent-requests/", dmp_api.ConsentRequestListView.as_view(), name="consent-requests"),
+    path(
+        "consent-requests/<str:request_id>/approve/",
+        dmp_api.ConsentRequestApproveView.as_view(),
+        name="consent-request-approve",
+    ),
+    path(
+        "consent-requests/<str:request_id>/deny/", dmp_api.ConsentRequestDenyView.as_view(), name="consent-request-deny"
+    ),
+    path("dmp/<str:patient_id>/grants/", dmp_api.GrantListView.as_view(), name="dmp-grants"),
+    path("grants/<str:grant_id>/", dmp_api.GrantDetailView.as_view(), name="grant-detail"),
+    path(
+        "dmp/<str:patient_id>/emergency-access/",
+        dmp_api.EmergencyAccessView.as_view(),
+        name="dmp-emergency-access",
+    ),
     path("audit/events/", audit_api.AuditEventListView.as_view(), name="audit-events"),
     path("audit/verify/", audit_api.AuditVerifyView.as_view(), name="audit-verify"),
 ]

@@ -26,7 +26,14 @@ from chu_portal.errors import Decision
 from records.models import Patient
 
 from .constants import MATRIX_PATIENT_DOCUMENTS, DocumentClass, DocumentStatus, RecordStatus
-from .models import AccessGrant, AccessMatrixEntry, BlockedProfessional, SharedDocument, SharedRecord
+from .models import (
+    AccessGrant,
+    AccessMatrixEntry,
+    BlockedProfessional,
+    DmpEmergencyAccess,
+    SharedDocument,
+    SharedRecord,
+)
 
 
 class DocAction(StrEnum):
@@ -65,12 +72,37 @@ def live_grant(user, record: SharedRecord, now=None) -> AccessGrant | None:
 
 
 def emergency_mode(user, record: SharedRecord, now=None) -> str | None:
-    """The seam of DMP emergency access (bris de glace / SAMU), built by the consent issue.
+    """Mode.EMERGENCY or Mode.SAMU while such an access to this record is open for `user`, else None.
 
-    Returns Mode.EMERGENCY or Mode.SAMU while such an access is open for this user and record,
-    after checking the patient's opposition; None until that workflow exists.
+    Checked at every use, not only when opening: a patient who opposes meanwhile, or a regulation
+    flag withdrawn, ends the window at once.
     """
+    now = now or timezone.now()
+    modes = set(
+        DmpEmergencyAccess.objects.filter(
+            record=record, professional=user, starts__lte=now, expires__gt=now
+        ).values_list("mode", flat=True)
+    )
+    if Mode.EMERGENCY in modes and record.emergency_access_allowed:
+        return Mode.EMERGENCY
+    if Mode.SAMU in modes and record.samu_access_allowed and _is_regulator(user):
+        return Mode.SAMU
     return None
+
+
+def live_emergency_accesses(user, now=None) -> QuerySet:
+    """The user's open DMP emergency windows (for the banner shown on every page meanwhile)."""
+    now = now or timezone.now()
+    return (
+        DmpEmergencyAccess.objects.filter(professional=user, starts__lte=now, expires__gt=now)
+        .select_related("record__patient")
+        .order_by("expires")
+    )
+
+
+def _is_regulator(user) -> bool:
+    profile = user.professional
+    return bool(profile and profile.regulation)
 
 
 def is_blocked(user, record: SharedRecord) -> bool:
@@ -87,14 +119,9 @@ def record_decision(user, record: SharedRecord, now=None) -> Decision:
         return _not_found_patient()
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Le DMP n'est accessible qu'au patient et aux professionnels de santé."))
-    if is_blocked(user, record):
-        return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
-    if record.status == RecordStatus.OPPOSED:
-        return Decision.deny(
-            "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
-        )
-    if record.status == RecordStatus.CLOSED:
-        return Decision.deny("dmp_closed", _("Le patient a fermé son DMP : il n'est plus consultable."))
+    refusal = _closed_to(user, record)
+    if refusal is not None:
+        return refusal
     if record.gp_id == user.pk:
         return Decision.allow(Mode.GP)
     grant = live_grant(user, record, now)
@@ -278,3 +305,64 @@ def who_still_sees(document: SharedDocument) -> str:
         "Ce document est visible de votre médecin traitant, de son auteur et des professionnels que vous "
         "autorisez, selon leur profession."
     )
+
+
+# --- Consent requests and emergency access (the consent issue) -------------------------------
+
+
+def _closed_to(user, record: SharedRecord) -> Decision | None:
+    """What closes a DMP to a professional whatever their access: a block, the patient's opposition or closing."""
+    if is_blocked(user, record):
+        return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
+    if record.status == RecordStatus.OPPOSED:
+        return Decision.deny(
+            "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
+        )
+    if record.status == RecordStatus.CLOSED:
+        return Decision.deny("dmp_closed", _("Le patient a fermé son DMP : il n'est plus consultable."))
+    return None
+
+
+def _professional_on_record(user, record: SharedRecord) -> Decision | None:
+    """The refusals shared by consent and emergency: not a professional (another patient: 404), or closed to them."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role == Role.PATIENT and record.patient.account_id != user.pk:
+        return _not_found_patient()
+    if user.role not in PROFESSIONAL_ROLES:
+        return Decision.deny("forbidden", _("Réservé aux professionnels de santé."))
+    return _closed_to(user, record)
+
+
+def decide_consent_request(user, record: SharedRecord, *, in_person: bool = False) -> Decision:
+    """May `user` ask the patient's authorisation (or record it as given in person)?"""
+    refusal = _professional_on_record(user, record)
+    if refusal is not None:
+        return refusal
+    return Decision.allow(Mode.IN_PERSON_CONSENT if in_person else Mode.NONE)
+
+
+def decide_consent_answer(user, consent_request) -> Decision:
+    """Only the patient answers a request addressed to them (anyone else: 404)."""
+    decision = decide_manage(user, consent_request.record)
+    if not decision.allowed and decision.status != 401:
+        return Decision.deny("not_found", _("Demande introuvable."), status=404)
+    return decision
+
+
+def decide_emergency(user, record: SharedRecord, mode: str) -> Decision:
+    """May `user` break the glass on this DMP (mode `emergency`), or open it as SAMU regulation (`samu`)?
+
+    The caller has checked that `mode` is one of the two (dmp.constants.EmergencyMode)."""
+    refusal = _professional_on_record(user, record)
+    if refusal is not None:
+        return refusal
+    if mode == Mode.SAMU:
+        if not _is_regulator(user):
+            return Decision.deny("forbidden", _("Le mode SAMU est réservé aux médecins régulateurs."))
+        if not record.samu_access_allowed:
+            return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès du SAMU à son DMP."))
+        return Decision.allow(Mode.SAMU)
+    if not record.emergency_access_allowed:
+        return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès d'urgence à son DMP."))
+    return Decision.allow(Mode.EMERGENCY)

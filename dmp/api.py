@@ -229,3 +229,118 @@ class ProfileView(APIView):
         data.is_valid(raise_exception=True)
         entry = services.profile_add(actor=request.user, patient_id=patient_id, **data.validated_data)
         return Response(profile_json(entry), status=status.HTTP_201_CREATED)
+
+
+# --- Consent and emergency (API.md, "Consent and emergency") ---------------------------------
+
+
+def consent_request_json(consent_request) -> dict:
+    return {
+        "id": str(consent_request.public_id),
+        "patient": str(consent_request.record.patient.public_id),
+        "patient_name": consent_request.record.patient.display_name,
+        "professional": _person(consent_request.professional),
+        "purpose": consent_request.purpose,
+        "status": consent_request.status,
+        "duration_days": consent_request.duration_days,
+        "created_at": consent_request.created_at,
+        "decided_at": consent_request.decided_at,
+        "grant": str(consent_request.grant.public_id) if consent_request.grant_id else None,
+    }
+
+
+def grant_json(grant) -> dict:
+    return {
+        "id": str(grant.public_id),
+        "patient": str(grant.record.patient.public_id),
+        "professional": _person(grant.professional),
+        "source": grant.source,
+        "purpose": grant.purpose,
+        "starts": grant.starts,
+        "expires": grant.expires,
+        "revoked": grant.revoked_at is not None,
+        "revoked_at": grant.revoked_at,
+        "live": grant.is_live(),
+    }
+
+
+class ConsentRequestSerializer(serializers.Serializer):
+    purpose = serializers.CharField(max_length=500)
+    duration_days = serializers.IntegerField(required=False, allow_null=True)
+
+
+class InPersonConsentSerializer(ConsentRequestSerializer):
+    patient_present = serializers.BooleanField(required=False, default=False)
+
+
+class EmergencySerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    mode = serializers.CharField(required=False, default="emergency")
+
+
+class ConsentRequestCreateView(APIView):
+    def post(self, request, patient_id):
+        data = ConsentRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.consent_request_create(actor=request.user, patient_id=patient_id, **data.validated_data)
+        return Response(consent_request_json(created), status=status.HTTP_201_CREATED)
+
+
+class InPersonConsentView(APIView):
+    def post(self, request, patient_id):
+        data = InPersonConsentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = services.consent_in_person_record(actor=request.user, patient_id=patient_id, **data.validated_data)
+        return Response(grant_json(grant), status=status.HTTP_201_CREATED)
+
+
+class ConsentRequestListView(APIView):
+    def get(self, request):
+        page, size = page_params(request)
+        items, total = services.consent_requests_list(
+            actor=request.user, status=request.query_params.get("status") or None, page=page, page_size=size
+        )
+        return paginated(request, [consent_request_json(r) for r in items], total, page, size)
+
+
+class ConsentRequestApproveView(APIView):
+    def post(self, request, request_id):
+        return Response(
+            consent_request_json(services.consent_request_approve(actor=request.user, request_id=request_id))
+        )
+
+
+class ConsentRequestDenyView(APIView):
+    def post(self, request, request_id):
+        return Response(consent_request_json(services.consent_request_deny(actor=request.user, request_id=request_id)))
+
+
+class GrantListView(APIView):
+    def get(self, request, patient_id):
+        grants = services.grants_list(actor=request.user, patient_id=patient_id)
+        return Response(
+            {"count": len(grants), "next": None, "previous": None, "results": [grant_json(g) for g in grants]}
+        )
+
+
+class GrantDetailView(APIView):
+    def delete(self, request, grant_id):
+        services.grant_revoke(actor=request.user, grant_id=grant_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmergencyAccessView(APIView):
+    def post(self, request, patient_id):
+        data = EmergencySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        emergency = services.emergency_access_open(actor=request.user, patient_id=patient_id, **data.validated_data)
+        return Response(
+            {
+                "id": str(emergency.public_id),
+                "patient": str(emergency.record.patient.public_id),
+                "mode": emergency.mode,
+                "starts": emergency.starts,
+                "expires": emergency.expires,
+            },
+            status=status.HTTP_201_CREATED,
+        )

@@ -53,6 +53,19 @@ class GrantSource(models.TextChoices):
     IN_PERSON_CONSENT = "in_person_consent", _("Autorisation donnée en consultation")
 
 
+class ConsentStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    APPROVED = "approved", _("Acceptée")
+    DENIED = "denied", _("Refusée")
+
+
+class EmergencyMode(models.TextChoices):
+    """The two emergency modes of the DMP (their values are the trace modes `emergency` and `samu`)."""
+
+    EMERGENCY = "emergency", _("Accès d'urgence (bris de glace)")
+    SAMU = "samu", _("Régulation SAMU")
+
+
 class ProfileKind(models.TextChoices):
     ALLERGY = "allergy", _("Allergie")
     VACCINATION = "vaccination", _("Vaccination")
@@ -91,3 +104,6 @@ class DmpAction(StrEnum):
     REVOKE = "revoke"
     ACTIVATE = "activate_account"
     ISSUE_ACTIVATION_CODE = "issue_activation_code"
+    CONSENT_REQUEST = "consent_request"
+    CONSENT_APPROVE = "consent_approve"
+    CONSENT_DENY = "consent_deny"

@@ -16,10 +16,12 @@ from accounts.models import Profession
 from records.models import Patient
 
 from .constants import (
+    ConsentStatus,
     DocumentClass,
     DocumentSource,
     DocumentStatus,
     DocumentType,
+    EmergencyMode,
     GrantSource,
     NotificationKind,
     ProfileKind,
@@ -263,3 +265,71 @@ class ActivationCode(models.Model):
 
     def __str__(self) -> str:
         return f"activation code of {self.patient}"
+
+
+# --- Consent requests and DMP emergency access (the consent issue) ---------------------------
+
+
+class ConsentRequest(models.Model):
+    """A professional asks the patient for access to the DMP (purpose, duration); the patient answers in the portal."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.PROTECT, related_name="consent_requests")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dmp_consent_requests"
+    )
+    purpose = models.TextField(_("motif"))
+    duration_days = models.PositiveIntegerField(_("durée (jours)"))
+    status = models.CharField(max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    grant = models.OneToOneField(
+        AccessGrant, null=True, blank=True, on_delete=models.PROTECT, related_name="consent_request"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["record", "status", "created_at"], name="dmp_consent_inbox")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ConsentStatus.values), name="dmp_consent_status_valid"),
+            models.CheckConstraint(condition=~Q(purpose=""), name="dmp_consent_purpose_required"),
+            models.CheckConstraint(condition=Q(duration_days__gte=1), name="dmp_consent_duration_positive"),
+            # One open question at a time per professional and patient.
+            models.UniqueConstraint(
+                fields=["record", "professional"],
+                condition=Q(status=ConsentStatus.PENDING),
+                name="dmp_consent_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ConsentStatus.APPROVED) | Q(grant__isnull=False),
+                name="dmp_consent_approved_has_grant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} asks {self.record} ({self.status})"
+
+
+class DmpEmergencyAccess(models.Model):
+    """Bris de glace (or SAMU regulation) on one patient's DMP: a reason, a short window; the matrix still applies."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.PROTECT, related_name="emergency_accesses")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dmp_emergency_accesses"
+    )
+    mode = models.CharField(max_length=10, choices=EmergencyMode.choices)
+    reason = models.TextField(_("motif"))
+    starts = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["professional", "record", "expires"], name="dmp_emergency_lookup")]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires__gt=models.F("starts")), name="dmp_emergency_window_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="dmp_emergency_reason_required"),
+            models.CheckConstraint(condition=Q(mode__in=EmergencyMode.values), name="dmp_emergency_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional} -> {self.record} ({self.mode}) until {self.expires:%Y-%m-%d %H:%M}"

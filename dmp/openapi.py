@@ -160,3 +160,86 @@ extend_schema_view(
         tags=TAG, request=api.ProfileSerializer, responses=responses({201: ProfileEntrySerializer}, 400, 401, 403, 404)
     ),
 )(api.ProfileView)
+
+
+# --- Consent and emergency (issue 4) ---------------------------------------------------------
+
+
+class ConsentRequestOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    patient_name = serializers.CharField()
+    professional = PersonSerializer()
+    purpose = serializers.CharField()
+    status = serializers.CharField()
+    duration_days = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    grant = serializers.UUIDField(allow_null=True)
+
+
+class GrantOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    professional = PersonSerializer()
+    source = serializers.ChoiceField(choices=["consent", "in_person_consent"])
+    purpose = serializers.CharField()
+    starts = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+    revoked = serializers.BooleanField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    live = serializers.BooleanField()
+
+
+class EmergencyOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    mode = serializers.ChoiceField(choices=["emergency", "samu"])
+    starts = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+
+
+CONSENT_TAG = ["consent and emergency"]
+
+extend_schema_view(
+    post=extend_schema(
+        tags=CONSENT_TAG,
+        request=api.ConsentRequestSerializer,
+        responses=responses({201: ConsentRequestOutSerializer}, 400, 401, 403, 404, 409),
+    )
+)(api.ConsentRequestCreateView)
+extend_schema_view(
+    post=extend_schema(
+        tags=CONSENT_TAG,
+        request=api.InPersonConsentSerializer,
+        responses=responses({201: GrantOutSerializer}, 400, 401, 403, 404, 409),
+    )
+)(api.InPersonConsentView)
+extend_schema_view(
+    get=extend_schema(
+        tags=CONSENT_TAG,
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, description="pending, approved, denied")],
+        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401),
+    )
+)(api.ConsentRequestListView)
+for _view in (api.ConsentRequestApproveView, api.ConsentRequestDenyView):
+    extend_schema_view(
+        post=extend_schema(
+            tags=CONSENT_TAG, request=None, responses=responses({200: ConsentRequestOutSerializer}, 401, 403, 404, 409)
+        )
+    )(_view)
+extend_schema_view(
+    get=extend_schema(tags=CONSENT_TAG, responses=responses({200: page_of(GrantOutSerializer)}, 401, 403, 404))
+)(api.GrantListView)
+extend_schema_view(
+    delete=extend_schema(
+        tags=CONSENT_TAG, responses=responses({204: OpenApiResponse(description="Revoked.")}, 401, 403, 404, 409)
+    )
+)(api.GrantDetailView)
+extend_schema_view(
+    post=extend_schema(
+        tags=CONSENT_TAG,
+        request=api.EmergencySerializer,
+        responses=responses({201: EmergencyOutSerializer}, 400, 401, 403, 404, 409),
+    )
+)(api.EmergencyAccessView)

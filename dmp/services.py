@@ -794,6 +794,7 @@ def grant_create(
     purpose: str = "",
     duration_days: int | None = None,
     starts: datetime.datetime | None = None,
+    reason: str = "",
 ) -> AccessGrant:
     """The only way to create an AccessGrant: the patient approving a request (`consent`) or the
     professional recording consent given in person (`in_person_consent`). Keeps guardian in step."""
@@ -812,8 +813,9 @@ def grant_create(
     if professional.role not in PROFESSIONAL_ROLES:
         raise InvalidInput(_("Une autorisation se donne à un professionnel de santé."))
     days = duration_days or settings.DMP_GRANT_DEFAULT_DAYS
-    if days < 1:
-        raise InvalidInput(_("Durée invalide."), fields={"duration_days": _("Durée invalide.")})
+    if days < 1 or days > settings.DMP_GRANT_MAX_DAYS:
+        message = _("La durée doit être comprise entre 1 et %(max)d jours.") % {"max": settings.DMP_GRANT_MAX_DAYS}
+        raise InvalidInput(message, fields={"duration_days": message})
     starts = starts or timezone.now()
     with transaction.atomic():
         grant = AccessGrant.objects.create(
@@ -833,6 +835,7 @@ def grant_create(
             object_type="dmp_grant",
             object_id=grant.public_id,
             object_ids=[professional.public_id],
+            reason=reason,
         )
     return grant
 
@@ -1101,3 +1104,12 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
 def record_by_patient_id(patient_id) -> SharedRecord:
     """The DMP of a patient by public id (no medical content: for forms that add to it)."""
     return _record(patient_id)
+
+
+def __getattr__(name: str):
+    """Re-export the consent and emergency verbs (dmp/consent.py) without a circular import."""
+    from . import consent
+
+    if name in consent.__all__:
+        return getattr(consent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

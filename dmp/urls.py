@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import consent_views, views
 
 app_name = "dmp"
 
@@ -29,4 +29,17 @@ urlpatterns = [
     path("dmp/patients/<uuid:patient_id>/", views.patient_dmp, name="patient_dmp"),
     path("dmp/patients/<uuid:patient_id>/deposer/", views.upload_for_patient, name="upload_for_patient"),
     path("activer-mon-espace/", views.activate, name="activate"),
+]
+
+# Consent, grants and emergency access (the consent issue).
+urlpatterns += [
+    path("dmp/patients/<uuid:patient_id>/acces/", consent_views.access_request, name="access_request"),
+    path("dmp/pro/demandes/", consent_views.pro_requests, name="pro_requests"),
+    path("dmp/autorisations/", consent_views.consents, name="consents"),
+    path(
+        "dmp/autorisations/demandes/<uuid:request_id>/accepter/", consent_views.consent_approve, name="consent_approve"
+    ),
+    path("dmp/autorisations/demandes/<uuid:request_id>/refuser/", consent_views.consent_deny, name="consent_deny"),
+    path("dmp/autorisations/<uuid:grant_id>/revoquer/", consent_views.grant_revoke, name="grant_revoke"),
+    path("dmp/alertes-urgence/vues/", consent_views.emergency_alerts_seen, name="emergency_alerts_seen"),
 ]

@@ -449,11 +449,13 @@ def blocked(request):
         else:
             messages.success(request, _("Ce professionnel ne voit plus rien de votre DMP."))
             return redirect("dmp:blocked")
+    query = request.GET.get("q", "").strip()
     try:
         rows = services.blocked_list(actor=request.user)
+        found = services.professionals_search(actor=request.user, query=query) if query else []
     except AccessDenied as exc:
         return _refused(request, exc)
-    return render(request, "dmp/blocked.html", {"form": form, "rows": rows})
+    return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
 
 
 @login_required

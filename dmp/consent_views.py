@@ -1,0 +1,227 @@
+"""Pages of consent and emergency access: the professional's "request access", the patient's requests and grants."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.models import PROFESSIONAL_ROLES
+from chu_portal.errors import AccessDenied, ServiceError
+
+from . import consent, services
+from .constants import ConsentStatus, EmergencyMode
+from .views import _page_number, _refused
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+def _duration_field():
+    return forms.IntegerField(
+        label=gettext_lazy("Durée de l'autorisation (jours)"),
+        min_value=1,
+        max_value=settings.DMP_GRANT_MAX_DAYS,
+        initial=settings.DMP_GRANT_DEFAULT_DAYS,
+        help_text=gettext_lazy("%(max)d jours au plus.") % {"max": settings.DMP_GRANT_MAX_DAYS},
+    )
+
+
+class ConsentRequestForm(forms.Form):
+    purpose = forms.CharField(
+        label=gettext_lazy("Motif de la demande (lu par le patient)"),
+        max_length=consent.PURPOSE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duration_days"] = _duration_field()
+
+
+class InPersonConsentForm(ConsentRequestForm):
+    patient_present = forms.BooleanField(
+        label=gettext_lazy("J'atteste que le patient est présent et m'a donné son accord oralement"),
+        required=True,
+    )
+
+
+class EmergencyForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Motif de l'urgence"),
+        min_length=consent.REASON_MIN,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=EmergencyMode.choices, initial=EmergencyMode.EMERGENCY)
+
+    def __init__(self, *args, regulator: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if regulator:
+            self.fields["mode"].widget = forms.RadioSelect(choices=EmergencyMode.choices)
+        else:
+            self.fields["mode"].choices = [(EmergencyMode.EMERGENCY.value, EmergencyMode.EMERGENCY.label)]
+            self.fields["mode"].widget = forms.HiddenInput()
+
+
+FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emergency": EmergencyForm}
+
+
+# --- The professional -------------------------------------------------------------------------
+
+
+@login_required
+def access_request(request, patient_id):
+    """A professional's "request access" page: status of their requests, and the three ways in."""
+    try:
+        status = consent.access_status(actor=request.user, patient_id=patient_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    regulator = status.is_regulator
+    posted = request.POST.get("form") if request.method == "POST" else None
+    forms_ = {
+        "request": ConsentRequestForm(request.POST if posted == "request" else None, prefix="request"),
+        "in_person": InPersonConsentForm(request.POST if posted == "in_person" else None, prefix="inperson"),
+        "emergency": EmergencyForm(
+            request.POST if posted == "emergency" else None, prefix="emergency", regulator=regulator
+        ),
+    }
+    if posted in forms_ and forms_[posted].is_valid():
+        data = forms_[posted].cleaned_data
+        try:
+            if posted == "request":
+                consent.consent_request_create(
+                    actor=request.user,
+                    record=status.record,
+                    purpose=data["purpose"],
+                    duration_days=data["duration_days"],
+                )
+                done = _("Demande envoyée : le patient la verra dans son espace et pourra l'accepter ou la refuser.")
+            elif posted == "in_person":
+                consent.consent_in_person_record(
+                    actor=request.user,
+                    record=status.record,
+                    purpose=data["purpose"],
+                    duration_days=data["duration_days"],
+                    patient_present=data["patient_present"],
+                )
+                done = _("Consentement enregistré ; le patient en est informé et peut le révoquer à tout moment.")
+            else:
+                emergency = consent.emergency_access_open(
+                    actor=request.user, record=status.record, reason=data["reason"], mode=data["mode"]
+                )
+                done = _(
+                    "Accès d'urgence ouvert jusqu'à %(t)s. Le patient est prévenu ; l'accès est signalé au "
+                    "délégué à la protection des données."
+                ) % {"t": date_format(timezone.localtime(emergency.expires), "TIME_FORMAT")}
+        except AccessDenied as exc:
+            if exc.status == 404:
+                return _refused(request, exc)
+            forms_[posted].add_error(None, exc.message)
+        except ServiceError as exc:
+            forms_[posted].add_error(None, exc.message)
+        else:
+            messages.success(request, done)
+            if posted == "request":
+                return redirect("dmp:access_request", patient_id=patient_id)
+            return redirect("dmp:patient_dmp", patient_id=patient_id)
+    return render(
+        request,
+        "dmp/access_request.html",
+        {
+            "status": status,
+            "patient": status.record.patient,
+            "forms": forms_,
+            "max_days": settings.DMP_GRANT_MAX_DAYS,
+            "emergency_hours": settings.DMP_EMERGENCY_ACCESS_HOURS,
+        },
+        status=400 if posted else 200,
+    )
+
+
+@login_required
+def pro_requests(request):
+    """The professional's consent requests, all patients, with their status."""
+    if request.user.role not in PROFESSIONAL_ROLES:
+        return redirect("accounts:home")
+    try:
+        items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
+
+
+# --- The patient ------------------------------------------------------------------------------
+
+
+@login_required
+def consents(request):
+    """The patient's requests to answer, authorisations given (revocable), and past answers."""
+    try:
+        items, _total = consent.consent_requests_list(actor=request.user, page_size=100)
+        grants = consent.grants_list(actor=request.user)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    return render(
+        request,
+        "dmp/consents.html",
+        {
+            "pending": [r for r in items if r.status == ConsentStatus.PENDING],
+            "answered": [r for r in items if r.status != ConsentStatus.PENDING],
+            "grants": grants,
+        },
+    )
+
+
+def _consent_action(request, verb, done):
+    try:
+        verb()
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("dmp:consents")
+
+
+@login_required
+@require_POST
+def consent_approve(request, request_id):
+    return _consent_action(
+        request,
+        lambda: consent.consent_request_approve(actor=request.user, request_id=request_id),
+        _("Autorisation accordée. Vous pouvez la révoquer à tout moment."),
+    )
+
+
+@login_required
+@require_POST
+def consent_deny(request, request_id):
+    return _consent_action(
+        request,
+        lambda: consent.consent_request_deny(actor=request.user, request_id=request_id),
+        _("Demande refusée : ce professionnel n'a pas accès à votre DMP."),
+    )
+
+
+@login_required
+@require_POST
+def grant_revoke(request, grant_id):
+    return _consent_action(
+        request,
+        lambda: services.grant_revoke(actor=request.user, grant_id=grant_id),
+        _("Autorisation révoquée : ce professionnel n'a plus accès à votre DMP."),
+    )
+
+
+@login_required
+@require_POST
+def emergency_alerts_seen(request):
+    consent.emergency_alerts_acknowledge(actor=request.user)
+    return redirect("dmp:history")

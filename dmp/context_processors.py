@@ -1,0 +1,29 @@
+"""The DMP's emergency banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts."""
+
+from accounts.models import PROFESSIONAL_ROLES, Role
+
+
+def emergency(request):
+    user = getattr(request, "user", None)
+    if not (user and user.is_authenticated):
+        return {}
+    if user.role in PROFESSIONAL_ROLES:
+        from .access import live_emergency_accesses
+
+        return {"dmp_emergency_accesses": list(live_emergency_accesses(user))}
+    if user.role == Role.PATIENT:
+        from .constants import ConsentStatus, NotificationKind
+        from .models import ConsentRequest, Notification
+
+        return {
+            # Shown on every page from the next sign-in until the patient says they have seen them.
+            "dmp_emergency_alerts": list(
+                Notification.objects.filter(
+                    recipient=user, kind=NotificationKind.EMERGENCY_ACCESS, read_at__isnull=True
+                )[:5]
+            ),
+            "dmp_pending_requests": ConsentRequest.objects.filter(
+                record__patient__account=user, status=ConsentStatus.PENDING
+            ).count(),
+        }
+    return {}

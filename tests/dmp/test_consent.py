@@ -1,0 +1,251 @@
+"""Consent at the consultation (DOMAIN.md): asking, answering, in-person consent, grants that expire or are revoked."""
+
+import datetime
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import IntegrityError
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from accounts.models import User
+from audit.constants import Mode
+from audit.models import AuditEvent
+from chu_portal.errors import AccessDenied, Conflict, InvalidInput
+from dmp import access, services
+from dmp.constants import ConsentStatus, DmpAction, GrantSource, NotificationKind
+from dmp.models import AccessGrant, ConsentRequest, Notification, SharedRecordUserObjectPermission
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def travel(monkeypatch):
+    """Time travel: every `timezone.now()` of the code under test answers `now + delta`."""
+    real_now = timezone.now
+
+    def to(delta: datetime.timedelta):
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + delta)
+
+    return to
+
+
+def visible_ids(user, patient):
+    return {d.public_id for d in access.documents_visible_to(user, patient)}
+
+
+def ask(professional, patient, purpose="Suivi cardiologique après votre hospitalisation", **kwargs):
+    return services.consent_request_create(actor=professional, patient_id=patient.public_id, purpose=purpose, **kwargs)
+
+
+def test_a_request_notifies_the_patient_with_who_asks_why_and_for_how_long(camille, camille_dmp, dr_garnier):
+    consent_request = ask(dr_garnier, camille, duration_days=90)
+    assert consent_request.status == ConsentStatus.PENDING
+    note = Notification.objects.get(recipient=camille.account, kind=NotificationKind.CONSENT_REQUEST)
+    assert "Dr Paul Garnier" in note.message and dr_garnier.rpps in note.message
+    assert "90 jours" in note.message and "Suivi cardiologique" in note.message
+    assert AuditEvent.objects.filter(
+        action=DmpAction.CONSENT_REQUEST, patient_id=camille.public_id, actor_id=dr_garnier.public_id
+    ).exists()
+
+
+def test_a_pending_request_opens_nothing(camille, camille_dmp, dr_garnier, fed_letter):
+    ask(dr_garnier, camille)
+    assert visible_ids(dr_garnier, camille) == set()
+    assert not AccessGrant.objects.exists()
+
+
+def test_the_duration_defaults_to_a_year_and_is_capped_by_a_setting(camille, camille_dmp, dr_garnier, settings):
+    assert ask(dr_garnier, camille).duration_days == django_settings.DMP_GRANT_DEFAULT_DAYS == 365
+    ConsentRequest.objects.all().delete()
+    settings.DMP_GRANT_MAX_DAYS = 30
+    with pytest.raises(InvalidInput) as refused:
+        ask(dr_garnier, camille, duration_days=31)
+    assert "duration_days" in refused.value.fields
+    assert not ConsentRequest.objects.exists()
+    assert ask(dr_garnier, camille, duration_days=30).duration_days == 30
+
+
+def test_a_request_needs_a_purpose(camille, camille_dmp, dr_garnier):
+    with pytest.raises(InvalidInput) as refused:
+        ask(dr_garnier, camille, purpose="   ")
+    assert "purpose" in refused.value.fields
+    assert not ConsentRequest.objects.exists()
+
+
+def test_approval_creates_a_consent_grant_for_the_asked_duration(camille, camille_dmp, dr_garnier, fed_letter):
+    consent_request = ask(dr_garnier, camille, duration_days=30)
+    approved = services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    grant = approved.grant
+    assert approved.status == ConsentStatus.APPROVED and grant.source == GrantSource.CONSENT
+    assert grant.professional == dr_garnier and (grant.expires - grant.starts).days == 30
+    assert dr_garnier.has_perm("dmp.view_sharedrecord", camille_dmp)
+    assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
+    page = services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    assert page.decision.mode == Mode.CONSENT
+
+
+def test_denial_grants_nothing(camille, camille_dmp, dr_garnier, fed_letter):
+    consent_request = ask(dr_garnier, camille)
+    denied = services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    assert denied.status == ConsentStatus.DENIED and denied.grant is None
+    assert not AccessGrant.objects.exists()
+    with pytest.raises(AccessDenied) as refused:
+        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    assert refused.value.code == "forbidden"
+
+
+def test_a_request_is_answered_once(camille, camille_dmp, dr_garnier):
+    consent_request = ask(dr_garnier, camille)
+    services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    with pytest.raises(Conflict):
+        services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    assert not AccessGrant.objects.exists()
+
+
+def test_only_the_patient_answers_a_request_addressed_to_her(camille, camille_dmp, dr_garnier, other_patient):
+    consent_request = ask(dr_garnier, camille)
+    for intruder in (dr_garnier, other_patient.account):
+        with pytest.raises(AccessDenied) as refused:
+            services.consent_request_approve(actor=intruder, request_id=consent_request.public_id)
+        assert refused.value.status == 404
+    assert ConsentRequest.objects.get(pk=consent_request.pk).status == ConsentStatus.PENDING
+    assert AuditEvent.objects.filter(action=DmpAction.CONSENT_APPROVE, outcome="denied").count() == 2
+
+
+def test_one_pending_request_at_a_time(camille, camille_dmp, dr_garnier):
+    ask(dr_garnier, camille)
+    with pytest.raises(Conflict):
+        ask(dr_garnier, camille)
+    with pytest.raises(IntegrityError):  # the database says so too
+        ConsentRequest.objects.create(record=camille_dmp, professional=dr_garnier, purpose="x", duration_days=1)
+
+
+def test_asking_while_authorised_is_a_conflict(camille, camille_dmp, dr_garnier, dr_moreau):
+    services.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
+    with pytest.raises(Conflict):
+        ask(dr_garnier, camille)
+    with pytest.raises(Conflict):  # the GP reads the DMP already
+        ask(dr_moreau, camille)
+
+
+def test_a_blocked_professional_cannot_even_ask(camille, camille_dmp, dr_garnier):
+    services.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
+    with pytest.raises(AccessDenied) as refused:
+        ask(dr_garnier, camille)
+    assert refused.value.code == "blocked"
+    assert not ConsentRequest.objects.exists()
+    assert not Notification.objects.filter(kind=NotificationKind.CONSENT_REQUEST).exists()
+
+
+def test_in_person_consent_states_the_patient_presence_is_traced_flagged_and_notified(
+    camille, camille_dmp, dr_garnier, fed_letter
+):
+    with pytest.raises(InvalidInput) as refused:
+        services.consent_in_person_record(
+            actor=dr_garnier, patient_id=camille.public_id, purpose="Consultation", patient_present=False
+        )
+    assert "patient_present" in refused.value.fields
+    assert not AccessGrant.objects.exists()
+    grant = services.consent_in_person_record(
+        actor=dr_garnier, patient_id=camille.public_id, purpose="Consultation de cardiologie", patient_present=True
+    )
+    assert grant.source == GrantSource.IN_PERSON_CONSENT and grant.professional == dr_garnier
+    trace = AuditEvent.objects.get(action=DmpAction.GRANT, object_id=str(grant.public_id))
+    assert trace.mode == Mode.IN_PERSON_CONSENT and trace.reason == "patient_present"
+    from audit.flags import with_flags
+
+    assert with_flags(AuditEvent.objects.filter(pk=trace.pk)).get().flag_in_person_consent
+    note = Notification.objects.get(recipient=camille.account, kind=NotificationKind.NEW_ACCESS)
+    assert "Dr Paul Garnier" in note.message and "révoquer" in note.message
+    assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
+
+
+def test_no_grant_without_the_patient_approving_or_the_professional_recording_in_person(
+    camille, camille_dmp, dr_garnier, dr_bernard
+):
+    with pytest.raises(AccessDenied):  # a colleague cannot record consent on someone else's behalf
+        services.grant_create(
+            actor=dr_bernard, record=camille_dmp, professional=dr_garnier, source=GrantSource.IN_PERSON_CONSENT
+        )
+    with pytest.raises(AccessDenied):  # nor may a professional give themselves a portal consent
+        services.grant_create(actor=dr_garnier, record=camille_dmp, professional=dr_garnier, source=GrantSource.CONSENT)
+    assert not AccessGrant.objects.exists()
+
+
+def test_an_expired_grant_is_never_honoured_even_before_the_clean_up(
+    camille, camille_dmp, dr_garnier, fed_letter, travel
+):
+    consent_request = ask(dr_garnier, camille, duration_days=30)
+    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    travel(datetime.timedelta(days=29))
+    assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
+    travel(datetime.timedelta(days=30, seconds=1))
+    assert SharedRecordUserObjectPermission.objects.filter(user=dr_garnier).exists()  # not yet cleaned up
+    assert visible_ids(dr_garnier, camille) == set()
+    with pytest.raises(AccessDenied) as refused:
+        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    assert refused.value.code == "forbidden"
+    with pytest.raises(AccessDenied) as refused:
+        services.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
+    assert refused.value.status == 404
+    assert services.grant_permissions_expire() == 1
+    assert not User.objects.get(pk=dr_garnier.pk).has_perm("dmp.view_sharedrecord", camille_dmp)
+
+
+def test_a_revoked_grant_is_never_honoured_even_if_a_permission_lingers(camille, camille_dmp, dr_garnier, fed_letter):
+    consent_request = ask(dr_garnier, camille)
+    grant = services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id).grant
+    services.grant_revoke(actor=camille.account, grant_id=grant.public_id)
+    assign_perm("dmp.view_sharedrecord", dr_garnier, camille_dmp)  # as if the sync had been missed
+    assert visible_ids(dr_garnier, camille) == set()
+    assert services.grant_permissions_expire() == 1
+    assert not SharedRecordUserObjectPermission.objects.exists()
+
+
+def test_the_clean_up_keeps_live_grants_permissions(camille, camille_dmp, dr_garnier, ph_fournier, travel):
+    services.consent_request_approve(
+        actor=camille.account, request_id=ask(dr_garnier, camille, duration_days=10).public_id
+    )
+    services.consent_request_approve(actor=camille.account, request_id=ask(ph_fournier, camille).public_id)
+    travel(datetime.timedelta(days=11))
+    from dmp.consent_tasks import expire_grant_permissions
+
+    assert expire_grant_permissions() == 1
+    assert list(SharedRecordUserObjectPermission.objects.values_list("user__username", flat=True)) == ["ph.fournier"]
+
+
+def test_the_clean_up_runs_on_celery_beat():
+    entry = django_settings.CELERY_BEAT_SCHEDULE["dmp-grant-permissions-expire"]
+    assert entry["task"] == "dmp.consent_tasks.expire_grant_permissions"
+    from chu_portal.celery import app
+
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+
+
+def test_patient_lists_her_grants_and_revokes_one(camille, camille_dmp, dr_garnier, ph_fournier):
+    services.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
+    in_person = services.consent_in_person_record(
+        actor=ph_fournier, patient_id=camille.public_id, purpose="Délivrance", patient_present=True
+    )
+    grants = services.grants_list(actor=camille.account)
+    assert {g.professional.username for g in grants} == {"dr.garnier", "ph.fournier"} and all(g.live for g in grants)
+    services.grant_revoke(actor=camille.account, grant_id=in_person.public_id)
+    live = {g.professional.username for g in services.grants_list(actor=camille.account) if g.live}
+    assert live == {"dr.garnier"}
+    with pytest.raises(AccessDenied):
+        services.grants_list(actor=dr_garnier, patient_id=camille.public_id)
+
+
+def test_every_step_shows_in_the_patient_access_history(camille, camille_dmp, dr_garnier, fed_letter):
+    consent_request = ask(dr_garnier, camille)
+    with pytest.raises(AccessDenied):
+        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    events = services.access_history(actor=camille.account).events
+    seen = [(e.action, e.outcome, e.mode) for e in events if e.actor_id == dr_garnier.public_id]
+    assert ("consent_request", "allowed", "") in seen
+    assert ("list", "denied", "") in seen
+    assert ("list", "allowed", Mode.CONSENT) in seen
