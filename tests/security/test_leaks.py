@@ -56,6 +56,8 @@ class World:
     trace_id: str
     users: dict
     opinion: object
+    consent_request: object
+    grant: object
 
 
 @pytest.fixture
@@ -135,7 +137,15 @@ def world(db, settings, tmp_path):
     )
     record_services.handover_add(actor=surgeon, stay_id=stay.public_id, body=canary("handover"))
     assert colleague.pk
-    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users, opinion)
+    asker = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.asker")
+    consent_request = dmp_services.consent_request_create(
+        actor=asker, patient_id=victim.public_id, purpose="Suivi cardiologique"
+    )
+    granted = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.granted")
+    grant = dmp_services.consent_in_person_record(
+        actor=granted, patient_id=victim.public_id, purpose="Consultation", patient_present=True
+    )
+    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users, opinion, consent_request, grant)
 
 
 # --- The registry: how to probe each URL pattern ------------------------------------------------
@@ -151,6 +161,8 @@ KWARGS = {
     "rpps": lambda w, i: "10000000017",
     "fmt": lambda w, i: ("csv", "fhir")[i % 2],
     "opinion_id": lambda w, i: w.opinion.public_id,
+    "request_id": lambda w, i: w.consent_request.public_id,
+    "grant_id": lambda w, i: w.grant.public_id,
     "uidb64": lambda w, i: "MQ",
     "token": lambda w, i: "set-password",
     "rest": lambda w, i: "Observation",
@@ -289,6 +301,22 @@ PROBE = {
     },
     "api:dmp-unblock": ["DELETE"],
     "api:stays-missing-letter": ["GET"],
+    # Consent and emergency (issue 4).
+    **{f"api:{n}": ["GET"] for n in ("consent-requests", "dmp-grants")},
+    **{
+        f"api:{n}": ["POST"]
+        for n in (
+            "consent-request-approve",
+            "consent-request-deny",
+            "dmp-consent-in-person",
+            "dmp-consent-requests",
+            "dmp-emergency-access",
+        )
+    },
+    "api:grant-detail": ["DELETE"],
+    **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},
+    "dmp:access_request": ["GET", "POST"],
+    **{f"dmp:{n}": ["POST"] for n in ("consent_approve", "consent_deny", "grant_revoke", "emergency_alerts_seen")},
     "api:opinion-requests": ["GET", "POST"],
     **{
         f"api:{n}": ["POST"]
@@ -373,7 +401,13 @@ def build_url(name, route, pattern, world, variant):
 
 # Endpoints that legitimately open access (bris de glace, consent recorded in person): probed with
 # an incomplete body, so that they refuse; opening access is their purpose, not a leak.
-OPENS_ACCESS = {"records:emergency_access", "api:patient-emergency-access"}
+OPENS_ACCESS = {
+    "records:emergency_access",
+    "api:patient-emergency-access",
+    "api:dmp-emergency-access",
+    "api:dmp-consent-in-person",
+    "dmp:access_request",
+}
 
 
 def probe(clients, world, role, name, route, pattern, method, variant=0):
@@ -432,6 +466,7 @@ def probes():
 
 
 def test_no_role_reads_the_victims_medical_data_through_any_endpoint(world):
+    from dmp.models import DmpEmergencyAccess
     from records.models import EmergencyAccess
 
     clients = clients_for(world)
@@ -440,6 +475,7 @@ def test_no_role_reads_the_victims_medical_data_through_any_endpoint(world):
         for role in ROLES:
             status, content = probe(clients, world, role, name, route, pattern, method)
             assert not EmergencyAccess.objects.exists(), f"{role} {method} {name} opened an emergency access"
+            assert not DmpEmergencyAccess.objects.exists(), f"{role} {method} {name} opened a DMP emergency access"
             if found := leaks(content):
                 failures.append(f"{role} {method} {name} -> {status}: {found[:2]}")
     assert failures == []
