@@ -278,3 +278,15 @@ def who_still_sees(document: SharedDocument) -> str:
         "Ce document est visible de votre médecin traitant, de son auteur et des professionnels que vous "
         "autorisez, selon leur profession."
     )
+
+
+# --- The feed dashboard (issue 5) -------------------------------------------------------------
+
+
+def decide_feed_dashboard(user) -> Decision:
+    """Administrators watch and retry the feed (it shows no medical content: ids, types, statuses, errors)."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connectez-vous."), status=401)
+    if user.role == Role.ADMIN:
+        return Decision.allow(Mode.ADMIN)
+    return Decision.deny("forbidden", _("Le tableau de bord du flux est réservé aux administrateurs."))

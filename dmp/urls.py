@@ -30,3 +30,11 @@ urlpatterns = [
     path("dmp/patients/<uuid:patient_id>/deposer/", views.upload_for_patient, name="upload_for_patient"),
     path("activer-mon-espace/", views.activate, name="activate"),
 ]
+
+# The feed dashboard (issue 5), for administrators.
+from . import feed_views  # noqa: E402
+
+urlpatterns += [
+    path("flux-dmp/", feed_views.dashboard, name="feed_dashboard"),
+    path("flux-dmp/<uuid:item_id>/relancer/", feed_views.retry, name="feed_retry"),
+]
