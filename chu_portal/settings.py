@@ -183,6 +183,15 @@ CELERY_TIMEZONE = TIME_ZONE
 # connection is then reused for this many tasks (about 120 -> 450 one-row tasks/s, ARCHITECTURE.md).
 # 0 means close around every task (Celery's default).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100) or None
+# Publishing fails fast when the broker is down (one quick retry, 2 s to connect) instead of kombu's
+# default of retrying for seconds: a signing request never waits on Redis, the outbox sweep resends.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+}
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {
         "task": "audit.tasks.seal_pending_traces",
@@ -255,6 +264,8 @@ DMP_FEED_RETRY_BACKOFF_MAX_SECONDS = env_int("DMP_FEED_RETRY_BACKOFF_MAX_SECONDS
 DMP_FEED_SWEEP_GRACE_SECONDS = env_int("DMP_FEED_SWEEP_GRACE_SECONDS", 60)
 # Most items one sweep resends.
 DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
+# Celery queue of the feed's deliveries; empty means Celery's default queue.
+DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
 
 # --- Audit trail ------------------------------------------------------------------------------
 

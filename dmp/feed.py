@@ -46,7 +46,7 @@ def enqueue(item_ids: list[int]) -> None:
     for item_id in item_ids:
         try:
             # No publish retries: the clinician's request must not wait on a dead broker.
-            feed_deliver.apply_async(args=[item_id], retry=False)
+            feed_deliver.apply_async(args=[item_id], retry=False, queue=settings.DMP_FEED_QUEUE or None)
         except Exception:  # noqa: BLE001 - any broker failure: the outbox row stays pending
             logger.warning(
                 "feed: could not send item %s to the broker; the sweep will resend it", item_id, exc_info=True
