@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from chu_portal.errors import AccessDenied, Conflict, Decision
+from chu_portal.errors import AccessDenied, Conflict, Decision, ServiceError
 from records.constants import InsStatus
 from records.models import Patient, Report
 
@@ -47,10 +47,8 @@ def enqueue(item_ids: list[int]) -> None:
         try:
             # No publish retries: the clinician's request must not wait on a dead broker.
             feed_deliver.apply_async(args=[item_id], retry=False, queue=settings.DMP_FEED_QUEUE or None)
-        except Exception:  # noqa: BLE001 - any broker failure: the outbox row stays pending
-            logger.warning(
-                "feed: could not send item %s to the broker; the sweep will resend it", item_id, exc_info=True
-            )
+        except Exception as exc:  # noqa: BLE001 - any broker failure: the outbox row stays pending
+            logger.warning("feed: could not send item %s to the broker (%s); the sweep will resend it", item_id, exc)
 
 
 def _enqueue_on_commit(item_ids: list[int]) -> None:
@@ -143,20 +141,34 @@ def _file_locked(item: FeedItem) -> None:
     undelivered goes first (locks are taken newest version first, always in that order).
     """
     report = item.report
-    previous = FeedItem.objects.select_for_update().filter(report_id=report.replaces_id).first()
-    if previous is not None and previous.status in (FeedStatus.PENDING, FeedStatus.FAILED):
-        _file_locked(previous)
-    record = shared_record_for(report.stay.patient)
+    if report.replaces_id:
+        previous = FeedItem.objects.select_for_update().filter(report_id=report.replaces_id).first()
+        if previous is not None and previous.status in (FeedStatus.PENDING, FeedStatus.FAILED):
+            _file_locked(previous)
     now = timezone.now()
-    if record.status != RecordStatus.ACTIVE:
+    try:
+        item.document = chu_document_file(report=report)
+    except ServiceError as exc:
+        if exc.code not in ("dmp_opposed", "dmp_closed"):
+            raise
         # Opposed or closed since the signing: never sent (DOMAIN.md), whatever comes next.
         item.status = FeedStatus.SKIPPED
-        item.reason = FeedReason.DMP_OPPOSED if record.status == RecordStatus.OPPOSED else FeedReason.DMP_CLOSED
+        item.reason = FeedReason.DMP_OPPOSED if exc.code == "dmp_opposed" else FeedReason.DMP_CLOSED
     else:
-        item.document = chu_document_file(report=report)
         item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
     item.updated_at = now
-    item.save(update_fields=["document", "status", "reason", "delivered_at", "last_error", "updated_at"])
+    item.save(
+        update_fields=[
+            "document",
+            "status",
+            "reason",
+            "delivered_at",
+            "last_error",
+            "updated_at",
+            "attempts",
+            "redeliveries",
+        ]
+    )
 
 
 def feed_item_deliver(*, item_id: int, redelivered: bool = False) -> FeedItem | None:
@@ -169,7 +181,7 @@ def feed_item_deliver(*, item_id: int, redelivered: bool = False) -> FeedItem | 
     with transaction.atomic():
         item = (
             FeedItem.objects.select_for_update(of=("self",))
-            .select_related("report__stay__patient", "report__author", "report__stay__unit")
+            .select_related("report__stay__patient", "report__author__professional_profile", "report__stay__unit")
             .filter(pk=item_id)
             .first()
         )
@@ -191,7 +203,6 @@ def feed_item_deliver(*, item_id: int, redelivered: bool = False) -> FeedItem | 
             error = f"{type(exc).__name__}: {exc}"[:2000]
         now = timezone.now()
         if error is None:
-            item.save(update_fields=["attempts", "redeliveries"])
             return item
         item.refresh_from_db(fields=["status", "document", "delivered_at", "reason"])
         item.last_error, item.updated_at = error, now
