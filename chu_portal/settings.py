@@ -184,6 +184,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Celery's Django fixup closes the database connection around every task unless this is set: the
+# connection is then reused for this many tasks (about 120 -> 450 one-row tasks/s, ARCHITECTURE.md).
+# 0 means close around every task (Celery's default).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100) or None
+# Publishing fails fast when the broker is down (one quick retry, 2 s to connect) instead of kombu's
+# default of retrying for seconds: a signing request never waits on Redis, the outbox sweep resends.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+}
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {
         "task": "audit.tasks.seal_pending_traces",
@@ -197,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dmp.consent_tasks.expire_grant_permissions",
         "schedule": float(env_int("DMP_GRANT_EXPIRY_INTERVAL_SECONDS", 900)),
     },
+}
+# The DMP feed's outbox sweep: resends what is still pending (issue 5).
+CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
+    "task": "dmp.tasks.feed_sweep",
+    "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
 }
 
 CACHES = {
@@ -269,6 +287,27 @@ DMP_EMERGENCY_ACCESS_HOURS = env_int("DMP_EMERGENCY_ACCESS_HOURS", EMERGENCY_ACC
 DMP_ACTIVATION_CODE_DAYS = env_int("DMP_ACTIVATION_CODE_DAYS", 30)
 # The GP's dashboard lists their patients' documents filed in the last this many days.
 DMP_GP_DASHBOARD_DAYS = env_int("DMP_GP_DASHBOARD_DAYS", 30)
+
+# The automatic feed (records -> DMP), DOMAIN.md "Automatic feed": which report types are fed.
+DMP_FEED_TYPES = {
+    "11490-0": env_bool("DMP_FEED_DISCHARGE_LETTER", True),
+    "34874-8": env_bool("DMP_FEED_OPERATIVE_REPORT", True),
+    "15507-7": env_bool("DMP_FEED_EMERGENCY_VISIT", True),
+    "18748-4": env_bool("DMP_FEED_IMAGING_REPORT", True),
+    "11502-2": env_bool("DMP_FEED_LAB_REPORT", False),  # under study
+    "11488-4": env_bool("DMP_FEED_CONSULTATION_REPORT", False),
+}
+# Delivery attempts of one feed item before it is marked failed (an admin may retry it).
+DMP_FEED_MAX_ATTEMPTS = env_int("DMP_FEED_MAX_ATTEMPTS", 6)
+# Exponential backoff between attempts: base * 2^n seconds, capped, with full jitter.
+DMP_FEED_RETRY_BACKOFF_SECONDS = env_int("DMP_FEED_RETRY_BACKOFF_SECONDS", 10)
+DMP_FEED_RETRY_BACKOFF_MAX_SECONDS = env_int("DMP_FEED_RETRY_BACKOFF_MAX_SECONDS", 600)
+# The sweep resends pending items whose next attempt is due and that no task touched for this long.
+DMP_FEED_SWEEP_GRACE_SECONDS = env_int("DMP_FEED_SWEEP_GRACE_SECONDS", 60)
+# Most items one sweep resends.
+DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
+# Celery queue of the feed's deliveries; empty means Celery's default queue.
+DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
 
 # --- Audit trail ------------------------------------------------------------------------------
 

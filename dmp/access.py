@@ -366,3 +366,15 @@ def decide_emergency(user, record: SharedRecord, mode: str) -> Decision:
     if not record.emergency_access_allowed:
         return Decision.deny("emergency_opposed", _("Le patient s'est opposé à l'accès d'urgence à son DMP."))
     return Decision.allow(Mode.EMERGENCY)
+
+
+# --- The feed dashboard (issue 5) -------------------------------------------------------------
+
+
+def decide_feed_dashboard(user) -> Decision:
+    """Administrators watch and retry the feed (it shows no medical content: ids, types, statuses, errors)."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connectez-vous."), status=401)
+    if user.role == Role.ADMIN:
+        return Decision.allow(Mode.ADMIN)
+    return Decision.deny("forbidden", _("Le tableau de bord du flux est réservé aux administrateurs."))

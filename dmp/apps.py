@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class DmpConfig(AppConfig):
     name = "dmp"
     verbose_name = "Shared record (DMP)"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the feed to records' signals

@@ -107,3 +107,31 @@ class DmpAction(StrEnum):
     CONSENT_REQUEST = "consent_request"
     CONSENT_APPROVE = "consent_approve"
     CONSENT_DENY = "consent_deny"
+
+
+class FeedStatus(models.TextChoices):
+    """States of a feed item (DECISIONS.md, "Feed items")."""
+
+    PENDING = "pending", _("En attente d'envoi")
+    DELIVERED = "delivered", _("Déposé")
+    WAITING_IDENTITY = "waiting_identity", _("En attente de l'identité qualifiée")
+    SKIPPED = "skipped", _("Non envoyé")
+    FAILED = "failed", _("Échec")
+
+
+class FeedReason(models.TextChoices):
+    """Why a feed item waits, was skipped or failed."""
+
+    NONE = "", _("—")
+    IDENTITY_NOT_QUALIFIED = "identity_not_qualified", _("INS non qualifiée")
+    TYPE_OFF = "type_off", _("Type de document non alimenté")
+    DMP_OPPOSED = "dmp_opposed", _("Opposition au DMP")
+    DMP_CLOSED = "dmp_closed", _("DMP fermé")
+    ERROR = "error", _("Erreur de dépôt")
+
+
+class FeedAction(StrEnum):
+    """Trace actions of the feed dashboard."""
+
+    DASHBOARD = "feed_dashboard"
+    RETRY = "feed_retry"

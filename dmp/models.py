@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.models import Profession
-from records.models import Patient
+from records.models import Patient, Report
 
 from .constants import (
     ConsentStatus,
@@ -22,6 +22,8 @@ from .constants import (
     DocumentStatus,
     DocumentType,
     EmergencyMode,
+    FeedReason,
+    FeedStatus,
     GrantSource,
     NotificationKind,
     ProfileKind,
@@ -333,3 +335,49 @@ class DmpEmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.professional} -> {self.record} ({self.mode}) until {self.expires:%Y-%m-%d %H:%M}"
+
+
+class FeedItem(models.Model):
+    """The outbox of the automatic feed (records -> DMP): one row per signed report version.
+
+    Written in the signing transaction by dmp.receivers; delivered after commit by dmp.tasks, and
+    resent by the beat sweep while still pending. The report is unique here and the document's
+    `source_report_id` is unique too: a duplicate message can never file a second document.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="feed_item")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="feed_items")
+    type_code = models.CharField(_("type (LOINC)"), max_length=10, choices=DocumentType.choices)
+    status = models.CharField(_("statut"), max_length=20, choices=FeedStatus.choices, default=FeedStatus.PENDING)
+    reason = models.CharField(_("motif"), max_length=30, choices=FeedReason.choices, blank=True, default="")
+    # Delivery attempts started (by a task, a retry, a sweep or an admin retry).
+    attempts = models.PositiveIntegerField(default=0)
+    # Messages that arrived for an item already delivered (duplicates, broker redeliveries).
+    redeliveries = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    document = models.ForeignKey(
+        SharedDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="feed_items"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # The sweep resends a pending item once this time has passed (after-commit task or retry first).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="dmp_feed_due"),
+            models.Index(fields=["patient", "status"], name="dmp_feed_patient_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=FeedStatus.values), name="dmp_feed_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=FeedStatus.DELIVERED) | Q(document__isnull=False, delivered_at__isnull=False),
+                name="dmp_feed_delivered_has_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"feed {self.public_id} ({self.status})"

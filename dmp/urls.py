@@ -43,3 +43,11 @@ urlpatterns += [
     path("dmp/autorisations/<uuid:grant_id>/revoquer/", consent_views.grant_revoke, name="grant_revoke"),
     path("dmp/alertes-urgence/vues/", consent_views.emergency_alerts_seen, name="emergency_alerts_seen"),
 ]
+
+# The feed dashboard (issue 5), for administrators.
+from . import feed_views  # noqa: E402
+
+urlpatterns += [
+    path("flux-dmp/", feed_views.dashboard, name="feed_dashboard"),
+    path("flux-dmp/<uuid:item_id>/relancer/", feed_views.retry, name="feed_retry"),
+]

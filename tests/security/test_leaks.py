@@ -58,6 +58,7 @@ class World:
     opinion: object
     consent_request: object
     grant: object
+    feed_item_id: object = None
 
 
 @pytest.fixture
@@ -145,7 +146,31 @@ def world(db, settings, tmp_path):
     grant = dmp_services.consent_in_person_record(
         actor=granted, patient_id=victim.public_id, purpose="Consultation", patient_present=True
     )
-    return World(victim, stay, report, [fed, own, hidden], entry, trace_id, users, opinion, consent_request, grant)
+    from dmp.models import FeedItem
+    from records import services as records_services
+
+    letter = records_services.report_create_draft(
+        actor=surgeon,
+        stay_id=stay.public_id,
+        type_code=ReportType.OPERATIVE_REPORT,
+        title=canary("fed-title"),
+        body=canary("fed-body"),
+    )
+    records_services.report_sign(actor=surgeon, report_id=letter.public_id)
+    item = FeedItem.objects.filter(report=letter).first()
+    return World(
+        victim,
+        stay,
+        report,
+        [fed, own, hidden],
+        entry,
+        trace_id,
+        users,
+        opinion,
+        consent_request,
+        grant,
+        item.public_id if item else uuid.uuid4(),
+    )
 
 
 # --- The registry: how to probe each URL pattern ------------------------------------------------
@@ -163,6 +188,7 @@ KWARGS = {
     "opinion_id": lambda w, i: w.opinion.public_id,
     "request_id": lambda w, i: w.consent_request.public_id,
     "grant_id": lambda w, i: w.grant.public_id,
+    "item_id": lambda w, i: w.feed_item_id,
     "uidb64": lambda w, i: "MQ",
     "token": lambda w, i: "set-password",
     "rest": lambda w, i: "Observation",
@@ -316,6 +342,9 @@ PROBE = {
     "api:grant-detail": ["DELETE"],
     **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},
     "dmp:access_request": ["GET", "POST"],
+    # The feed dashboard (issue 5): administrators, no medical content.
+    "dmp:feed_dashboard": ["GET"],
+    "dmp:feed_retry": ["POST"],
     **{f"dmp:{n}": ["POST"] for n in ("consent_approve", "consent_deny", "grant_revoke", "emergency_alerts_seen")},
     "api:opinion-requests": ["GET", "POST"],
     **{

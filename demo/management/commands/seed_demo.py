@@ -16,6 +16,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
+from dmp import feed
 from dmp import services as dmp_services
 from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.models import SharedDocument
@@ -158,7 +159,10 @@ class Command(BaseCommand):
                 admin.save(update_fields=["is_staff", "is_superuser"])
             self.patients = {p.username: self._patient(p) for p in PATIENTS}
             stays = self._stays()
-        # Reports go through the services, as a clinician would write and sign them (each traced).
+        # The DMP choices come first: the feed decides at signing (Léa's opposition skips her letter).
+        self._dmp_settings()
+        # Reports go through the services, as a clinician would write and sign them (each traced);
+        # signing writes the feed's outbox row, delivered after commit (in-process when embedded).
         camille_letter = self._report(
             stays["camille_cardio"],
             "dr.bernard",
@@ -177,7 +181,7 @@ class Command(BaseCommand):
             "Ventricule gauche non dilaté, fraction d'éjection estimée à 60 %. Oreillette gauche modérément "
             "dilatée. Pas de valvulopathie significative. Pas d'épanchement péricardique.",
         )
-        self._report(
+        jules_letter = self._report(
             stays["jules_ortho"],
             "dr.leroy",
             ReportType.DISCHARGE_LETTER,
@@ -185,7 +189,7 @@ class Command(BaseCommand):
             "Monsieur Petit, opéré d'une fracture du col fémoral droit après une chute à vélo. Suites simples.\n"
             "Appui complet autorisé, kinésithérapie 2 fois par semaine, anticoagulation préventive 35 jours.",
         )
-        self._report(
+        lea_letter = self._report(
             stays["lea_cardio"],
             "dr.bernard",
             ReportType.DISCHARGE_LETTER,
@@ -193,7 +197,8 @@ class Command(BaseCommand):
             "Madame Dubois, hospitalisée pour une péricardite aiguë. Évolution favorable sous colchicine et "
             "anti-inflammatoires. Repos sportif 3 mois.",
         )
-        self._dmp(camille_letter, camille_imaging)
+        self._feed(camille_letter, camille_imaging, jules_letter, lea_letter)
+        self._dmp(camille_imaging)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo cast ready ({len(self.users) + 1 + len(self.patients)} accounts; password: {settings.DEMO_PASSWORD})."
@@ -341,17 +346,37 @@ class Command(BaseCommand):
         )
         return record_services.report_sign(actor=actor, report_id=draft.public_id)
 
-    # --- DMP (issue 3) ----------------------------------------------------------------------
+    # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
-    def _dmp(self, camille_letter: Report, camille_imaging: Report) -> None:
-        """Camille's DMP (GP, CHU documents, her upload, one masked document); Léa's DMP opposed."""
+    def _dmp_settings(self) -> None:
+        """Camille names her GP; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
         camille = self.patients["camille.martin"]
         record = dmp_services.shared_record_for(camille)
         if record.gp_id is None:
             dmp_services.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
-        # Until the feed issue, the CHU's documents are filed directly through the feed's service.
-        dmp_services.chu_document_file(report=camille_letter)
-        imaging = dmp_services.chu_document_file(report=camille_imaging)
+        lea = self.patients["lea.dubois"]
+        if dmp_services.shared_record_for(lea).status != RecordStatus.OPPOSED:
+            dmp_services.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
+        dmp_services.shared_record_for(self.patients["jules.petit"])
+
+    def _feed(self, *reports: Report) -> None:
+        """The hospital documents arrive through the feed: Camille's delivered, Jules's letter waiting
+        for his qualified identity, Léa's skipped (DMP opposed).
+
+        Signing already wrote each outbox row; get-or-create here also covers a database seeded
+        before the feed existed. Whatever no worker delivered yet (a real broker without a worker)
+        is delivered in-process, so the demo is complete whatever the mode.
+        """
+        for report in reports:
+            with transaction.atomic():
+                feed.feed_item_create(report=report)
+        feed.feed_deliver_pending()
+
+    def _dmp(self, camille_imaging: Report) -> None:
+        """Camille masks her imaging report and uploads her vaccination certificate."""
+        camille = self.patients["camille.martin"]
+        record = dmp_services.shared_record_for(camille)
+        imaging = SharedDocument.objects.get(source_report_id=camille_imaging.public_id)
         if not imaging.masked:
             dmp_services.document_mask(actor=camille.account, document_id=imaging.public_id)
         if not SharedDocument.objects.filter(record=record, source=DocumentSource.PATIENT).exists():
@@ -363,10 +388,6 @@ class Command(BaseCommand):
                 type_code=DocumentType.VACCINATION,
                 event_date=datetime.date(2024, 10, 15),
             )
-        lea = self.patients["lea.dubois"]
-        if dmp_services.shared_record_for(lea).status != RecordStatus.OPPOSED:
-            dmp_services.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
-        dmp_services.shared_record_for(self.patients["jules.petit"])
 
 
 def _certificate_pdf(patient: Patient) -> bytes:

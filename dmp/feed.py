@@ -1,0 +1,349 @@
+"""The automatic feed (records -> DMP): the outbox rows, the delivery rules, the sweep and the dashboard."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from chu_portal.errors import AccessDenied, Conflict, Decision, ServiceError
+from records.constants import InsStatus
+from records.models import Patient, Report
+
+from . import access
+from .constants import FeedAction, FeedReason, FeedStatus, RecordStatus
+from .models import FeedItem
+from .services import chu_document_file, shared_record_for
+
+logger = logging.getLogger(__name__)
+
+# Statuses an item may still leave by delivery (a failed one only through an admin's retry).
+OPEN_STATUSES = (FeedStatus.PENDING, FeedStatus.WAITING_IDENTITY)
+
+
+def type_is_fed(type_code: str) -> bool:
+    """DOMAIN.md's table, each type on or off by a setting (lab and consultation off by default)."""
+    return bool(settings.DMP_FEED_TYPES.get(type_code, False))
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.DMP_FEED_SWEEP_GRACE_SECONDS)
+
+
+def enqueue(item_ids: list[int]) -> None:
+    """Send one delivery message per item; a broker outage is logged, never raised (the sweep resends)."""
+    from .tasks import feed_deliver
+
+    for item_id in item_ids:
+        try:
+            # No publish retries: the clinician's request must not wait on a dead broker.
+            feed_deliver.apply_async(args=[item_id], retry=False, queue=settings.DMP_FEED_QUEUE or None)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: the outbox row stays pending
+            logger.warning("feed: could not send item %s to the broker (%s); the sweep will resend it", item_id, exc)
+
+
+def _enqueue_on_commit(item_ids: list[int]) -> None:
+    if item_ids:
+        transaction.on_commit(lambda: enqueue(item_ids))
+
+
+# --- Writing the outbox (inside the signing or qualifying transaction) -------------------------
+
+
+def feed_item_create(*, report: Report) -> FeedItem:
+    """Offer a just-signed report to the feed: one outbox row, in the caller's (signing) transaction.
+
+    The status is decided now, as DOMAIN.md says: type off or DMP opposed/closed at signing ->
+    skipped (never sent later); INS not qualified -> waiting_identity; otherwise pending, and a
+    delivery message goes once the signing commits.
+    """
+    patient = report.stay.patient
+    status, reason = FeedStatus.PENDING, FeedReason.NONE
+    if not type_is_fed(report.type_code):
+        status, reason = FeedStatus.SKIPPED, FeedReason.TYPE_OFF
+    else:
+        record = shared_record_for(patient)
+        if record.status == RecordStatus.OPPOSED:
+            status, reason = FeedStatus.SKIPPED, FeedReason.DMP_OPPOSED
+        elif record.status == RecordStatus.CLOSED:
+            status, reason = FeedStatus.SKIPPED, FeedReason.DMP_CLOSED
+        elif patient.ins_status != InsStatus.QUALIFIED:
+            status, reason = FeedStatus.WAITING_IDENTITY, FeedReason.IDENTITY_NOT_QUALIFIED
+    now = timezone.now()
+    item, created = FeedItem.objects.get_or_create(
+        report=report,
+        defaults={
+            "patient": patient,
+            "type_code": report.type_code,
+            "status": status,
+            "reason": reason,
+            "created_at": now,
+            "updated_at": now,
+            "next_attempt_at": now + _grace(),
+        },
+    )
+    if created and item.status == FeedStatus.PENDING:
+        _enqueue_on_commit([item.pk])
+    return item
+
+
+def feed_release_identity(*, patient: Patient) -> list[int]:
+    """The patient's identity is qualified: what waited for it goes once the qualifying commits."""
+    now = timezone.now()
+    ids = list(
+        FeedItem.objects.select_for_update()
+        .filter(patient=patient, status=FeedStatus.WAITING_IDENTITY)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        FeedItem.objects.filter(pk__in=ids).update(
+            status=FeedStatus.PENDING, reason=FeedReason.NONE, updated_at=now, next_attempt_at=now + _grace()
+        )
+        _enqueue_on_commit(ids)
+    return ids
+
+
+# --- Delivering -------------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed and may be retried after `countdown` seconds."""
+
+    def __init__(self, message: str, countdown: float):
+        super().__init__(message)
+        self.countdown = countdown
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max, base * 2^(attempts-1))]."""
+    return get_exponential_backoff_interval(
+        factor=settings.DMP_FEED_RETRY_BACKOFF_SECONDS,
+        retries=max(attempts - 1, 0),
+        maximum=settings.DMP_FEED_RETRY_BACKOFF_MAX_SECONDS,
+        full_jitter=True,
+    )
+
+
+def _file_locked(item: FeedItem) -> None:
+    """File the item's report (the caller holds the item's row lock and an open transaction).
+
+    An amendment supersedes the previous version's document, so a previous version still
+    undelivered goes first (locks are taken newest version first, always in that order).
+    """
+    report = item.report
+    if report.replaces_id:
+        previous = FeedItem.objects.select_for_update().filter(report_id=report.replaces_id).first()
+        if previous is not None and previous.status in (FeedStatus.PENDING, FeedStatus.FAILED):
+            _file_locked(previous)
+    now = timezone.now()
+    try:
+        item.document = chu_document_file(report=report)
+    except ServiceError as exc:
+        if exc.code not in ("dmp_opposed", "dmp_closed"):
+            raise
+        # Opposed or closed since the signing: never sent (DOMAIN.md), whatever comes next.
+        item.status = FeedStatus.SKIPPED
+        item.reason = FeedReason.DMP_OPPOSED if exc.code == "dmp_opposed" else FeedReason.DMP_CLOSED
+    else:
+        item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
+    item.updated_at = now
+    item.save(
+        update_fields=[
+            "document",
+            "status",
+            "reason",
+            "delivered_at",
+            "last_error",
+            "updated_at",
+            "attempts",
+            "redeliveries",
+        ]
+    )
+
+
+def feed_item_deliver(*, item_id: int, redelivered: bool = False) -> FeedItem | None:
+    """Deliver one item exactly once: the row lock serialises concurrent messages, the unique keys
+    (one item per report, one document per report version) make a repeated message a no-op.
+
+    Raises DeliveryError (after recording the error) when the attempt failed and may be retried;
+    after DMP_FEED_MAX_ATTEMPTS attempts the item is `failed` and nothing is raised.
+    """
+    with transaction.atomic():
+        item = (
+            FeedItem.objects.select_for_update(of=("self",))
+            .select_related("report__stay__patient", "report__author__professional_profile", "report__stay__unit")
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            return None
+        if item.status != FeedStatus.PENDING:
+            if item.status == FeedStatus.DELIVERED:
+                item.redeliveries += 1
+                item.save(update_fields=["redeliveries"])
+            return item
+        item.attempts += 1
+        if redelivered:
+            item.redeliveries += 1
+        error = None
+        try:
+            with transaction.atomic():  # a savepoint: a failed filing leaves the item's bookkeeping
+                _file_locked(item)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item, then retried
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+        now = timezone.now()
+        if error is None:
+            return item
+        item.refresh_from_db(fields=["status", "document", "delivered_at", "reason"])
+        item.last_error, item.updated_at = error, now
+        countdown = backoff_seconds(item.attempts)
+        if item.attempts >= settings.DMP_FEED_MAX_ATTEMPTS:
+            item.status, item.reason = FeedStatus.FAILED, FeedReason.ERROR
+        else:
+            item.next_attempt_at = now + timedelta(seconds=countdown) + _grace()
+        item.save(
+            update_fields=[
+                "attempts",
+                "redeliveries",
+                "last_error",
+                "updated_at",
+                "status",
+                "reason",
+                "next_attempt_at",
+            ]
+        )
+    logger.warning("feed: item %s attempt %s failed: %s", item.public_id, item.attempts, error)
+    if item.status == FeedStatus.FAILED:
+        return item
+    raise DeliveryError(error, countdown)
+
+
+def feed_due_ids(*, now=None, limit: int | None = None) -> list[int]:
+    """Pending items no task took care of in time (broker down at commit, message lost or held)."""
+    now = now or timezone.now()
+    limit = limit or settings.DMP_FEED_SWEEP_BATCH
+    return list(
+        FeedItem.objects.filter(status=FeedStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def feed_sweep(*, now=None) -> int:
+    """The beat sweep: resend every due pending item (delivery is idempotent, a duplicate is harmless)."""
+    now = now or timezone.now()
+    ids = feed_due_ids(now=now)
+    if ids:
+        # Push the next sweep's look back so that one sweep does not resend what the last one just sent.
+        FeedItem.objects.filter(pk__in=ids, status=FeedStatus.PENDING).update(next_attempt_at=now + _grace())
+        enqueue(ids)
+    return len(ids)
+
+
+def feed_deliver_pending() -> int:
+    """Deliver every pending item in this process (the demo seed; embedded mode has no beat)."""
+    delivered = 0
+    for item_id in FeedItem.objects.filter(status=FeedStatus.PENDING).order_by("pk").values_list("pk", flat=True):
+        try:
+            item = feed_item_deliver(item_id=item_id)
+        except DeliveryError:
+            continue
+        delivered += bool(item and item.status == FeedStatus.DELIVERED)
+    return delivered
+
+
+# --- The dashboard (admins) -------------------------------------------------------------------
+
+
+@dataclass
+class FeedDashboard:
+    by_status: dict[str, int]
+    by_type: list[dict]
+    waiting: list[FeedItem]
+    failed: list[FeedItem]
+    total: int
+
+
+DASHBOARD_LIST_LIMIT = 100
+
+
+def _refuse(actor, action: str, decision: Decision, object_id=None):
+    audit.record_refusal(actor=actor, action=action, code=decision.code, object_type="feed", object_id=object_id)
+    raise AccessDenied(decision)
+
+
+def feed_dashboard(*, actor) -> FeedDashboard:
+    """Counts by status and type, waiting items with their reason, failures with their last error; traced.
+
+    Shows no medical content (no patient, no title): item ids, types, statuses, reasons, errors.
+    """
+    decision = access.decide_feed_dashboard(actor)
+    if not decision.allowed:
+        _refuse(actor, FeedAction.DASHBOARD, decision)
+    with transaction.atomic():
+        by_status = {s: 0 for s in FeedStatus.values}
+        by_status.update(dict(FeedItem.objects.values_list("status").annotate(n=Count("pk")).order_by()))
+        by_type = list(FeedItem.objects.values("type_code", "status").annotate(n=Count("pk")).order_by("type_code"))
+        waiting = list(
+            FeedItem.objects.filter(status__in=[FeedStatus.WAITING_IDENTITY, FeedStatus.PENDING]).order_by(
+                "created_at", "pk"
+            )[:DASHBOARD_LIST_LIMIT]
+        )
+        failed = list(
+            FeedItem.objects.filter(status=FeedStatus.FAILED).order_by("-updated_at", "-pk")[:DASHBOARD_LIST_LIMIT]
+        )
+        audit.record(
+            actor=actor,
+            action=FeedAction.DASHBOARD,
+            mode=decision.mode,
+            object_type="feed",
+            object_ids=[i.public_id for i in waiting + failed],
+        )
+    return FeedDashboard(
+        by_status=by_status, by_type=by_type, waiting=waiting, failed=failed, total=sum(by_status.values())
+    )
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def feed_item_retry(*, actor, item_id) -> FeedItem:
+    """An admin sends a failed item again (a fresh round of attempts); traced."""
+    decision = access.decide_feed_dashboard(actor)
+    key = _as_uuid(item_id)
+    if not decision.allowed:
+        _refuse(actor, FeedAction.RETRY, decision, object_id=key)
+    with transaction.atomic():
+        item = FeedItem.objects.select_for_update().filter(public_id=key).first() if key else None
+        if item is None:
+            raise AccessDenied(Decision.deny("not_found", _("Élément du flux introuvable."), status=404))
+        if item.status != FeedStatus.FAILED:
+            raise Conflict(_("Seul un envoi en échec peut être relancé."))
+        now = timezone.now()
+        item.status, item.reason, item.attempts = FeedStatus.PENDING, FeedReason.NONE, 0
+        item.updated_at, item.next_attempt_at = now, now + _grace()
+        item.save(update_fields=["status", "reason", "attempts", "updated_at", "next_attempt_at"])
+        audit.record(
+            actor=actor,
+            action=FeedAction.RETRY,
+            mode=decision.mode,
+            patient_id=item.patient.public_id,
+            object_type="feed_item",
+            object_id=item.public_id,
+        )
+        _enqueue_on_commit([item.pk])
+    return item

@@ -1,0 +1,67 @@
+"""Pages of the feed dashboard (administrators): counts, waiting items, failures and the retry action."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from chu_portal.errors import AccessDenied, ServiceError
+
+from . import feed
+from .constants import DocumentType, FeedReason, FeedStatus
+
+
+def _refused(request, exc: AccessDenied):
+    if exc.status == 404:
+        raise Http404(exc.message)
+    return render(request, "dmp/refused.html", {"message": exc.message, "code": exc.code}, status=exc.status)
+
+
+@login_required
+def dashboard(request):
+    try:
+        board = feed.feed_dashboard(actor=request.user)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    type_labels = dict(DocumentType.choices)
+    status_labels = dict(FeedStatus.choices)
+    by_type: dict[str, dict] = {}
+    for row in board.by_type:
+        entry = by_type.setdefault(
+            row["type_code"], {"label": type_labels.get(row["type_code"], row["type_code"]), "counts": {}}
+        )
+        entry["counts"][row["status"]] = row["n"]
+    return render(
+        request,
+        "dmp/feed_dashboard.html",
+        {
+            "board": board,
+            "statuses": [(value, status_labels[value], board.by_status[value]) for value in FeedStatus.values],
+            "status_values": FeedStatus.values,
+            "by_type": [
+                {"code": code, "label": e["label"], "counts": [e["counts"].get(s, 0) for s in FeedStatus.values]}
+                for code, e in sorted(by_type.items())
+            ],
+            "type_labels": type_labels,
+            "reason_labels": dict(FeedReason.choices),
+            "status_labels": status_labels,
+        },
+    )
+
+
+@login_required
+@require_POST
+def retry(request, item_id):
+    try:
+        feed.feed_item_retry(actor=request.user, item_id=item_id)
+    except AccessDenied as exc:
+        return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("L'envoi a été relancé."))
+    return redirect("dmp:feed_dashboard")

@@ -1,0 +1,306 @@
+"""The automatic feed (records -> DMP): outbox in the signing transaction, rules, idempotency, retries, dashboard."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from audit.models import AuditEvent
+from chu_portal.celery import app as celery_app
+from dmp import feed
+from dmp.constants import DocumentStatus, FeedReason, FeedStatus, NotificationKind, RecordStatus
+from dmp.models import FeedItem, Notification, SharedDocument
+from records import services as records
+from records.constants import InsStatus, ReportStatus, ReportType
+from records.models import Patient, Report
+from records.signals import report_signed
+from tests.factories import TOTP_KEY, ReportFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _eager(settings):
+    """Tasks run in-process here; tests/reliability/ runs them on a real worker and broker."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DMP_FEED_RETRY_BACKOFF_SECONDS = 0
+
+
+@pytest.fixture
+def sign(dr_bernard, camille_stay, django_capture_on_commit_callbacks):
+    """Write and sign a report as dr.bernard; the after-commit delivery runs as it would after a request."""
+
+    def do(type_code=ReportType.DISCHARGE_LETTER, stay=None, author=None, title="Lettre de liaison"):
+        author = author or dr_bernard
+        draft = ReportFactory(
+            stay=stay or camille_stay,
+            author=author,
+            type_code=type_code,
+            title=title,
+            status=ReportStatus.DRAFT,
+            signed_at=None,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            return records.report_sign(actor=author, report_id=draft.public_id)
+
+    return do
+
+
+def item_of(report) -> FeedItem:
+    return FeedItem.objects.get(report=report)
+
+
+def test_signing_writes_the_outbox_row_and_delivery_files_one_pdf(sign, camille_dmp):
+    report = sign()
+    item = item_of(report)
+    assert item.status == FeedStatus.DELIVERED and item.attempts == 1
+    document = SharedDocument.objects.get(source_report_id=report.public_id)
+    assert item.document == document and document.record == camille_dmp
+    assert document.source == "chu" and document.mime_type == "application/pdf"
+    assert document.file.read(5) == b"%PDF-"
+    assert AuditEvent.objects.filter(mode="feed", object_id=str(document.public_id)).count() == 1
+
+
+def test_the_gp_and_the_patient_are_notified_of_a_fed_report(sign, camille_dmp, dr_moreau, camille):
+    report = sign()
+    document = SharedDocument.objects.get(source_report_id=report.public_id)
+    assert Notification.objects.filter(recipient=dr_moreau, kind=NotificationKind.NEW_DOCUMENT, document=document)
+    assert Notification.objects.filter(recipient=camille.account, document=document).exists()
+
+
+def test_the_outbox_row_is_rolled_back_with_a_failed_signature(dr_bernard, draft_report, camille_dmp):
+    def broken_receiver(sender, report, **kwargs):
+        raise RuntimeError("a later step of the signing failed")
+
+    report_signed.connect(broken_receiver, dispatch_uid="test-broken")
+    try:
+        with pytest.raises(RuntimeError):
+            records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    finally:
+        report_signed.disconnect(dispatch_uid="test-broken")
+    assert Report.objects.get(pk=draft_report.pk).status == ReportStatus.DRAFT
+    assert not FeedItem.objects.exists()
+
+
+def test_nothing_is_sent_before_the_signature_commits(dr_bernard, draft_report, camille_dmp):
+    # Without the commit (the test's transaction stays open) the row exists but no delivery ran.
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    assert item_of(draft_report).status == FeedStatus.PENDING
+    assert not SharedDocument.objects.exists()
+
+
+def test_the_same_message_delivered_twice_files_one_document(sign, camille_dmp):
+    report = sign()
+    item = item_of(report)
+    feed.feed_item_deliver(item_id=item.pk)
+    feed.feed_item_deliver(item_id=item.pk, redelivered=True)
+    item.refresh_from_db()
+    assert SharedDocument.objects.filter(source_report_id=report.public_id).count() == 1
+    assert item.status == FeedStatus.DELIVERED and item.attempts == 1 and item.redeliveries == 2
+
+
+def test_a_second_outbox_row_for_the_same_report_is_refused_by_the_database(sign, camille_dmp):
+    from django.db import IntegrityError, transaction
+
+    report = sign()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FeedItem.objects.create(report=report, patient=report.stay.patient, type_code=report.type_code)
+
+
+def test_a_retrieved_ins_waits_and_goes_once_qualified(
+    sign, camille, camille_dmp, inf_roux, django_capture_on_commit_callbacks
+):
+    Patient.objects.filter(pk=camille.pk).update(
+        ins_status=InsStatus.RETRIEVED, identity_document_checked=False, identity_qualified_at=None
+    )
+    report = sign()
+    item = item_of(report)
+    assert item.status == FeedStatus.WAITING_IDENTITY and item.reason == FeedReason.IDENTITY_NOT_QUALIFIED
+    assert feed.feed_sweep() == 0  # the sweep never sends what waits for its identity
+    assert not SharedDocument.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
+    item.refresh_from_db()
+    assert item.status == FeedStatus.DELIVERED
+    assert SharedDocument.objects.filter(source_report_id=report.public_id).count() == 1
+
+
+@pytest.mark.parametrize("status", [RecordStatus.OPPOSED, RecordStatus.CLOSED])
+def test_a_report_signed_while_the_dmp_is_opposed_or_closed_is_never_sent(
+    sign, camille_dmp, status, inf_roux, settings
+):
+    camille_dmp.status = status
+    camille_dmp.save(update_fields=["status"])
+    report = sign()
+    item = item_of(report)
+    assert item.status == FeedStatus.SKIPPED and item.reason == f"dmp_{status}"
+    camille_dmp.status = RecordStatus.ACTIVE
+    camille_dmp.save(update_fields=["status"])
+    feed.feed_sweep(now=timezone.now() + timedelta(days=1))
+    feed.feed_deliver_pending()
+    feed.feed_item_deliver(item_id=item.pk)
+    item.refresh_from_db()
+    assert item.status == FeedStatus.SKIPPED and not SharedDocument.objects.exists()
+
+
+def test_a_dmp_opposed_after_signing_but_before_delivery_gets_nothing(dr_bernard, draft_report, camille_dmp):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    camille_dmp.status = RecordStatus.OPPOSED
+    camille_dmp.save(update_fields=["status"])
+    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    assert item_of(draft_report).status == FeedStatus.SKIPPED and not SharedDocument.objects.exists()
+
+
+def test_an_amendment_supersedes_the_fed_document(sign, camille_dmp, dr_bernard, django_capture_on_commit_callbacks):
+    first = sign()
+    amendment = records.report_amend(actor=dr_bernard, report_id=first.public_id, title=None, body="Corrigé.")
+    with django_capture_on_commit_callbacks(execute=True):
+        records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    old = SharedDocument.objects.get(source_report_id=first.public_id)
+    new = SharedDocument.objects.get(source_report_id=amendment.public_id)
+    assert old.status == DocumentStatus.SUPERSEDED and new.status == DocumentStatus.CURRENT and new.replaces == old
+    assert SharedDocument.objects.filter(record=camille_dmp, status=DocumentStatus.CURRENT).count() == 1
+
+
+def test_an_amendment_delivered_first_still_files_the_versions_in_order(dr_bernard, draft_report, camille_dmp):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
+    records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    feed.feed_item_deliver(item_id=item_of(amendment).pk)  # v2's message arrives before v1's
+    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    old = SharedDocument.objects.get(source_report_id=draft_report.public_id)
+    new = SharedDocument.objects.get(source_report_id=amendment.public_id)
+    assert (old.status, new.status, new.replaces_id) == (DocumentStatus.SUPERSEDED, DocumentStatus.CURRENT, old.pk)
+    assert {i.status for i in FeedItem.objects.all()} == {FeedStatus.DELIVERED}
+
+
+def test_the_lab_type_is_off_by_default_and_a_setting_turns_it_on(sign, camille_dmp, settings):
+    lab = sign(type_code=ReportType.LAB_REPORT, title="Bilan biologique")
+    assert item_of(lab).status == FeedStatus.SKIPPED and item_of(lab).reason == FeedReason.TYPE_OFF
+    settings.DMP_FEED_TYPES = {**settings.DMP_FEED_TYPES, ReportType.LAB_REPORT: True}
+    second = sign(type_code=ReportType.LAB_REPORT, title="Bilan biologique de contrôle")
+    assert item_of(second).status == FeedStatus.DELIVERED
+    assert not SharedDocument.objects.filter(source_report_id=lab.public_id).exists()
+
+
+def test_consultation_reports_are_not_fed_by_default(sign, camille_dmp):
+    report = sign(type_code=ReportType.CONSULTATION_REPORT, title="Consultation")
+    assert item_of(report).status == FeedStatus.SKIPPED and not SharedDocument.objects.exists()
+
+
+@pytest.fixture
+def broken_storage(settings, tmp_path):
+    """File storage that cannot be written (a file where the media folder should be): a real failure."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    settings.MEDIA_ROOT = blocker
+    return settings
+
+
+def test_a_failing_delivery_is_retried_then_marked_failed_with_its_last_error(
+    sign, camille_dmp, broken_storage, settings
+):
+    settings.DMP_FEED_MAX_ATTEMPTS = 3
+    report = sign()
+    item = item_of(report)
+    assert item.status == FeedStatus.FAILED and item.attempts == 3
+    assert item.reason == FeedReason.ERROR and item.last_error
+    assert not SharedDocument.objects.exists()
+
+
+def test_backoff_is_exponential_with_jitter_and_capped(settings):
+    settings.DMP_FEED_RETRY_BACKOFF_SECONDS = 10
+    settings.DMP_FEED_RETRY_BACKOFF_MAX_SECONDS = 60
+    samples = {n: [feed.backoff_seconds(n) for _ in range(200)] for n in (1, 2, 3, 10)}
+    assert all(0 <= s <= 10 for s in samples[1]) and max(samples[2]) > 10 >= min(samples[2])
+    assert all(s <= 40 for s in samples[3]) and all(s <= 60 for s in samples[10])
+    assert len(set(samples[10])) > 1  # jitter: not every client retries at the same instant
+
+
+def test_the_sweep_resends_only_pending_items_that_are_due(dr_bernard, draft_report, camille_dmp, settings):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)  # its message never went
+    assert feed.feed_sweep() == 0  # the after-commit task gets its grace period first
+    later = timezone.now() + timedelta(seconds=settings.DMP_FEED_SWEEP_GRACE_SECONDS + 1)
+    assert feed.feed_sweep(now=later) == 1
+    assert item_of(draft_report).status == FeedStatus.DELIVERED
+    assert feed.feed_sweep(now=later + timedelta(hours=1)) == 0
+
+
+@pytest.fixture
+def admin_user(db):
+    user = UserFactory(role="admin", username="admin")
+    TOTPDevice.objects.create(user=user, name="authenticator", key=TOTP_KEY, confirmed=True)
+    return user
+
+
+def test_the_dashboard_counts_by_status_lists_failures_and_is_traced(
+    sign, camille_dmp, broken_storage, settings, client, admin_user, tmp_path
+):
+    settings.DMP_FEED_MAX_ATTEMPTS = 1
+    report = sign(title="Fibrillation de Mme Martin")
+    client.force_login(admin_user)
+    response = client.get(reverse("dmp:feed_dashboard"))
+    assert response.status_code == 200
+    assert response.context["board"].by_status[FeedStatus.FAILED] == 1
+    assert [i.report_id for i in response.context["board"].failed] == [report.pk]
+    assert "Relancer" in response.content.decode()
+    assert report.title not in response.content.decode()  # no medical content for the admin
+    assert AuditEvent.objects.filter(action="feed_dashboard", actor_username="admin", outcome="allowed").exists()
+
+
+def test_an_admin_retries_a_failed_item_and_it_is_delivered(
+    sign, camille_dmp, broken_storage, settings, client, admin_user, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.DMP_FEED_MAX_ATTEMPTS = 1
+    report = sign()
+    item = item_of(report)
+    settings.MEDIA_ROOT = tmp_path / "media-repaired"
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("dmp:feed_retry", args=[item.public_id]))
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.status == FeedStatus.DELIVERED
+    assert AuditEvent.objects.filter(action="feed_retry", object_id=str(item.public_id)).exists()
+
+
+def test_only_administrators_see_the_feed_dashboard_and_refusals_are_traced(client, dr_bernard, db):
+    client.force_login(dr_bernard)
+    assert client.get(reverse("dmp:feed_dashboard")).status_code == 403
+    patient = UserFactory(role="patient")
+    client.force_login(patient)
+    assert client.get(reverse("dmp:feed_dashboard")).status_code == 403
+    assert AuditEvent.objects.filter(action="feed_dashboard", outcome="denied").count() == 2
+
+
+def test_celery_reuses_database_connections_when_the_setting_is_set(settings):
+    settings.CELERY_DB_REUSE_MAX = 100
+    assert celery_app.conf.get("CELERY_DB_REUSE_MAX") == 100
+
+
+def test_seed_demo_feeds_camille_leaves_jules_waiting_and_skips_lea(db, django_capture_on_commit_callbacks):
+    call_command("seed_demo", "--force", verbosity=0)
+    call_command("seed_demo", "--force", verbosity=0)
+    items = {
+        (i.patient.account.username, i.report.type_code): i.status
+        for i in FeedItem.objects.select_related("patient__account", "report")
+    }
+    assert items == {
+        ("camille.martin", ReportType.DISCHARGE_LETTER): FeedStatus.DELIVERED,
+        ("camille.martin", ReportType.IMAGING_REPORT): FeedStatus.DELIVERED,
+        ("jules.petit", ReportType.DISCHARGE_LETTER): FeedStatus.WAITING_IDENTITY,
+        ("lea.dubois", ReportType.DISCHARGE_LETTER): FeedStatus.SKIPPED,
+    }
+    gp_notes = Notification.objects.filter(recipient__username="dr.moreau", kind=NotificationKind.NEW_DOCUMENT)
+    assert gp_notes.count() == 2
+    assert not SharedDocument.objects.filter(record__patient__account__username="jules.petit").exists()
+    jules = Patient.objects.get(account__username="jules.petit")
+    with django_capture_on_commit_callbacks(execute=True):
+        records.identity_qualify(
+            actor=User.objects.get(username="inf.roux"), patient_id=jules.public_id, document_checked=True
+        )
+    assert SharedDocument.objects.filter(record__patient=jules).count() == 1
