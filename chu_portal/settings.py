@@ -230,6 +230,10 @@ DMP_ACTIVATION_CODE_DAYS = env_int("DMP_ACTIVATION_CODE_DAYS", 30)
 # The GP's dashboard lists their patients' documents filed in the last this many days.
 DMP_GP_DASHBOARD_DAYS = env_int("DMP_GP_DASHBOARD_DAYS", 30)
 
+# Benchmark only (bench/): route /bench/bare/, a bare JSON view, the baseline of the throughput
+# benchmark. Off by default; never set it in production.
+BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
+
 # --- Audit trail ------------------------------------------------------------------------------
 
 # In embedded mode (no beat) sealing runs in-process after this many traces.

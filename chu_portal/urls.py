@@ -1,5 +1,6 @@
 """Root URLconf: pages, the REST API under /api/v1/, and /health/."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -75,3 +76,9 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("dmp.urls")),
 ]
+
+if settings.BENCH_BARE_VIEW:
+    # Benchmark baseline only: the bench runner sets it on its own throw-away server; never in production.
+    from . import bench_views
+
+    urlpatterns.insert(0, path("bench/bare/", bench_views.bare, name="bench-bare"))
