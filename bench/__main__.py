@@ -181,7 +181,9 @@ def pgbench_commit_rate(args, workdir: Path) -> float:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_commit (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())"
+        )
     script = workdir / "commit.sql"
     script.write_text("INSERT INTO bench_commit DEFAULT VALUES;\n")
     output = subprocess.run(
@@ -328,7 +330,9 @@ def report(figures: dict, args) -> None:
 
     t = figures["throughput"]
     print(f"\n2. Throughput, wrk closed loop, {args.connections} connections, {args.wrk_seconds} s each")
-    print(f"   bare Django JSON view (baseline)         {t['bare']['rps']:>10,.0f} req/s  (p95 {t['bare']['p95_ms']:.1f} ms)")
+    print(
+        f"   bare Django JSON view (baseline)         {t['bare']['rps']:>10,.0f} req/s  (p95 {t['bare']['p95_ms']:.1f} ms)"
+    )
     print(
         f"   audited DMP list (50 docs, 1 trace/read)  {t['audited']['rps']:>10,.0f} req/s  "
         f"(p95 {t['audited']['p95_ms']:.1f} ms, non-2xx {t['audited']['non2xx']}, socket errors "
@@ -434,7 +438,10 @@ def main() -> None:
         step(f"large: p95 {lat['large']['p95_ms']:.1f} ms")
 
         bare = wrk(
-            f"http://127.0.0.1:{args.port}/bench/bare/", connections=args.connections, seconds=args.wrk_seconds, workdir=workdir
+            f"http://127.0.0.1:{args.port}/bench/bare/",
+            connections=args.connections,
+            seconds=args.wrk_seconds,
+            workdir=workdir,
         )
         audited = wrk(
             f"http://127.0.0.1:{args.port}/api/v1/dmp/{users['typical'][0]}/documents/",

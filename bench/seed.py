@@ -26,13 +26,13 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django.contrib.auth.models import Permission
 
 from accounts.models import ApiToken, Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
@@ -98,7 +98,10 @@ def _professionals(users: list[User], profession: str, rpps_base: int, unit_for=
             [through(professionalprofile_id=p.pk, unit_id=unit_for(i)) for i, p in enumerate(profiles)]
         )
     TOTPDevice.objects.bulk_create(
-        [TOTPDevice(user=u, name="authenticator", key="3132333435363738393031323334353637383930", confirmed=True) for u in users]
+        [
+            TOTPDevice(user=u, name="authenticator", key="3132333435363738393031323334353637383930", confirmed=True)
+            for u in users
+        ]
     )
 
 
@@ -164,7 +167,11 @@ def create_base(*, patients: int, load_patients: int, clinicians: int, gps: int)
     AccessGrant.objects.bulk_create(
         [
             AccessGrant(
-                record=r, professional=u, source=GrantSource.CONSENT, starts=now, expires=now + datetime.timedelta(days=365)
+                record=r,
+                professional=u,
+                source=GrantSource.CONSENT,
+                starts=now,
+                expires=now + datetime.timedelta(days=365),
             )
             for r in typical_records
             for u in clinician_users
@@ -299,11 +306,10 @@ def _session_for(user: User) -> str:
 
 def load_users() -> dict:
     """Credentials and targets of the load users: API tokens issued directly, GP sessions."""
-    patients = list(
-        User.objects.filter(username__startswith="bpat").select_related("patient").order_by("patient__id")
-    )
+    patients = list(User.objects.filter(username__startswith="bpat").select_related("patient").order_by("patient__id"))
     typical_ids = [
-        str(p) for p in SharedRecord.objects.order_by("patient_id").values_list("patient__public_id", flat=True)[:TYPICAL]
+        str(p)
+        for p in SharedRecord.objects.order_by("patient_id").values_list("patient__public_id", flat=True)[:TYPICAL]
     ]
     result = {"typical": typical_ids, "patients": [], "clinicians": [], "gps": []}
     for user in patients:
@@ -312,10 +318,7 @@ def load_users() -> dict:
     for user in User.objects.filter(username__startswith="bclin").prefetch_related("professional_profile__units"):
         _token, raw = ApiToken.issue(user)
         unit = user.professional.units.all()[0]
-        in_unit = [
-            str(p)
-            for p in unit.stays.order_by("patient_id").values_list("patient__public_id", flat=True)[:200]
-        ]
+        in_unit = [str(p) for p in unit.stays.order_by("patient_id").values_list("patient__public_id", flat=True)[:200]]
         result["clinicians"].append({"token": raw, "unit_patients": in_unit})
     for user in User.objects.filter(username__startswith="bgp").order_by("username"):
         _token, raw = ApiToken.issue(user)
