@@ -342,7 +342,7 @@ def report(figures: dict, args) -> None:
 
     print("\n3. The same audited read versus PostgreSQL's single-row commit rate (pgbench)")
     print(f"   pgbench, one INSERT per transaction, {args.connections} clients: {t['pgbench_tps']:,.0f} commits/s")
-    print(f"   audited DMP list: {t['audited']['rps']:,.0f} req/s = {t['ratio_pgbench']:.2f} of the commit rate")
+    print(f"   audited DMP list: {t['audited']['rps']:,.0f} req/s = {t['ratio_pgbench']:.4f} of the commit rate")
 
     lat = figures["latency"]
     print("\n4. p95 of a typical patient's DMP list (50 docs, clinician with consent, wrk 2 connections)")
