@@ -9,3 +9,6 @@ test:  ## ruff and the whole pytest suite against PostgreSQL and Redis
 
 lint:
 	bash scripts/venv.sh requirements-dev.txt && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:  ## the performance benchmark (docs/benchmarks.md): needs wrk and pgbench; ARGS="--duration 60" etc.
+	bash scripts/venv.sh requirements.txt && .venv/bin/python -m bench $(ARGS)

@@ -154,4 +154,9 @@ class ApiToken(models.Model):
 
     @classmethod
     def find_live(cls, raw: str) -> ApiToken | None:
-        return cls.objects.live().select_related("user").filter(key_hash=_hash_token(raw)).first()
+        return (
+            cls.objects.live()
+            .select_related("user", "user__professional_profile")
+            .filter(key_hash=_hash_token(raw))
+            .first()
+        )

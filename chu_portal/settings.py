@@ -309,6 +309,10 @@ DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
 # Celery queue of the feed's deliveries; empty means Celery's default queue.
 DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
 
+# Benchmark only (bench/): route /bench/bare/, a bare JSON view, the baseline of the throughput
+# benchmark. Off by default; never set it in production.
+BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", False)
+
 # --- Audit trail ------------------------------------------------------------------------------
 
 # In embedded mode (no beat) sealing runs in-process after this many traces.

@@ -1,5 +1,6 @@
 """Root URLconf: pages, the REST API under /api/v1/, its OpenAPI schema and docs, FHIR R4 under /fhir/, /health/."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
@@ -123,3 +124,9 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("dmp.urls")),
 ]
+
+if settings.BENCH_BARE_VIEW:
+    # Benchmark baseline only: the bench runner sets it on its own throw-away server; never in production.
+    from . import bench_views
+
+    urlpatterns.insert(0, path("bench/bare/", bench_views.bare, name="bench-bare"))

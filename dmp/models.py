@@ -78,6 +78,9 @@ def document_storage_name(instance, filename: str) -> str:
     return f"dmp/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{ext}"
 
 
+_TYPE_LABELS = dict(DocumentType.choices)
+
+
 class SharedDocument(models.Model):
     """A DMP document (IHE XDS / FHIR DocumentReference metadata) and its file in storage."""
 
@@ -128,6 +131,12 @@ class SharedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.get_type_code_display()})"
+
+    def get_type_code_display(self) -> str:
+        """The type's label by a dict lookup: Django's generated method hashes every lazy label of
+        the choices on each call (a gettext each), which cost about half a millisecond per document
+        in a 50-document list (bench/, docs/benchmarks.md)."""
+        return str(_TYPE_LABELS.get(self.type_code, self.type_code))
 
     @property
     def is_patient_upload(self) -> bool:
