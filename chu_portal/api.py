@@ -84,3 +84,16 @@ def not_found(request, *args, **kwargs):
     from django.http import JsonResponse
 
     return JsonResponse({"detail": "Ressource introuvable.", "code": "not_found"}, status=404)
+
+
+def server_error(request, *args, **kwargs):
+    """500 for the whole site: JSON with a code under /api/ and /fhir/, the French page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as page_server_error
+
+    if request.path.startswith(("/api/", "/fhir/")):
+        return JsonResponse(
+            {"detail": "Erreur interne : aucune donnée n'a été affichée. Réessayez plus tard.", "code": "server_error"},
+            status=500,
+        )
+    return page_server_error(request, *args, **kwargs)

@@ -130,3 +130,4 @@ if settings.BENCH_BARE_VIEW:
     from . import bench_views
 
     urlpatterns.insert(0, path("bench/bare/", bench_views.bare, name="bench-bare"))
+handler500 = "chu_portal.api.server_error"

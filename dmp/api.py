@@ -195,7 +195,8 @@ class RppsSerializer(serializers.Serializer):
 class BlockedView(APIView):
     def get(self, request, patient_id):
         rows = services.blocked_list(actor=request.user, patient_id=patient_id)
-        return Response([{**_person(b.professional), "blocked_at": b.created_at} for b in rows])
+        items = [{**_person(b.professional), "blocked_at": b.created_at} for b in rows]
+        return Response({"count": len(items), "next": None, "previous": None, "results": items})
 
     def post(self, request, patient_id):
         data = RppsSerializer(data=request.data)

@@ -272,6 +272,8 @@ class FeedDashboard:
     waiting: list[FeedItem]
     failed: list[FeedItem]
     total: int
+    # Hospitalisations discharged without a signed discharge letter (no letter, nothing to feed).
+    stays_without_letter: int = 0
 
 
 DASHBOARD_LIST_LIMIT = 100
@@ -309,8 +311,16 @@ def feed_dashboard(*, actor) -> FeedDashboard:
             object_type="feed",
             object_ids=[i.public_id for i in waiting + failed],
         )
+    from accounts.models import Unit
+    from records.selectors import stays_without_letter
+
     return FeedDashboard(
-        by_status=by_status, by_type=by_type, waiting=waiting, failed=failed, total=sum(by_status.values())
+        by_status=by_status,
+        by_type=by_type,
+        waiting=waiting,
+        failed=failed,
+        total=sum(by_status.values()),
+        stays_without_letter=stays_without_letter(Unit.objects.all()).count(),
     )
 
 

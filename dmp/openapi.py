@@ -142,7 +142,7 @@ extend_schema_view(
 )(api.SettingsView)
 
 extend_schema_view(
-    get=extend_schema(tags=TAG, responses=responses({200: BlockedSerializer(many=True)}, 401, 403, 404)),
+    get=extend_schema(tags=TAG, responses=responses({200: page_of(BlockedSerializer)}, 401, 403, 404)),
     post=extend_schema(
         tags=TAG, request=api.RppsSerializer, responses=responses({201: BlockedSerializer}, 400, 401, 403, 404, 409)
     ),

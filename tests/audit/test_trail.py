@@ -190,6 +190,7 @@ def test_if_the_trace_cannot_be_written_the_api_shows_nothing(api, dr_bernard, c
     api.raise_request_exception = False
     response = api.as_user(dr_bernard).get(f"/api/v1/reports/{discharge_letter.public_id}/")
     assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
     assert discharge_letter.body not in response.content.decode()
 
 

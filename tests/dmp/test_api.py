@@ -133,7 +133,7 @@ def test_blocked_professionals_and_profile(api, camille, camille_dmp, dr_moreau)
     client = api.as_user(camille.account)
     base = f"/api/v1/dmp/{camille.public_id}"
     assert client.post(f"{base}/blocked-professionals/", {"rpps": dr_moreau.rpps}, format="json").status_code == 201
-    assert client.get(f"{base}/blocked-professionals/").json()[0]["rpps"] == dr_moreau.rpps
+    assert client.get(f"{base}/blocked-professionals/").json()["results"][0]["rpps"] == dr_moreau.rpps
     assert api.__class__().as_user(dr_moreau).get(docs_url(camille)).json()["code"] == "blocked"
     assert client.delete(f"{base}/blocked-professionals/{dr_moreau.rpps}/").status_code == 204
     assert (

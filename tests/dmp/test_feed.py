@@ -304,3 +304,12 @@ def test_seed_demo_feeds_camille_leaves_jules_waiting_and_skips_lea(db, django_c
             actor=User.objects.get(username="inf.roux"), patient_id=jules.public_id, document_checked=True
         )
     assert SharedDocument.objects.filter(record__patient=jules).count() == 1
+
+
+def test_the_feed_dashboard_counts_stays_discharged_without_a_letter(client, camille_stay, db):
+    from accounts.models import Role
+    from dmp import feed
+    from tests.factories import UserFactory
+
+    admin = UserFactory(role=Role.ADMIN, username="admin.count")
+    assert feed.feed_dashboard(actor=admin).stays_without_letter == 1
