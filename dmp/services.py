@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import secrets
 import uuid
@@ -949,6 +950,7 @@ class HistoryPage:
     total: int
     page: int
     page_size: int
+    days: list = dataclasses.field(default_factory=list)
 
     @property
     def has_next(self) -> bool:
@@ -983,7 +985,18 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
     labels = dict(Profession.choices)
     for event in events:
         event.profession_label = labels.get(professions.get(event.actor_id), "")
-    return HistoryPage(events, total, page, page_size)
+    # When each professional of the page was authorised (for "accès autorisé par vous le ...").
+    granted_on = dict(  # ordered by start: the latest grant of each professional wins
+        AccessGrant.objects.filter(
+            record=record, professional__public_id__in={e.actor_id for e in events if e.actor_id}
+        )
+        .order_by("starts")
+        .values_list("professional__public_id", "starts")
+    )
+    from .history import group
+
+    days = group(events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on)
+    return HistoryPage(events, total, page, page_size, days)
 
 
 # --- Account activation -----------------------------------------------------------------------

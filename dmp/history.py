@@ -1,0 +1,113 @@
+"""The patient's access history in plain words: traces grouped by day, then by who did what, how."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+# Modes that the patient must notice at a glance.
+HIGHLIGHTED_MODES = {"emergency", "samu"}
+
+
+@dataclass
+class HistoryEntry:
+    who: str
+    sentence: str
+    how: str
+    first: datetime.datetime
+    last: datetime.datetime
+    count: int
+    highlight: bool
+    denied: bool
+
+
+@dataclass
+class HistoryDay:
+    day: datetime.date
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
+def _what(action: str, object_type: str, n: int) -> str:
+    is_dmp = object_type.startswith("dmp")
+    if object_type == "hospital_record":
+        return (
+            _("a consulté votre dossier du CHU") if action in ("read", "list") else _("a agi sur votre dossier du CHU")
+        )
+    if object_type == "report":
+        return ngettext(
+            "a lu %(n)s compte rendu de votre dossier du CHU", "a lu %(n)s comptes rendus de votre dossier du CHU", n
+        ) % {"n": n}
+    if action == "feed" or (is_dmp and action == "create" and object_type == "dmp_feed"):
+        return ngettext(
+            "a déposé %(n)s compte rendu dans votre DMP", "a déposé %(n)s comptes rendus dans votre DMP", n
+        ) % {"n": n}
+    if is_dmp and action == "create":
+        return ngettext("a ajouté %(n)s document à votre DMP", "a ajouté %(n)s documents à votre DMP", n) % {"n": n}
+    if is_dmp and action == "list":
+        return _("a consulté la liste de vos documents")
+    if is_dmp and action in ("read", "download", "content"):
+        return ngettext("a consulté %(n)s document de votre DMP", "a consulté %(n)s documents de votre DMP", n) % {
+            "n": n
+        }
+    if action == "emergency_access":
+        return _("a ouvert un accès d'urgence à votre dossier")
+    return _("%(action)s (%(object)s)") % {"action": action, "object": object_type or "—"}
+
+
+def _how(mode: str, outcome: str, granted_on: datetime.datetime | None) -> str:
+    if outcome == "denied":
+        return _("accès refusé")
+    if mode == "consent":
+        if granted_on:
+            return _("accès autorisé par vous le %(date)s") % {
+                "date": timezone.localtime(granted_on).strftime("%d/%m/%Y")
+            }
+        return _("accès autorisé par vous")
+    return {
+        "in_person_consent": _("autorisation donnée en consultation"),
+        "gp": _("en tant que votre médecin traitant"),
+        "care_team": _("équipe de soins du CHU"),
+        "opinion_request": _("avis demandé par l'équipe qui vous soigne"),
+        "emergency": _("accès d'urgence (bris de glace)"),
+        "samu": _("régulation du SAMU"),
+        "feed": _("envoi automatique du CHU"),
+        "author": _("en tant qu'auteur du document"),
+    }.get(mode, mode or "—")
+
+
+def group(events, professions: dict, granted_on: dict) -> list[HistoryDay]:
+    """Events newest first -> days newest first, each with one entry per (who, what, how)."""
+    days: dict[datetime.date, dict[tuple, HistoryEntry]] = {}
+    for event in events:
+        day = timezone.localtime(event.at).date()
+        key = (event.actor_id, event.actor_name, event.action, event.object_type, event.mode, event.outcome)
+        entries = days.setdefault(day, {})
+        entry = entries.get(key)
+        if entry is None:
+            profession = professions.get(event.actor_id, "")
+            who = event.actor_name or _("Système (CHU)")
+            if profession:
+                who = f"{who}, {profession.lower()}"
+            entry = entries[key] = HistoryEntry(
+                who=who,
+                sentence="",
+                how=_how(event.mode, event.outcome, granted_on.get(event.actor_id)),
+                first=event.at,
+                last=event.at,
+                count=0,
+                highlight=event.mode in HIGHLIGHTED_MODES,
+                denied=event.outcome == "denied",
+            )
+        entry.count += max(len(event.object_ids or []), 1) if event.action != "list" else 1
+        entry.first = min(entry.first, event.at)
+        entry.last = max(entry.last, event.at)
+    result = []
+    for day, entries in days.items():
+        for (_actor_id, _name, action, object_type, _mode, _outcome), entry in entries.items():
+            entry.sentence = _what(action, object_type, entry.count)
+        result.append(HistoryDay(day=day, entries=sorted(entries.values(), key=lambda e: e.last, reverse=True)))
+    return sorted(result, key=lambda d: d.day, reverse=True)
