@@ -320,11 +320,6 @@ class OpinionSerializer(serializers.Serializer):
     answer = serializers.UUIDField(allow_null=True)
 
 
-class OpinionInboxSerializer(serializers.Serializer):
-    received = OpinionSerializer(many=True)
-    sent = OpinionSerializer(many=True)
-
-
 class MovementSerializer(serializers.Serializer):
     stay = serializers.UUIDField()
     unit = serializers.CharField()
@@ -407,10 +402,20 @@ class OpinionCreateSerializer(serializers.Serializer):
 
 
 class OpinionListView(APIView):
-    @extend_schema(tags=["care across units"], responses=responses({200: OpinionInboxSerializer}, 401, 403))
+    @extend_schema(
+        tags=["care across units"],
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("box", str, enum=["received", "sent"], description="received (default) or sent"),
+        ],
+        responses=responses({200: page_of(OpinionSerializer)}, 400, 401, 403),
+    )
     def get(self, request):
+        page, size = page_params(request)
         received, sent = services.opinions_inbox(actor=request.user)
-        return Response({"received": [opinion_json(o) for o in received], "sent": [opinion_json(o) for o in sent]})
+        box = sent if request.query_params.get("box") == "sent" else received
+        start = (page - 1) * size
+        return paginated(request, [opinion_json(o) for o in box[start : start + size]], len(box), page, size)
 
     @extend_schema(
         tags=["care across units"],

@@ -233,7 +233,8 @@ def test_the_api_covers_opinions_handover_and_transfers(api, camille_stay, dr_be
     assert (transfer.status_code, transfer.json()["code"]) == (409, "conflict")  # the stay is over
     api.as_user(dr_leroy)
     inbox = api.get("/api/v1/opinion-requests/").json()
-    assert [o["id"] for o in inbox["received"]] == [created.json()["id"]]
+    assert inbox["count"] == 1 and [o["id"] for o in inbox["results"]] == [created.json()["id"]]
+    assert api.get("/api/v1/opinion-requests/", {"box": "sent"}).json()["count"] == 0
     answered = api.post(
         f"/api/v1/opinion-requests/{created.json()['id']}/answer/", {"body": "Pas de geste."}, format="json"
     )
