@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from chu_portal.errors import AccessDenied, Conflict, Decision, ServiceError
+from chu_portal.ids import as_uuid as _as_uuid
 from records.constants import InsStatus
 from records.models import Patient, Report
 
@@ -322,13 +322,6 @@ def feed_dashboard(*, actor) -> FeedDashboard:
         total=sum(by_status.values()),
         stays_without_letter=stays_without_letter(Unit.objects.all()).count(),
     )
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def feed_item_retry(*, actor, item_id) -> FeedItem:

@@ -26,6 +26,7 @@ from audit import services as audit
 from audit.constants import Action, Mode
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
+from chu_portal.ids import as_uuid as _as_uuid
 from records.models import Patient, Report
 
 from . import access, files
@@ -57,13 +58,6 @@ PAGE_SIZE = 50
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _refuse(actor, action, decision: Decision, *, patient_id=None, object_type: str, object_id=None):

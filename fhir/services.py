@@ -17,18 +17,12 @@ from audit.constants import Action
 from audit.models import AuditEvent
 from audit.selectors import parse_filters
 from chu_portal.errors import AccessDenied, Decision
+from chu_portal.ids import as_uuid as _as_uuid
 from dmp import services as dmp_services
 from dmp.models import AccessGrant, SharedDocument, SharedRecord
 from records.models import Patient, Report
 
 from . import access
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _patient(patient_id) -> Patient:

@@ -15,6 +15,7 @@ from accounts.models import Role, Unit, User
 from audit import services as audit
 from audit.constants import Action, Mode
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
+from chu_portal.ids import as_uuid as _as_uuid
 
 from . import access, selectors
 from .access import RecordAction
@@ -141,13 +142,6 @@ def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
             object_ids=[s.public_id for s in stays] + record.report_ids,
         )
     return record
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _patient(patient_id) -> Patient:
