@@ -55,6 +55,16 @@ def _what(action: str, object_type: str, n: int) -> str:
         }
     if action == "emergency_access":
         return _("a ouvert un accès d'urgence à votre dossier")
+    simple = {
+        "consent_request": _("a demandé l'accès à votre DMP"),
+        "grant": _("a enregistré votre autorisation d'accès à votre DMP"),
+        "lookup": _("a retrouvé votre DMP par votre INS et votre date de naissance"),
+        "make_visible": _("a rendu un document visible pour vous"),
+        "download": ngettext("a téléchargé %(n)s document de votre DMP", "a téléchargé %(n)s documents de votre DMP", n)
+        % {"n": n},
+    }
+    if action in simple:
+        return simple[action]
     return _("%(action)s (%(object)s)") % {"action": action, "object": object_type or "—"}
 
 

@@ -20,12 +20,19 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # French first: the portal follows the browser's language (LocaleMiddleware).
+    "--lang=fr-FR",
 ]
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "fr-FR"}
 
 
 @pytest.fixture
@@ -43,11 +50,11 @@ def login(live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
-        page.get_by_role("button", name="Se connecter").click()
+        page.locator("main form button[type=submit]").click()
         page.wait_for_load_state()
         if "/accounts/2fa/verify/" in page.url:
             page.fill("#id_code", totp_code())
-            page.get_by_role("button", name="Valider").click()
+            page.locator("main form button[type=submit]").click()
             page.wait_for_load_state()
         return page
 

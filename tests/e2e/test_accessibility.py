@@ -46,7 +46,7 @@ def serious(results):
 @pytest.mark.parametrize("width", [1280, 360])
 def test_main_pages_have_no_serious_accessibility_violation(role, width, demo, browser, login, live_server):
     # axe is injected through the page: bypass the portal's CSP in this test context only.
-    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    context = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": width, "height": 900})
     page = context.new_page()
     username, paths = PAGES[role]
     if username:
@@ -70,7 +70,7 @@ def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login
 
     camille = Patient.objects.get(account__username="camille.martin")
     document = SharedDocument.objects.filter(record__patient=camille).first()
-    context = browser.new_context(bypass_csp=True)
+    context = browser.new_context(locale="fr-FR", bypass_csp=True)
     page = context.new_page()
     login(page, "dr.bernard")
     failures = {}
@@ -79,7 +79,7 @@ def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login
         if found := serious(AXE.run(page, options=WCAG_AA)):
             failures[path] = found
     context.close()
-    context = browser.new_context(bypass_csp=True)
+    context = browser.new_context(locale="fr-FR", bypass_csp=True)
     page2 = context.new_page()
     login(page2, "camille.martin")
     page2.goto(f"{live_server.url}/dmp/documents/{document.public_id}/")

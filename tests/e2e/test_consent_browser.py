@@ -24,7 +24,7 @@ def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_se
     dmp_url = f"{live_server.url}/dmp/patients/{camille_patient.public_id}/"
 
     # Dr Garnier finds Camille by INS and birth date, and is refused: no authorisation yet.
-    garnier = login(browser.new_context().new_page(), "dr.garnier")
+    garnier = login(browser.new_context(locale="fr-FR").new_page(), "dr.garnier")
     garnier.goto(f"{live_server.url}/dmp/pro/")
     garnier.fill("#id_ins", camille_patient.nir)
     garnier.fill("#id_birth_date", "1984-03-12")
@@ -37,7 +37,7 @@ def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_se
     expect(garnier.locator("[data-status=pending]")).to_be_visible()
 
     # Camille sees who asks, why and for how long, and approves.
-    camille = login(browser.new_context().new_page(), "camille.martin")
+    camille = login(browser.new_context(locale="fr-FR").new_page(), "camille.martin")
     camille.get_by_role("link", name=re.compile("^Autorisations")).click()
     pending = camille.locator("#pending-requests")
     expect(pending).to_contain_text("Dr Paul Garnier")
@@ -60,5 +60,5 @@ def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_se
 
     # Each step shows in her access history.
     camille.goto(f"{live_server.url}/dmp/historique-des-acces/")
-    expect(camille.locator("table")).to_contain_text("consent_request")
-    expect(camille.locator("table")).to_contain_text("refusé")
+    expect(camille.locator("main")).to_contain_text("a demandé l'accès à votre DMP")
+    expect(camille.locator("main")).to_contain_text("accès refusé")

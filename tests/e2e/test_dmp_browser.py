@@ -25,17 +25,17 @@ def test_camille_uploads_a_pdf_and_sees_it_in_her_list(demo, live_server, page, 
 
 
 def test_a_masked_document_tells_who_sees_it_and_reaches_the_gp_not_the_outsider(demo, live_server, browser, login):
-    camille = login(browser.new_context().new_page(), "camille.martin")
+    camille = login(browser.new_context(locale="fr-FR").new_page(), "camille.martin")
     camille.get_by_role("link", name="Lettre de liaison — Cardiologie").click()
     camille.get_by_role("button", name="Masquer ce document aux professionnels").click()
     expect(camille.locator(".message-success")).to_contain_text("votre médecin traitant et son auteur")
 
-    moreau = login(browser.new_context().new_page(), "dr.moreau")
+    moreau = login(browser.new_context(locale="fr-FR").new_page(), "dr.moreau")
     moreau.goto(f"{live_server.url}/dmp/pro/nouveaux-documents/")
     expect(moreau.locator("#gp-documents")).to_contain_text("Lettre de liaison — Cardiologie")
     expect(moreau.locator("#gp-documents")).to_contain_text("Masqué aux professionnels")
 
-    garnier = login(browser.new_context().new_page(), "dr.garnier")
+    garnier = login(browser.new_context(locale="fr-FR").new_page(), "dr.garnier")
     garnier.goto(f"{live_server.url}/dmp/pro/nouveaux-documents/")
     expect(garnier.get_by_text("Aucun nouveau document.")).to_be_visible()
     expect(garnier.locator("body")).not_to_contain_text("Lettre de liaison")
