@@ -219,7 +219,7 @@ extend_schema_view(
     get=extend_schema(
         tags=CONSENT_TAG,
         parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, description="pending, approved, denied")],
-        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401),
+        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401, 403),
     )
 )(api.ConsentRequestListView)
 for _view in (api.ConsentRequestApproveView, api.ConsentRequestDenyView):

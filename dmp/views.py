@@ -465,6 +465,9 @@ def unblock(request, rpps):
         services.professional_unblock(actor=request.user, rpps=rpps)
     except AccessDenied as exc:
         return _refused(request, exc)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("dmp:blocked")
     messages.success(request, _("Professionnel débloqué."))
     return redirect("dmp:blocked")
 

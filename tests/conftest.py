@@ -51,6 +51,29 @@ def _postgres_only(request):
         pytest.fail("the test suite needs PostgreSQL: run it with the README's test command (make test)")
 
 
+@pytest.fixture(autouse=True)
+def _access_matrix(request):
+    """A transactional test's flush empties the access matrix that a data migration seeds: put it back.
+
+    (Without this, a test after a live-server or transactional test would see no document at all.)
+    """
+    names = request.fixturenames
+    if "_django_db_helper" in names:
+        request.getfixturevalue("_django_db_helper")
+    elif "db" in names or "transactional_db" in names:
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    else:
+        return
+    import importlib
+
+    from django.apps import apps
+
+    from dmp.models import AccessMatrixEntry
+
+    if not AccessMatrixEntry.objects.exists():
+        importlib.import_module("dmp.migrations.0002_access_matrix_default").seed(apps, None)
+
+
 @pytest.fixture
 def client():
     """A test client whose force_login also passes the second factor when the user has one."""
