@@ -275,3 +275,19 @@ def test_the_record_page_queries_stay_bounded_with_notes_and_opinions(
         actor=dr_bernard, stay_id=stay.public_id, question="Question pour l'orthopédie ?", consulted_unit_code="CARDIO"
     )
     assert count() == small
+
+
+def test_the_patient_sees_the_opinion_in_her_access_history(
+    client, opinion, dr_leroy, camille, dr_moreau, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    from dmp import services as dmp_services
+
+    dmp_services.shared_record_for(camille)
+    client.force_login(dr_leroy)
+    client.get(reverse("records:patient_record", args=[camille.public_id]))
+    services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")
+    client.force_login(camille.account)
+    body = client.get(reverse("dmp:history")).content.decode()
+    assert "Marc Leroy" in body and "a consulté votre dossier du CHU" in body
+    assert "avis demandé par l&#x27;équipe qui vous soigne" in body
