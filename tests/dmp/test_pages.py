@@ -195,3 +195,17 @@ def test_the_chu_issues_an_activation_code_from_the_command_line(dr_bernard, cam
     out = StringIO()
     call_command("issue_activation_code", camille.ipp, "--by", "dr.bernard", stdout=out)
     assert "activation code:" in out.getvalue() and camille.activation_codes.count() == 1
+
+
+def test_a_patient_whose_identity_is_not_qualified_is_told_why_hospital_reports_wait(client, db, settings, tmp_path):
+    from records.constants import InsStatus
+    from tests.factories import PatientFactory, UserFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    account = UserFactory(role="patient", username="jules.test")
+    PatientFactory(
+        account=account, ins_status=InsStatus.RETRIEVED, identity_document_checked=False, identity_qualified_at=None
+    )
+    client.force_login(account)
+    body = client.get("/dmp/").content.decode()
+    assert "En attente d'identité qualifiée" in body
