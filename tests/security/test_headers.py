@@ -33,3 +33,38 @@ def test_session_and_csrf_cookies_are_http_only(client, db, dr_bernard):
 
     assert settings.SESSION_COOKIE_HTTPONLY and settings.CSRF_COOKIE_HTTPONLY
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_no_template_relies_on_inline_scripts_or_handlers_the_csp_would_block():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = []
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        if re.search(r"\son[a-z]+\s*=", text):
+            offenders.append(f"{template.name}: inline event handler")
+        for script in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", text):
+            if "nonce" not in script:
+                offenders.append(f"{template.name}: inline script without nonce")
+    assert offenders == []
+
+
+def test_irreversible_deletions_ask_for_confirmation(client, camille, db, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from dmp import services
+    from tests.dmp.conftest import MINIMAL_PDF
+
+    settings.MEDIA_ROOT = tmp_path
+    document = services.document_upload(
+        actor=camille.account,
+        patient_id=camille.public_id,
+        uploaded=ContentFile(MINIMAL_PDF, name="a.pdf"),
+        title="Vaccins",
+    )
+    client.force_login(camille.account)
+    page = client.get(f"/dmp/documents/{document.public_id}/").content.decode()
+    assert 'data-confirm="Supprimer ce document ?' in page
+    assert "js/confirm.js" in page
