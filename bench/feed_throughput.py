@@ -2,17 +2,20 @@
 
 Run it against a throw-away PostgreSQL database (docs/benchmarks.md has the exact command). It
 migrates, creates one clinician, one patient with a qualified INS and an active DMP, and N signed
-reports (through records.services.report_sign, so each writes its outbox row; their messages are
-parked on a queue no worker reads). It starts its own redis-server on a free port (or uses
---redis-url) and one Celery worker, then:
+reports (through records.services.report_sign, so each writes its outbox row with the PDF rendered
+at signing; their messages are parked on a queue no worker reads). It starts its own redis-server
+on a free port (or uses --redis-url) and one Celery worker (DEBUG off, as in production), then:
   1. feed: sends the N delivery messages and times until the queue is drained and acknowledged;
-  2. no-op: sends N messages of a task that does nothing, on the same queue and worker, timed alike.
-It prints both rates and their ratio (goal: >= 0.5), and checks that every report has exactly one
-DMP document.
+  2. no-op: sends N messages of a task that does nothing, on the same queue and worker, timed alike;
+  3. one row: N messages of a task that inserts one row in its own transaction (a reference: the
+     floor of any task that writes to the database).
+It prints the rates and the feed/no-op ratio (goal: >= 0.5), and checks that every report has
+exactly one DMP document.
 """
 
 import argparse
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -78,11 +81,20 @@ def main() -> None:
         client.delete(QUEUE, PARKED, "unacked", "unacked_index")
 
         ids = prepare(args.reports)
+        from django.db import connection
+
+        from bench.feed_noop import PROBE_TABLE
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (id bigserial PRIMARY KEY, item_id bigint)")
         env = {
             **os.environ,
             "DMP_FEED_QUEUE": QUEUE,
             "CELERY_DB_REUSE_MAX": str(args.db_reuse_max),
             "CELERY_SKIP_CHECKS": "1",
+            # The worker runs as in production: DEBUG off (no query log), a throw-away key.
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
         }
         worker = subprocess.Popen(  # noqa: S603
             [
@@ -112,7 +124,7 @@ def main() -> None:
             env=env,
             start_new_session=True,
         )
-        from bench.feed_noop import noop
+        from bench.feed_noop import noop, one_row
         from dmp.tasks import feed_deliver
 
         # Warm up the worker's processes (imports, connections) with a few no-ops, untimed.
@@ -120,10 +132,13 @@ def main() -> None:
         feed_seconds = timed(client, lambda: [feed_deliver.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
         check(ids)
         noop_seconds = timed(client, lambda: [noop.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
-        feed_rate, noop_rate = len(ids) / feed_seconds, len(ids) / noop_seconds
+        # Reference: a task that inserts one row in its own transaction (any database write's floor).
+        row_seconds = timed(client, lambda: [one_row.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
+        feed_rate, noop_rate, row_rate = len(ids) / feed_seconds, len(ids) / noop_seconds, len(ids) / row_seconds
         print(f"reports: {len(ids)}, worker concurrency: {args.concurrency}, CELERY_DB_REUSE_MAX: {args.db_reuse_max}")
-        print(f"feed:  {feed_seconds:7.2f} s  {feed_rate:8.1f} documents/s")
-        print(f"no-op: {noop_seconds:7.2f} s  {noop_rate:8.1f} tasks/s")
+        print(f"feed:    {feed_seconds:7.2f} s  {feed_rate:8.1f} documents/s")
+        print(f"no-op:   {noop_seconds:7.2f} s  {noop_rate:8.1f} tasks/s")
+        print(f"one row: {row_seconds:7.2f} s  {row_rate:8.1f} tasks/s (reference: ratio {row_rate / noop_rate:.2f})")
         print(f"ratio: {feed_rate / noop_rate:.2f} (goal >= 0.5)")
         print(f"database: {settings.DATABASES['default']['NAME']}, broker: {redis_url}")
     finally:

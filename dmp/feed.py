@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,8 +21,9 @@ from records.models import Patient, Report
 
 from . import access
 from .constants import FeedAction, FeedReason, FeedStatus, RecordStatus
-from .models import FeedItem
-from .services import chu_document_file, shared_record_for
+from .models import FeedItem, SharedDocument, SharedRecord
+from .pdf import render_report_pdf
+from .services import chu_document_create, shared_record_for
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ def feed_item_create(*, report: Report) -> FeedItem:
             "created_at": now,
             "updated_at": now,
             "next_attempt_at": now + _grace(),
+            # The document as signed, rendered once here; a waiting item is rendered when it goes,
+            # with the identity it was waiting for.
+            "content": render_report_pdf(report) if status == FeedStatus.PENDING else None,
         },
     )
     if created and item.status == FeedStatus.PENDING:
@@ -134,6 +138,83 @@ def backoff_seconds(attempts: int) -> float:
     )
 
 
+def _columns(model, alias: str, exclude: tuple[str, ...] = ()) -> tuple[list[str], str]:
+    fields = [f for f in model._meta.concrete_fields if f.name not in exclude]
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+# The delivery's one read, written once from the models' own columns (Django's ORM spends more
+# time compiling a select_related query than PostgreSQL spends running it, on the feed's hot
+# path): the outbox row locked, its report without the body (the PDF rendered at signing holds
+# it), the patient, the patient's DMP and the document already filed for that report version, if
+# any. Rows become model instances through Model.from_db (psycopg returns
+# the Python types of these columns; other databases take the ORM path below).
+_ITEM_FIELDS, _ITEM_SQL = _columns(FeedItem, "f")
+_REPORT_FIELDS, _REPORT_SQL = _columns(Report, "r", exclude=("body",))
+_RECORD_FIELDS, _RECORD_SQL = _columns(SharedRecord, "s")
+_PATIENT_FIELDS, _PATIENT_SQL = _columns(Patient, "p")
+_LOCK_SQL = (
+    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608 - columns from _meta
+    f" FROM {FeedItem._meta.db_table} f"
+    f' JOIN {Report._meta.db_table} r ON r."id" = f."report_id"'
+    f' JOIN {Patient._meta.db_table} p ON p."id" = f."patient_id"'
+    f' LEFT JOIN {SharedRecord._meta.db_table} s ON s."patient_id" = p."id"'
+    f' LEFT JOIN {SharedDocument._meta.db_table} d ON d."source_report_id" = r."public_id"'
+    ' WHERE f."{key}" = %s FOR UPDATE OF f'
+)
+
+
+def _lock_item(*, key: str = "id", value) -> FeedItem | None:
+    """Lock one outbox row (by `id` or `report_id`) and load what filing it needs, in one statement."""
+    if connection.vendor != "postgresql":
+        return _lock_item_orm(key=key, value=value)  # the embedded SQLite mode: speed does not matter
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL.format(key=key), [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    db, parts, start = connection.alias, [], 0
+    for fields in (_ITEM_FIELDS, _REPORT_FIELDS, _PATIENT_FIELDS, _RECORD_FIELDS):
+        parts.append(row[start : start + len(fields)])
+        start += len(fields)
+    item = FeedItem.from_db(db, _ITEM_FIELDS, parts[0])
+    report = Report.from_db(db, _REPORT_FIELDS, parts[1])
+    patient = Patient.from_db(db, _PATIENT_FIELDS, parts[2])
+    item.report, item.patient = report, patient
+    record_row = parts[3]
+    if record_row[0] is not None:
+        record = SharedRecord.from_db(db, _RECORD_FIELDS, record_row)
+        record.patient = patient
+        patient.shared_record = record
+    item.filed_document_id = row[-1]
+    return item
+
+
+def _lock_item_orm(*, key: str, value) -> FeedItem | None:
+    """The same as _lock_item through the ORM (any database; tests compare the two on PostgreSQL)."""
+    item = (
+        FeedItem.objects.select_for_update(of=("self",))
+        .select_related("report", "patient__shared_record")
+        .defer("report__body")
+        .filter(**{key: value})
+        .first()
+    )
+    if item is not None:
+        item.filed_document_id = (
+            SharedDocument.objects.filter(source_report_id=item.report.public_id).values_list("pk", flat=True).first()
+        )
+    return item
+
+
+def _record_of(patient: Patient) -> SharedRecord:
+    try:
+        record = patient.shared_record
+    except SharedRecord.DoesNotExist:
+        return shared_record_for(patient)
+    record.patient = patient
+    return record
+
+
 def _file_locked(item: FeedItem) -> None:
     """File the item's report (the caller holds the item's row lock and an open transaction).
 
@@ -142,21 +223,26 @@ def _file_locked(item: FeedItem) -> None:
     """
     report = item.report
     if report.replaces_id:
-        previous = FeedItem.objects.select_for_update().filter(report_id=report.replaces_id).first()
+        previous = _lock_item(key="report_id", value=report.replaces_id)
         if previous is not None and previous.status in (FeedStatus.PENDING, FeedStatus.FAILED):
             _file_locked(previous)
     now = timezone.now()
-    try:
-        item.document = chu_document_file(report=report)
-    except ServiceError as exc:
-        if exc.code not in ("dmp_opposed", "dmp_closed"):
-            raise
-        # Opposed or closed since the signing: never sent (DOMAIN.md), whatever comes next.
-        item.status = FeedStatus.SKIPPED
-        item.reason = FeedReason.DMP_OPPOSED if exc.code == "dmp_opposed" else FeedReason.DMP_CLOSED
-    else:
+    if item.filed_document_id:
+        # Filed already by another path (the demo seed files directly): link it, file nothing.
+        item.document_id = item.filed_document_id
         item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
-    item.updated_at = now
+    else:
+        try:
+            item.document = chu_document_create(report=report, record=_record_of(item.patient), content=item.content)
+        except ServiceError as exc:
+            if exc.code not in ("dmp_opposed", "dmp_closed"):
+                raise
+            # Opposed or closed since the signing: never sent (DOMAIN.md), whatever comes next.
+            item.status = FeedStatus.SKIPPED
+            item.reason = FeedReason.DMP_OPPOSED if exc.code == "dmp_opposed" else FeedReason.DMP_CLOSED
+        else:
+            item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
+    item.updated_at, item.content = now, None
     item.save(
         update_fields=[
             "document",
@@ -167,6 +253,7 @@ def _file_locked(item: FeedItem) -> None:
             "updated_at",
             "attempts",
             "redeliveries",
+            "content",
         ]
     )
 
@@ -175,36 +262,41 @@ def feed_item_deliver(*, item_id: int, redelivered: bool = False) -> FeedItem | 
     """Deliver one item exactly once: the row lock serialises concurrent messages, the unique keys
     (one item per report, one document per report version) make a repeated message a no-op.
 
-    Raises DeliveryError (after recording the error) when the attempt failed and may be retried;
-    after DMP_FEED_MAX_ATTEMPTS attempts the item is `failed` and nothing is raised.
+    The delivery is one transaction (no savepoint): if filing fails, all of it is rolled back and
+    the failed attempt is recorded in a transaction of its own. Raises DeliveryError when the
+    attempt failed and may be retried; after DMP_FEED_MAX_ATTEMPTS attempts the item is
+    `failed` and nothing is raised.
     """
-    with transaction.atomic():
-        item = (
-            FeedItem.objects.select_for_update(of=("self",))
-            .select_related("report__stay__patient", "report__author__professional_profile", "report__stay__unit")
-            .filter(pk=item_id)
-            .first()
-        )
-        if item is None:
-            return None
-        if item.status != FeedStatus.PENDING:
-            if item.status == FeedStatus.DELIVERED:
+    try:
+        with transaction.atomic():
+            item = _lock_item(value=item_id)
+            if item is None:
+                return None
+            if item.status != FeedStatus.PENDING:
+                if item.status == FeedStatus.DELIVERED:
+                    item.redeliveries += 1
+                    item.save(update_fields=["redeliveries"])
+                return item
+            item.attempts += 1
+            if redelivered:
                 item.redeliveries += 1
-                item.save(update_fields=["redeliveries"])
+            _file_locked(item)
             return item
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item, then retried
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    return _attempt_failed(item_id=item_id, redelivered=redelivered, error=error)
+
+
+def _attempt_failed(*, item_id: int, redelivered: bool, error: str) -> FeedItem | None:
+    """Record a failed attempt (the delivery's transaction was rolled back) and schedule the next."""
+    with transaction.atomic():
+        item = FeedItem.objects.select_for_update().filter(pk=item_id).first()
+        if item is None or item.status != FeedStatus.PENDING:
+            return item  # delivered by a concurrent message meanwhile, or gone
+        now = timezone.now()
         item.attempts += 1
         if redelivered:
             item.redeliveries += 1
-        error = None
-        try:
-            with transaction.atomic():  # a savepoint: a failed filing leaves the item's bookkeeping
-                _file_locked(item)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the item, then retried
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-        now = timezone.now()
-        if error is None:
-            return item
-        item.refresh_from_db(fields=["status", "document", "delivered_at", "reason"])
         item.last_error, item.updated_at = error, now
         countdown = backoff_seconds(item.attempts)
         if item.attempts >= settings.DMP_FEED_MAX_ATTEMPTS:
@@ -296,14 +388,13 @@ def feed_dashboard(*, actor) -> FeedDashboard:
         by_status = {s: 0 for s in FeedStatus.values}
         by_status.update(dict(FeedItem.objects.values_list("status").annotate(n=Count("pk")).order_by()))
         by_type = list(FeedItem.objects.values("type_code", "status").annotate(n=Count("pk")).order_by("type_code"))
+        listed = FeedItem.objects.defer("content")  # the rendered PDFs stay in the database
         waiting = list(
-            FeedItem.objects.filter(status__in=[FeedStatus.WAITING_IDENTITY, FeedStatus.PENDING]).order_by(
-                "created_at", "pk"
-            )[:DASHBOARD_LIST_LIMIT]
+            listed.filter(status__in=[FeedStatus.WAITING_IDENTITY, FeedStatus.PENDING]).order_by("created_at", "pk")[
+                :DASHBOARD_LIST_LIMIT
+            ]
         )
-        failed = list(
-            FeedItem.objects.filter(status=FeedStatus.FAILED).order_by("-updated_at", "-pk")[:DASHBOARD_LIST_LIMIT]
-        )
+        failed = list(listed.filter(status=FeedStatus.FAILED).order_by("-updated_at", "-pk")[:DASHBOARD_LIST_LIMIT])
         audit.record(
             actor=actor,
             action=FeedAction.DASHBOARD,

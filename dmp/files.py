@@ -31,6 +31,19 @@ class Inspected:
     clean: bytes | None = None
 
 
+def describe_rendered_pdf(content: bytes) -> Inspected:
+    """Type, size and hash of a PDF the portal rendered itself from a signed report (dmp.pdf).
+
+    Not an upload: its text is escaped by the renderer and it holds no active content (a test
+    runs the renderer's output through inspect()), so the parser's walk is not repeated here.
+    """
+    if not content.startswith(PDF_MAGIC):
+        raise ValueError("the rendered report is not a PDF")
+    return Inspected(
+        mime_type="application/pdf", extension=".pdf", size=len(content), sha256=hashlib.sha256(content).hexdigest()
+    )
+
+
 # PDF dictionary keys that run code, open other files or carry attachments, looked for by a real
 # parser (qpdf through pikepdf): it undoes #xx name escapes and compressed object streams.
 PDF_ACTIVE_KEYS = {

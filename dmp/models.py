@@ -373,6 +373,10 @@ class FeedItem(models.Model):
     # The sweep resends a pending item once this time has passed (after-commit task or retry first).
     next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The PDF rendered from the report in the signing transaction (the document as signed); the
+    # delivery files these bytes and clears them. Empty for items that did not go at signing
+    # (waiting for the identity, skipped): those are rendered when they go.
+    content = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

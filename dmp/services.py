@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -395,66 +395,76 @@ def _notify_new_document(record: SharedRecord, document: SharedDocument, *, excl
 def chu_document_file(*, report: Report, content: bytes | None = None) -> SharedDocument:
     """File a signed CHU report in the patient's DMP (source `chu`, mode `feed`); idempotent per report version.
 
-    The seam the automatic feed calls (the feed issue adds the outbox, the identity and type
-    rules); the demo seed calls it directly. A new version supersedes the previous one's document.
+    The seam the demo seed and the tests call; the automatic feed (dmp.feed) calls
+    chu_document_create under its outbox row's lock. A new version supersedes the previous one's.
     """
-    from .pdf import render_report_pdf
-
     existing = SharedDocument.objects.filter(source_report_id=report.public_id).first()
     if existing is not None:
         return existing
+    record = shared_record_for(report.stay.patient)
+    try:
+        with transaction.atomic():
+            return chu_document_create(report=report, record=record, content=content)
+    except IntegrityError:
+        return SharedDocument.objects.get(source_report_id=report.public_id)  # a concurrent filing won
+
+
+def chu_document_create(*, report: Report, record: SharedRecord, content: bytes | None = None) -> SharedDocument:
+    """Create the DMP document of a signed report that has none yet, its trace and notifications.
+
+    Runs inside the caller's transaction (the feed's delivery, or chu_document_file's savepoint):
+    the unique `source_report_id` refuses a second document for the same version, and the stored
+    file is removed again if the transaction does not get past this function.
+    `content` is the PDF rendered at signing; without it the report is rendered now.
+    """
+    from .pdf import render_report_pdf
+
     if not report.is_signed:
         raise Conflict(_("Seul un compte rendu signé alimente le DMP."))
-    patient = report.stay.patient
-    record = shared_record_for(patient)
     if record.status != RecordStatus.ACTIVE:
         code = "dmp_opposed" if record.status == RecordStatus.OPPOSED else "dmp_closed"
         raise ServiceError(_("Le DMP de ce patient n'est pas alimenté."), code=code, status=409)
-    content = content if content is not None else render_report_pdf(report)
-    inspected = files.inspect(ContentFile(content, name="report.pdf"))
-    stored = _store(ContentFile(content), inspected.extension)
+    content = bytes(content) if content is not None else render_report_pdf(report)
+    described = files.describe_rendered_pdf(content)
+    stored = _store(ContentFile(content), described.extension)
     try:
-        with transaction.atomic():
-            previous = None
-            if report.replaces_id:
-                previous = (
-                    SharedDocument.objects.select_for_update()
-                    .filter(source_report_id=report.replaces.public_id)
-                    .first()
-                )
-            document = SharedDocument.objects.create(
-                record=record,
-                title=report.title,
-                type_code=report.type_code,
-                class_code=DocumentClass.REPORT,
-                source=DocumentSource.CHU,
-                author=report.author,
-                event_date=timezone.localdate(report.signed_at),
-                file=stored,
-                original_filename=f"{report.title}.pdf",
-                mime_type=inspected.mime_type,
-                size=inspected.size,
-                sha256=inspected.sha256,
-                replaces=previous,
-                source_report_id=report.public_id,
-                masked=previous.masked if previous else False,
+        previous = None
+        if report.replaces_id:
+            previous = (
+                SharedDocument.objects.select_for_update()
+                .filter(source_report_id=Subquery(Report.objects.filter(pk=report.replaces_id).values("public_id")[:1]))
+                .first()
             )
-            if previous is not None:
-                previous.status = DocumentStatus.SUPERSEDED
-                previous.save(update_fields=["status"])
-            audit.record(
-                actor=None,
-                action=Action.CREATE,
-                mode=Mode.FEED,
-                patient_id=patient.public_id,
-                object_type="dmp_document",
-                object_id=document.public_id,
-                object_ids=[previous.public_id] if previous else [],
-            )
-            _notify_new_document(record, document)
-    except IntegrityError:
-        default_storage.delete(stored)
-        return SharedDocument.objects.get(source_report_id=report.public_id)  # a concurrent delivery won
+        document = SharedDocument.objects.create(
+            record=record,
+            title=report.title,
+            type_code=report.type_code,
+            class_code=DocumentClass.REPORT,
+            source=DocumentSource.CHU,
+            author_id=report.author_id,
+            event_date=timezone.localdate(report.signed_at),
+            file=stored,
+            original_filename=f"{report.title}.pdf",
+            mime_type=described.mime_type,
+            size=described.size,
+            sha256=described.sha256,
+            replaces=previous,
+            source_report_id=report.public_id,
+            masked=previous.masked if previous else False,
+        )
+        if previous is not None:
+            previous.status = DocumentStatus.SUPERSEDED
+            previous.save(update_fields=["status"])
+        audit.record(
+            actor=None,
+            action=Action.CREATE,
+            mode=Mode.FEED,
+            patient_id=record.patient.public_id,
+            object_type="dmp_document",
+            object_id=document.public_id,
+            object_ids=[previous.public_id] if previous else [],
+        )
+        _notify_new_document(record, document)
     except BaseException:
         default_storage.delete(stored)
         raise

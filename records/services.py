@@ -283,7 +283,12 @@ def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
             actor, Action.SIGN, decision, patient=report.stay.patient, object_type="report", object_id=report.public_id
         )
     with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
+        # What the receivers need (the feed renders the signed PDF) comes with the lock.
+        locked = (
+            Report.objects.select_for_update(of=("self",))
+            .select_related("stay__patient", "stay__unit", "author__professional_profile")
+            .get(pk=report.pk)
+        )
         if locked.status != ReportStatus.DRAFT:
             raise Conflict(_("Ce compte rendu est déjà signé."))
         locked.status, locked.signed_at = ReportStatus.SIGNED, timezone.now()

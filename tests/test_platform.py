@@ -52,3 +52,23 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 def test_every_response_carries_a_request_id(client, db):
     assert len(client.get("/accounts/login/")["X-Request-ID"]) == 32
     assert client.get("/accounts/login/", headers={"X-Request-ID": "abc-123"})["X-Request-ID"] == "abc-123"
+
+
+def test_the_embedded_default_migrates_and_seeds_on_sqlite_with_in_process_tasks(tmp_path):
+    """The README's run command: no DATABASE_URL, no REDIS_URL (SQLite, tasks in-process). The
+    feed's delivery takes its portable path there; the seed delivers Camille's reports."""
+    database = tmp_path / "db.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER"}}
+    env |= {"DATABASE_URL": f"sqlite:///{database}", "MEDIA_ROOT": str(tmp_path / "media"), "DEBUG": "true"}
+    for command in (["migrate", "--no-input", "-v", "0"], ["seed_demo"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        statuses = dict(db.execute("SELECT status, count(*) FROM dmp_feeditem GROUP BY status").fetchall())
+        fed = db.execute("SELECT count(*) FROM dmp_shareddocument WHERE source = 'chu'").fetchone()[0]
+    assert statuses == {"delivered": 2, "waiting_identity": 1, "skipped": 1}
+    assert fed >= 2 and len(list((tmp_path / "media").rglob("*.pdf"))) >= 2

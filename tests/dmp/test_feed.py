@@ -1,9 +1,13 @@
 """The automatic feed (records -> DMP): outbox in the signing transaction, rules, idempotency, retries, dashboard."""
 
+import hashlib
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -11,9 +15,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
 from audit.models import AuditEvent
 from chu_portal.celery import app as celery_app
-from dmp import feed
+from dmp import feed, files
+from dmp import services as dmp_services
 from dmp.constants import DocumentStatus, FeedReason, FeedStatus, NotificationKind, RecordStatus
-from dmp.models import FeedItem, Notification, SharedDocument
+from dmp.models import FeedItem, Notification, SharedDocument, SharedRecord
+from dmp.pdf import render_report_pdf
 from records import services as records
 from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Patient, Report
@@ -210,6 +216,9 @@ def test_a_failing_delivery_is_retried_then_marked_failed_with_its_last_error(
     assert item.status == FeedStatus.FAILED and item.attempts == 3
     assert item.reason == FeedReason.ERROR and item.last_error
     assert not SharedDocument.objects.exists()
+    # Each failed attempt was rolled back whole: no trace of a filing, the signed PDF still waits.
+    assert not AuditEvent.objects.filter(mode="feed").exists()
+    assert bytes(item.content).startswith(b"%PDF-")
 
 
 def test_backoff_is_exponential_with_jitter_and_capped(settings):
@@ -313,3 +322,105 @@ def test_the_feed_dashboard_counts_stays_discharged_without_a_letter(client, cam
 
     admin = UserFactory(role=Role.ADMIN, username="admin.count")
     assert feed.feed_dashboard(actor=admin).stays_without_letter == 1
+
+
+# --- The delivery's shape: the PDF rendered at signing, one read, no savepoint -----------------
+
+
+def test_the_pdf_is_rendered_in_the_signing_transaction_and_filed_as_signed(dr_bernard, draft_report, camille_dmp):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    item = item_of(draft_report)
+    signed_pdf = bytes(item.content)
+    assert item.status == FeedStatus.PENDING and signed_pdf.startswith(b"%PDF-")
+    feed.feed_item_deliver(item_id=item.pk)
+    item.refresh_from_db()
+    document = SharedDocument.objects.get(source_report_id=draft_report.public_id)
+    assert document.sha256 == hashlib.sha256(signed_pdf).hexdigest() and document.size == len(signed_pdf)
+    assert document.file.read() == signed_pdf
+    assert item.status == FeedStatus.DELIVERED and item.content is None  # not kept twice
+
+
+def test_the_rendered_pdf_passes_the_upload_inspection(dr_bernard, draft_report):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    report = Report.objects.get(pk=draft_report.pk)
+    inspected = files.inspect(ContentFile(render_report_pdf(report), name="report.pdf"))
+    assert inspected.mime_type == "application/pdf"  # no active content: the feed need not parse it again
+
+
+def test_a_report_waiting_for_its_identity_is_rendered_when_it_goes(
+    dr_bernard, draft_report, camille, camille_dmp, inf_roux
+):
+    Patient.objects.filter(pk=camille.pk).update(
+        ins_status=InsStatus.RETRIEVED, identity_document_checked=False, identity_qualified_at=None
+    )
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    assert item_of(draft_report).content is None  # rendered once the identity it waits for is qualified
+    records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
+    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    document = SharedDocument.objects.get(source_report_id=draft_report.public_id)
+    assert document.file.read(5) == b"%PDF-" and item_of(draft_report).status == FeedStatus.DELIVERED
+
+
+def test_a_report_already_filed_by_another_path_is_linked_not_filed_twice(dr_bernard, draft_report, camille_dmp):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    filed = dmp_services.chu_document_file(report=Report.objects.get(pk=draft_report.pk))
+    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    item = item_of(draft_report)
+    assert item.status == FeedStatus.DELIVERED and item.document == filed
+    assert SharedDocument.objects.filter(source_report_id=draft_report.public_id).count() == 1
+
+
+def test_a_delivery_reads_once_and_writes_the_document_its_trace_and_the_item(dr_bernard, draft_report, camille_dmp):
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    item = item_of(draft_report)
+    with CaptureQueriesContext(connection) as captured:
+        feed.feed_item_deliver(item_id=item.pk)
+    statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    kinds = [" ".join(sql.split()[:3]).replace('"', "") for sql in statements]
+    # Camille has a portal account and a GP: two notifications (their recipients read) besides
+    # the document and its trace.
+    assert [k for k in kinds if k.startswith("SELECT")] == [
+        "SELECT f.id, f.public_id,",
+        "SELECT accounts_user.id, accounts_user.password,",
+        "SELECT accounts_user.id, accounts_user.password,",
+    ]
+    assert sorted(k for k in kinds if not k.startswith("SELECT")) == [
+        "INSERT INTO audit_auditevent",
+        "INSERT INTO dmp_notification",
+        "INSERT INTO dmp_notification",
+        "INSERT INTO dmp_shareddocument",
+        "UPDATE dmp_feeditem SET",
+    ]
+    assert "FOR UPDATE OF f" in statements[0]
+
+
+def _values(obj, exclude=()) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in exclude}
+
+
+@pytest.mark.parametrize("with_dmp", [True, False])
+def test_the_one_statement_lock_loads_what_the_orm_loads(
+    dr_bernard, draft_report, camille, camille_dmp, with_dmp, django_capture_on_commit_callbacks
+):
+    """dmp.feed builds its delivery read from the models' columns on PostgreSQL and goes through
+    the ORM elsewhere: both must hand the same instances to the filing."""
+    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
+    records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    feed.feed_item_deliver(item_id=item_of(draft_report).pk)  # v1 filed: v2's read finds no document yet
+    if not with_dmp:
+        FeedItem.objects.filter(patient=camille).update(document=None, status=FeedStatus.PENDING, delivered_at=None)
+        SharedDocument.objects.filter(record=camille_dmp).delete()
+        camille_dmp.delete()
+    for key, value in (("id", item_of(amendment).pk), ("report_id", draft_report.pk)):
+        raw, orm = feed._lock_item(key=key, value=value), feed._lock_item_orm(key=key, value=value)
+        assert _values(raw) == _values(orm) and raw.filed_document_id == orm.filed_document_id
+        assert _values(raw.report, exclude=("body",)) == _values(orm.report, exclude=("body",))
+        assert _values(raw.patient) == _values(orm.patient)
+        if with_dmp:
+            assert _values(raw.patient.shared_record) == _values(orm.patient.shared_record)
+        else:
+            for item in (raw, orm):
+                with pytest.raises(SharedRecord.DoesNotExist):
+                    item.patient.shared_record  # noqa: B018 - the attribute access is the assertion
+    assert feed._lock_item(value=0) is None and feed._lock_item_orm(key="id", value=0) is None
