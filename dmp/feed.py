@@ -154,7 +154,7 @@ _REPORT_FIELDS, _REPORT_SQL = _columns(Report, "r", exclude=("body",))
 _RECORD_FIELDS, _RECORD_SQL = _columns(SharedRecord, "s")
 _PATIENT_FIELDS, _PATIENT_SQL = _columns(Patient, "p")
 _LOCK_SQL = (
-    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608 - columns from _meta
+    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608  # nosec B608 - columns from _meta
     f" FROM {FeedItem._meta.db_table} f"
     f' JOIN {Report._meta.db_table} r ON r."id" = f."report_id"'
     f' JOIN {Patient._meta.db_table} p ON p."id" = f."patient_id"'
