@@ -16,6 +16,7 @@ from accounts.models import PROFESSIONAL_ROLES, Role, User
 from audit import services as audit
 from audit.constants import Action, Mode
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
+from chu_portal.ids import get_by_public_id_or_404
 
 from . import access
 from .constants import ConsentStatus, DmpAction, EmergencyMode, GrantSource, NotificationKind
@@ -30,7 +31,6 @@ from .models import (
 from .services import (
     GUARDIAN_PERMISSION,
     PAGE_SIZE,
-    _as_uuid,
     _managed_record,
     _notify_patient,
     _record,
@@ -199,17 +199,11 @@ def consent_in_person_record(
 
 
 def _consent_request(request_id) -> ConsentRequest:
-    key = _as_uuid(request_id)
-    consent_request = (
-        ConsentRequest.objects.select_related("record__patient", "professional__professional_profile")
-        .filter(public_id=key)
-        .first()
-        if key
-        else None
+    return get_by_public_id_or_404(
+        ConsentRequest.objects.select_related("record__patient", "professional__professional_profile"),
+        request_id,
+        _("Demande introuvable."),
     )
-    if consent_request is None:
-        raise AccessDenied(Decision.deny("not_found", _("Demande introuvable."), status=404))
-    return consent_request
 
 
 def _answer(actor, request_id, trace_action) -> tuple[ConsentRequest, Decision]:

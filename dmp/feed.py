@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from chu_portal.errors import AccessDenied, Conflict, Decision, ServiceError
 from chu_portal.ids import as_uuid as _as_uuid
+from chu_portal.ids import get_by_public_id_or_404
 from records.constants import InsStatus
 from records.models import Patient, Report
 
@@ -422,9 +423,7 @@ def feed_item_retry(*, actor, item_id) -> FeedItem:
     if not decision.allowed:
         _refuse(actor, FeedAction.RETRY, decision, object_id=key)
     with transaction.atomic():
-        item = FeedItem.objects.select_for_update().filter(public_id=key).first() if key else None
-        if item is None:
-            raise AccessDenied(Decision.deny("not_found", _("Élément du flux introuvable."), status=404))
+        item = get_by_public_id_or_404(FeedItem.objects.select_for_update(), key, _("Élément du flux introuvable."))
         if item.status != FeedStatus.FAILED:
             raise Conflict(_("Seul un envoi en échec peut être relancé."))
         now = timezone.now()

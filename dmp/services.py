@@ -26,7 +26,7 @@ from audit import services as audit
 from audit.constants import Action, Mode
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
-from chu_portal.ids import as_uuid as _as_uuid
+from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
 from records.models import Patient, Report
 
 from . import access, files
@@ -81,21 +81,12 @@ def shared_record_for(patient: Patient) -> SharedRecord:
 
 
 def _record(patient_id) -> SharedRecord:
-    key = _as_uuid(patient_id)
-    patient = Patient.objects.filter(public_id=key).first() if key else None
-    if patient is None:
-        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
-    return shared_record_for(patient)
+    return shared_record_for(get_by_public_id_or_404(Patient.objects, patient_id, _("Patient introuvable.")))
 
 
 def _document(document_id) -> SharedDocument:
-    key = _as_uuid(document_id)
-    document = (
-        SharedDocument.objects.select_related("record__patient", "author__professional_profile")
-        .filter(public_id=key)
-        .first()
-        if key
-        else None
+    document = find_by_public_id(
+        SharedDocument.objects.select_related("record__patient", "author__professional_profile"), document_id
     )
     if document is None:
         raise AccessDenied(access.NOT_FOUND_DOCUMENT)
@@ -755,16 +746,11 @@ def profile_add(*, actor, patient_id=None, kind: str, label: str, date=None, not
 
 
 def profile_delete(*, actor, entry_id) -> None:
-    key = _as_uuid(entry_id)
-    entry = (
-        MedicalProfileEntry.objects.select_related("record__patient")
-        .filter(public_id=key, deleted_at__isnull=True)
-        .first()
-        if key
-        else None
+    entry = get_by_public_id_or_404(
+        MedicalProfileEntry.objects.select_related("record__patient").filter(deleted_at__isnull=True),
+        entry_id,
+        _("Élément introuvable."),
     )
-    if entry is None:
-        raise AccessDenied(Decision.deny("not_found", _("Élément introuvable."), status=404))
     decision = access.decide_manage(actor, entry.record)
     if not decision.allowed:
         _refuse(
@@ -846,14 +832,9 @@ def grant_create(
 
 
 def grant_revoke(*, actor, grant_id) -> AccessGrant:
-    key = _as_uuid(grant_id)
-    grant = (
-        AccessGrant.objects.select_related("record__patient", "professional").filter(public_id=key).first()
-        if key
-        else None
+    grant = get_by_public_id_or_404(
+        AccessGrant.objects.select_related("record__patient", "professional"), grant_id, _("Autorisation introuvable.")
     )
-    if grant is None:
-        raise AccessDenied(Decision.deny("not_found", _("Autorisation introuvable."), status=404))
     decision = access.decide_manage(actor, grant.record)
     if not decision.allowed:
         _refuse(
@@ -1022,10 +1003,7 @@ def _username_for(patient: Patient) -> str:
 
 def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
     """CHU staff hand a patient an activation code ("Pensez à activer votre espace santé"); traced."""
-    key = _as_uuid(patient_id)
-    patient = Patient.objects.select_related("account").filter(public_id=key).first() if key else None
-    if patient is None:
-        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
+    patient = get_by_public_id_or_404(Patient.objects.select_related("account"), patient_id, _("Patient introuvable."))
     if not (getattr(actor, "is_authenticated", False) and (actor.is_chu_staff or actor.role == Role.ADMIN)):
         _refuse(
             actor,

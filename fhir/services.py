@@ -17,7 +17,7 @@ from audit.constants import Action
 from audit.models import AuditEvent
 from audit.selectors import parse_filters
 from chu_portal.errors import AccessDenied, Decision
-from chu_portal.ids import as_uuid as _as_uuid
+from chu_portal.ids import get_by_public_id_or_404
 from dmp import services as dmp_services
 from dmp.models import AccessGrant, SharedDocument, SharedRecord
 from records.models import Patient, Report
@@ -26,11 +26,7 @@ from . import access
 
 
 def _patient(patient_id) -> Patient:
-    key = _as_uuid(patient_id)
-    patient = Patient.objects.filter(public_id=key).first() if key else None
-    if patient is None:
-        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
-    return patient
+    return get_by_public_id_or_404(Patient.objects, patient_id, _("Patient introuvable."))
 
 
 def _refuse(actor, action, decision: Decision, *, patient: Patient | None, object_type: str, object_id=None):

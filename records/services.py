@@ -15,7 +15,7 @@ from accounts.models import Role, Unit, User
 from audit import services as audit
 from audit.constants import Action, Mode
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
-from chu_portal.ids import as_uuid as _as_uuid
+from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
 
 from . import access, selectors
 from .access import RecordAction
@@ -145,23 +145,15 @@ def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
 
 
 def _patient(patient_id) -> Patient:
-    key = _as_uuid(patient_id)
-    patient = Patient.objects.filter(public_id=key).first() if key else None
-    if patient is None:
-        raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
-    return patient
+    return get_by_public_id_or_404(Patient.objects, patient_id, _("Patient introuvable."))
 
 
 def _report_for(actor, report_id) -> Report:
-    key = _as_uuid(report_id)
-    report = (
-        (selectors.reports_with_state().select_related("stay__patient", "stay__unit").filter(public_id=key).first())
-        if key
-        else None
+    return get_by_public_id_or_404(
+        selectors.reports_with_state().select_related("stay__patient", "stay__unit"),
+        report_id,
+        _("Compte rendu introuvable."),
     )
-    if report is None:
-        raise AccessDenied(Decision.deny("not_found", _("Compte rendu introuvable."), status=404))
-    return report
 
 
 def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]:
@@ -184,10 +176,7 @@ def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]
 
 def stay_for_writing(*, actor, stay_id: uuid.UUID | str) -> Stay:
     """The stay a new report is written for, if `actor` may write there (the form page)."""
-    key = _as_uuid(stay_id)
-    stay = Stay.objects.select_related("patient", "unit").filter(public_id=key).first() if key else None
-    if stay is None:
-        raise AccessDenied(Decision.deny("not_found", _("Séjour introuvable."), status=404))
+    stay = get_by_public_id_or_404(Stay.objects.select_related("patient", "unit"), stay_id, _("Séjour introuvable."))
     decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
     if not decision.allowed:
         _refuse(actor, Action.READ, decision, patient=stay.patient, object_type="stay", object_id=stay.public_id)
@@ -221,8 +210,7 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
 
 
 def report_create_draft(*, actor, stay_id: uuid.UUID | str, type_code: str, title: str, body: str) -> Report:
-    key = _as_uuid(stay_id)
-    stay = Stay.objects.select_related("patient").filter(public_id=key).first() if key else None
+    stay = find_by_public_id(Stay.objects.select_related("patient"), stay_id)
     if stay is None:
         raise InvalidInput(_("Séjour introuvable."), fields={"stay": _("Séjour introuvable.")})
     decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
@@ -426,8 +414,7 @@ def identity_qualify(*, actor, patient_id: uuid.UUID | str, document_checked: bo
 
 
 def _stay(stay_id) -> Stay:
-    key = _as_uuid(stay_id)
-    stay = Stay.objects.select_related("patient", "unit").filter(public_id=key).first() if key else None
+    stay = find_by_public_id(Stay.objects.select_related("patient", "unit"), stay_id)
     if stay is None:
         raise InvalidInput(_("Séjour introuvable."), fields={"stay": _("Séjour introuvable.")})
     return stay
@@ -518,16 +505,11 @@ def opinion_request_create(
 
 
 def _opinion(opinion_id) -> OpinionRequest:
-    key = _as_uuid(opinion_id)
-    opinion = (
-        OpinionRequest.objects.select_related("patient", "stay", "requested_by", "consulted_doctor", "consulted_unit")
-        .filter(public_id=key)
-        .first()
-        if key
-        else None
+    opinion = get_by_public_id_or_404(
+        OpinionRequest.objects.select_related("patient", "stay", "requested_by", "consulted_doctor", "consulted_unit"),
+        opinion_id,
+        _("Demande d'avis introuvable."),
     )
-    if opinion is None:
-        raise AccessDenied(Decision.deny("not_found", _("Demande d'avis introuvable."), status=404))
     return opinion
 
 

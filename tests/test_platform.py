@@ -72,3 +72,23 @@ def test_the_embedded_default_migrates_and_seeds_on_sqlite_with_in_process_tasks
         fed = db.execute("SELECT count(*) FROM dmp_shareddocument WHERE source = 'chu'").fetchone()[0]
     assert statuses == {"delivered": 2, "waiting_identity": 1, "skipped": 1}
     assert fed >= 2 and len(list((tmp_path / "media").rglob("*.pdf"))) >= 2
+
+
+def test_public_id_lookups_answer_none_or_404_for_garbage_and_unknown_ids(db):
+    import uuid
+
+    import pytest
+
+    from chu_portal.errors import AccessDenied
+    from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
+    from records.models import Patient
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    assert find_by_public_id(Patient.objects, str(patient.public_id)) == patient
+    assert find_by_public_id(Patient.objects.all(), patient.public_id) == patient
+    for garbage in ("", None, "42", "not-a-uuid", "'; DROP TABLE records_patient; --", str(uuid.uuid4())):
+        assert find_by_public_id(Patient.objects, garbage) is None
+        with pytest.raises(AccessDenied) as refused:
+            get_by_public_id_or_404(Patient.objects, garbage, "Patient introuvable.")
+        assert refused.value.decision.code == "not_found" and refused.value.decision.status == 404

@@ -8,8 +8,10 @@ from accounts.models import ApiToken
 
 from ..dmp.conftest import grant
 
-# serialized_rollback: the access matrix is seeded by a data migration, which a flush would lose.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# A live server needs committed data. No serialized_rollback: as the first transactional test of a
+# run it would restore rows the database still holds (duplicate content types); the access matrix
+# a flush empties is put back by the autouse fixture in tests/conftest.py.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def fhir_as(live_server, user) -> SyncFHIRClient:
