@@ -157,38 +157,44 @@ def _report_for(actor, report_id) -> Report:
 
 
 def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]:
-    report = _report_for(actor, report_id)
-    patient = report.stay.patient
-    decision = access.decide(actor, report, RecordAction.READ_REPORT)
+    """One report, read, decided and traced in one transaction; a refusal is traced after it."""
+    with transaction.atomic():
+        report = _report_for(actor, report_id)
+        patient = report.stay.patient
+        decision = access.decide(actor, report, RecordAction.READ_REPORT)
+        if decision.allowed:
+            audit.record(
+                actor=actor,
+                action=Action.READ,
+                mode=decision.mode,
+                patient_id=patient.public_id,
+                object_type="report",
+                object_id=report.public_id,
+            )
     if not decision.allowed:
         _refuse(actor, Action.READ, decision, patient=patient, object_type="report", object_id=report.public_id)
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.READ,
-            mode=decision.mode,
-            patient_id=patient.public_id,
-            object_type="report",
-            object_id=report.public_id,
-        )
     return report, decision
 
 
 def stay_for_writing(*, actor, stay_id: uuid.UUID | str) -> Stay:
-    """The stay a new report is written for, if `actor` may write there (the form page)."""
-    stay = get_by_public_id_or_404(Stay.objects.select_related("patient", "unit"), stay_id, _("Séjour introuvable."))
-    decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
+    """The stay a new report is written for, if `actor` may write there (the form page); read,
+    decided and traced in one transaction, a refusal traced after it."""
+    with transaction.atomic():
+        stay = get_by_public_id_or_404(
+            Stay.objects.select_related("patient", "unit"), stay_id, _("Séjour introuvable.")
+        )
+        decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
+        if decision.allowed:
+            audit.record(
+                actor=actor,
+                action=Action.READ,
+                mode=decision.mode,
+                patient_id=stay.patient.public_id,
+                object_type="stay",
+                object_id=stay.public_id,
+            )
     if not decision.allowed:
         _refuse(actor, Action.READ, decision, patient=stay.patient, object_type="stay", object_id=stay.public_id)
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.READ,
-            mode=decision.mode,
-            patient_id=stay.patient.public_id,
-            object_type="stay",
-            object_id=stay.public_id,
-        )
     return stay
 
 
