@@ -212,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # The DMP feed's outbox sweep: resends what is still pending (issue 5).
+CELERY_BEAT_SCHEDULE["dmp-orphan-files"] = {
+    "task": "dmp.tasks.remove_orphan_files",
+    "schedule": float(env_int("DMP_ORPHAN_FILE_INTERVAL_SECONDS", 86400)),
+}
 CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
     "task": "dmp.tasks.feed_sweep",
     "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
@@ -308,6 +312,8 @@ DMP_FEED_SWEEP_GRACE_SECONDS = env_int("DMP_FEED_SWEEP_GRACE_SECONDS", 60)
 DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
 # Celery queue of the feed's deliveries; empty means Celery's default queue.
 DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
+# Stored document files no document references are removed once this old (dmp.orphans).
+DMP_ORPHAN_FILE_GRACE_HOURS = env_int("DMP_ORPHAN_FILE_GRACE_HOURS", 24)
 
 # Benchmark only (bench/): route /bench/bare/, a bare JSON view, the baseline of the throughput
 # benchmark. Off by default; never set it in production.

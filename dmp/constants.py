@@ -135,3 +135,5 @@ class FeedAction(StrEnum):
 
     DASHBOARD = "feed_dashboard"
     RETRY = "feed_retry"
+    # The system removes stored files no document references (dmp.orphans).
+    REMOVE_ORPHAN_FILES = "remove_orphan_files"

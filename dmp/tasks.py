@@ -42,6 +42,14 @@ def feed_deliver(self, item_id: int) -> None:
             logger.warning("feed: could not schedule the retry of item %s; the sweep will resend it", item_id)
 
 
+@shared_task(name="dmp.tasks.remove_orphan_files", ignore_result=True)
+def remove_orphan_files() -> int:
+    """Celery beat: remove stored files that no document references (killed workers, killed requests)."""
+    from . import orphans
+
+    return len(orphans.remove_orphan_files())
+
+
 @shared_task(name="dmp.tasks.feed_sweep", ignore_result=True)
 def feed_sweep() -> int:
     """Celery beat: resend every pending item whose delivery is overdue (the outbox's safety net)."""

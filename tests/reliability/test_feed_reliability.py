@@ -1,12 +1,15 @@
 """The feed with real processes: killed workers, a stopped broker, duplicate messages; exactly once, nothing lost."""
 
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from dmp import feed, services, tasks
+from dmp import feed, orphans, services, tasks
 from dmp.constants import DocumentStatus, FeedStatus, NotificationKind, RecordStatus
 from dmp.models import FeedItem, Notification, SharedDocument
 from records import services as records
@@ -94,6 +97,11 @@ def test_200_reports_signed_while_the_worker_is_killed_twice_are_each_delivered_
     # recovery does not wait for them: the sweep resends what is still pending.
     sweep_until_delivered(200, timeout=90)
     assert_exactly_once(reports, dr_moreau)
+    # A worker killed between writing a PDF and committing its document leaves the file behind:
+    # the orphan sweep removes exactly those, and every document keeps its own.
+    orphans.remove_orphan_files(older_than=timedelta(0))
+    stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*.pdf"))
+    assert stored == sorted(SharedDocument.objects.values_list("file", flat=True))
 
 
 def test_reports_signed_while_redis_is_down_succeed_and_are_delivered_once_it_is_back(
