@@ -36,12 +36,14 @@ from .services import (
     _record,
     _refuse,
     grant_create,
+    notify,
     own_record,
 )
 
 __all__ = [
     "AccessStatus",
     "access_status",
+    "consent_answers_seen",
     "consent_in_person_record",
     "consent_request_approve",
     "consent_request_create",
@@ -228,6 +230,23 @@ def _lock_pending(consent_request: ConsentRequest) -> ConsentRequest:
     return locked
 
 
+def _notify_professional(consent_request: ConsentRequest, message: str) -> None:
+    """The professional who asked learns the answer (a badge on "Mes demandes d'accès")."""
+    notify(
+        recipient=consent_request.professional,
+        kind=NotificationKind.CONSENT_ANSWER,
+        message=message,
+        record=consent_request.record,
+    )
+
+
+def consent_answers_seen(*, actor) -> int:
+    """The professional opened their requests: the answers' notifications are read."""
+    return Notification.objects.filter(
+        recipient=actor, kind=NotificationKind.CONSENT_ANSWER, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 def consent_request_approve(*, actor, request_id) -> ConsentRequest:
     """The patient approves: an AccessGrant (source `consent`) for the asked duration, from now."""
     consent_request, decision = _answer(actor, request_id, DmpAction.CONSENT_APPROVE)
@@ -253,6 +272,14 @@ def consent_request_approve(*, actor, request_id) -> ConsentRequest:
             object_type="dmp_consent_request",
             object_id=locked.public_id,
         )
+        _notify_professional(
+            consent_request,
+            _("%(patient)s a accepté votre demande d'accès à son DMP, jusqu'au %(date)s.")
+            % {
+                "patient": consent_request.record.patient.display_name,
+                "date": date_format(timezone.localtime(grant.expires), "SHORT_DATE_FORMAT"),
+            },
+        )
     locked.record, locked.professional = consent_request.record, consent_request.professional
     return locked
 
@@ -272,6 +299,11 @@ def consent_request_deny(*, actor, request_id) -> ConsentRequest:
             patient_id=consent_request.record.patient.public_id,
             object_type="dmp_consent_request",
             object_id=locked.public_id,
+        )
+        _notify_professional(
+            consent_request,
+            _("%(patient)s a refusé votre demande d'accès à son DMP.")
+            % {"patient": consent_request.record.patient.display_name},
         )
     locked.record, locked.professional = consent_request.record, consent_request.professional
     return locked

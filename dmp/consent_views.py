@@ -153,6 +153,7 @@ def pro_requests(request):
         items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
     except AccessDenied as exc:
         return _refused(request, exc)
+    consent.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
 

@@ -78,6 +78,7 @@ class NotificationKind(models.TextChoices):
     NEW_ACCESS = "new_access", _("Nouvel accès")
     EMERGENCY_ACCESS = "emergency_access", _("Accès d'urgence")
     CONSENT_REQUEST = "consent_request", _("Demande d'autorisation")
+    CONSENT_ANSWER = "consent_answer", _("Réponse à une demande d'autorisation")
     SETTINGS = "settings", _("Paramètres")
 
 

@@ -9,8 +9,16 @@ def emergency(request):
         return {}
     if user.role in PROFESSIONAL_ROLES:
         from .access import live_emergency_accesses
+        from .constants import NotificationKind
+        from .models import Notification
 
-        return {"dmp_emergency_accesses": list(live_emergency_accesses(user))}
+        return {
+            "dmp_emergency_accesses": list(live_emergency_accesses(user)),
+            # Patients' answers to the professional's consent requests not seen yet.
+            "dmp_unseen_answers": Notification.objects.filter(
+                recipient=user, kind=NotificationKind.CONSENT_ANSWER, read_at__isnull=True
+            ).count(),
+        }
     if user.role == Role.PATIENT:
         from .constants import ConsentStatus, NotificationKind
         from .models import ConsentRequest, Notification

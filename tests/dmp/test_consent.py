@@ -249,3 +249,27 @@ def test_every_step_shows_in_the_patient_access_history(camille, camille_dmp, dr
     assert ("consent_request", "allowed", "") in seen
     assert ("list", "denied", "") in seen
     assert ("list", "allowed", Mode.CONSENT) in seen
+
+
+@pytest.mark.parametrize("answer", ["approve", "deny"])
+def test_the_professional_learns_the_patient_answer(camille, camille_dmp, dr_garnier, answer):
+    consent_request = ask(dr_garnier, camille, duration_days=30)
+    verb = services.consent_request_approve if answer == "approve" else services.consent_request_deny
+    answered = verb(actor=camille.account, request_id=consent_request.public_id)
+    note = Notification.objects.get(recipient=dr_garnier, kind=NotificationKind.CONSENT_ANSWER)
+    assert note.record == camille_dmp and note.read_at is None and "Camille" in note.message
+    if answer == "approve":
+        assert "accepté" in note.message
+        assert timezone.localtime(answered.grant.expires).strftime("%d/%m/%Y") in note.message
+    else:
+        assert "refusé" in note.message
+    assert services.consent_answers_seen(actor=dr_garnier) == 1
+    assert Notification.objects.get(pk=note.pk).read_at is not None
+
+
+def test_an_answer_that_fails_notifies_no_one(camille, camille_dmp, dr_garnier):
+    consent_request = ask(dr_garnier, camille)
+    services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    with pytest.raises(Conflict):
+        services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    assert Notification.objects.filter(recipient=dr_garnier, kind=NotificationKind.CONSENT_ANSWER).count() == 1

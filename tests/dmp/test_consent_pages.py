@@ -132,3 +132,18 @@ def test_patient_finds_a_professional_by_name_or_rpps_and_blocks_him(client, cam
     assert "Aucun professionnel trouvé" in client.get("/dmp/professionnels-bloques/", {"q": "zzz"}).content.decode()
     client.post("/dmp/professionnels-bloques/", {"rpps": dr_garnier.rpps})
     assert BlockedProfessional.objects.filter(professional=dr_garnier).exists()
+
+
+def test_the_answer_shows_as_a_badge_until_the_professional_opens_his_requests(
+    client, camille, camille_dmp, dr_garnier
+):
+    consent_request = services.consent_request_create(
+        actor=dr_garnier, patient_id=camille.public_id, purpose="Suivi de votre fibrillation"
+    )
+    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    client.force_login(dr_garnier)
+    home = client.get("/dmp/pro/").content.decode()
+    assert '1<span class="visually-hidden"> réponse(s) nouvelle(s)</span>' in home
+    listing = client.get("/dmp/pro/demandes/").content.decode()
+    assert "réponse(s) nouvelle(s)" not in listing and "Acceptée" in listing
+    assert "réponse(s) nouvelle(s)" not in client.get("/dmp/pro/").content.decode()
