@@ -212,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # The DMP feed's outbox sweep: resends what is still pending (issue 5).
+CELERY_BEAT_SCHEDULE["dmp-consent-requests-expire"] = {
+    "task": "dmp.consent_tasks.expire_consent_requests",
+    "schedule": float(env_int("DMP_GRANT_EXPIRY_INTERVAL_SECONDS", 900)),
+}
 CELERY_BEAT_SCHEDULE["dmp-orphan-files"] = {
     "task": "dmp.tasks.remove_orphan_files",
     "schedule": float(env_int("DMP_ORPHAN_FILE_INTERVAL_SECONDS", 86400)),
@@ -312,6 +316,8 @@ DMP_FEED_SWEEP_GRACE_SECONDS = env_int("DMP_FEED_SWEEP_GRACE_SECONDS", 60)
 DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
 # Celery queue of the feed's deliveries; empty means Celery's default queue.
 DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
+# A consent request left unanswered this long expires (the professional may ask again).
+DMP_CONSENT_REQUEST_EXPIRY_DAYS = env_int("DMP_CONSENT_REQUEST_EXPIRY_DAYS", 30)
 # Stored document files no document references are removed once this old (dmp.orphans).
 DMP_ORPHAN_FILE_GRACE_HOURS = env_int("DMP_ORPHAN_FILE_GRACE_HOURS", 24)
 

@@ -48,6 +48,7 @@ __all__ = [
     "consent_request_approve",
     "consent_request_create",
     "consent_request_deny",
+    "consent_requests_expire",
     "consent_requests_list",
     "emergency_access_open",
     "emergency_alerts_acknowledge",
@@ -111,6 +112,19 @@ def _already_has_access(actor, record: SharedRecord) -> None:
 # --- The professional asks --------------------------------------------------------------------
 
 
+def _request_cutoff(now=None):
+    return (now or timezone.now()) - timedelta(days=settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS)
+
+
+def consent_requests_expire(*, now=None, **scope) -> int:
+    """Requests left unanswered for DMP_CONSENT_REQUEST_EXPIRY_DAYS expire (Celery beat; also done
+    for one patient or professional before their requests are shown or answered)."""
+    now = now or timezone.now()
+    return ConsentRequest.objects.filter(
+        status=ConsentStatus.PENDING, created_at__lt=_request_cutoff(now), **scope
+    ).update(status=ConsentStatus.EXPIRED, decided_at=now)
+
+
 def consent_request_create(
     *, actor, patient_id=None, record: SharedRecord | None = None, purpose: str, duration_days=None
 ) -> ConsentRequest:
@@ -123,13 +137,14 @@ def consent_request_create(
     purpose = _clean_purpose(purpose)
     days = _clean_duration(duration_days)
     _already_has_access(actor, record)
+    consent_requests_expire(record=record, professional=actor)  # an expired question may be asked again
     pending = Conflict(_("Une demande est déjà en attente de la réponse du patient."))
     if ConsentRequest.objects.filter(record=record, professional=actor, status=ConsentStatus.PENDING).exists():
         raise pending
     try:
         with transaction.atomic():
             consent_request = ConsentRequest.objects.create(
-                record=record, professional=actor, purpose=purpose, duration_days=days
+                record=record, professional=actor, purpose=purpose, duration_days=days, created_at=timezone.now()
             )
             audit.record(
                 actor=actor,
@@ -225,6 +240,9 @@ def _answer(actor, request_id, trace_action) -> tuple[ConsentRequest, Decision]:
 
 def _lock_pending(consent_request: ConsentRequest) -> ConsentRequest:
     locked = ConsentRequest.objects.select_for_update().get(pk=consent_request.pk)
+    stale = locked.status == ConsentStatus.PENDING and locked.created_at < _request_cutoff()
+    if locked.status == ConsentStatus.EXPIRED or stale:  # the beat marks a stale one expired
+        raise Conflict(_("Cette demande a expiré sans réponse : le professionnel peut vous en adresser une nouvelle."))
     if locked.status != ConsentStatus.PENDING:
         raise Conflict(_("Vous avez déjà répondu à cette demande."))
     return locked
@@ -330,6 +348,7 @@ def consent_requests_list(
             Decision.deny("forbidden", _("Réservé aux patients et aux professionnels de santé.")),
             object_type="dmp_consent_request",
         )
+    consent_requests_expire(pk__in=queryset.filter(status=ConsentStatus.PENDING).values("pk"))
     if status:
         queryset = queryset.filter(status=status)
     queryset = queryset.select_related("record__patient", "professional__professional_profile", "grant").order_by(
@@ -497,6 +516,7 @@ def access_status(*, actor, patient_id) -> AccessStatus:
     if not (getattr(actor, "is_authenticated", False) and actor.role in PROFESSIONAL_ROLES):
         raise AccessDenied(Decision.deny("not_found", _("Patient introuvable."), status=404))
     now = timezone.now()
+    consent_requests_expire(now=now, record=record, professional=actor)
     profile = actor.professional
     return AccessStatus(
         record=record,

@@ -57,6 +57,8 @@ class ConsentStatus(models.TextChoices):
     PENDING = "pending", _("En attente")
     APPROVED = "approved", _("Acceptée")
     DENIED = "denied", _("Refusée")
+    # Left unanswered for DMP_CONSENT_REQUEST_EXPIRY_DAYS: closed, the professional may ask again.
+    EXPIRED = "expired", _("Expirée")
 
 
 class EmergencyMode(models.TextChoices):

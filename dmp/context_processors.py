@@ -1,5 +1,10 @@
 """The DMP's emergency banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
 from accounts.models import PROFESSIONAL_ROLES, Role
 
 
@@ -31,7 +36,9 @@ def emergency(request):
                 )[:5]
             ),
             "dmp_pending_requests": ConsentRequest.objects.filter(
-                record__patient__account=user, status=ConsentStatus.PENDING
+                record__patient__account=user,
+                status=ConsentStatus.PENDING,
+                created_at__gte=timezone.now() - timedelta(days=settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS),
             ).count(),
         }
     return {}

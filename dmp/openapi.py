@@ -218,7 +218,10 @@ extend_schema_view(
 extend_schema_view(
     get=extend_schema(
         tags=CONSENT_TAG,
-        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, description="pending, approved, denied")],
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter("status", str, description="pending, approved, denied, expired"),
+        ],
         responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401, 403),
     )
 )(api.ConsentRequestListView)

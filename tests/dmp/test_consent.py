@@ -273,3 +273,35 @@ def test_an_answer_that_fails_notifies_no_one(camille, camille_dmp, dr_garnier):
     with pytest.raises(Conflict):
         services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     assert Notification.objects.filter(recipient=dr_garnier, kind=NotificationKind.CONSENT_ANSWER).count() == 1
+
+
+def test_an_unanswered_request_expires_cannot_be_approved_and_may_be_asked_again(
+    camille, camille_dmp, dr_garnier, travel, settings
+):
+    settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS = 30
+    first = ask(dr_garnier, camille)
+    travel(datetime.timedelta(days=31))
+    with pytest.raises(Conflict) as refused:
+        services.consent_request_approve(actor=camille.account, request_id=first.public_id)
+    assert "expiré" in refused.value.message and not AccessGrant.objects.exists()
+    second = ask(dr_garnier, camille)  # the stale question no longer blocks a new one
+    assert ConsentRequest.objects.get(pk=first.pk).status == ConsentStatus.EXPIRED
+    assert second.status == ConsentStatus.PENDING
+    services.consent_request_approve(actor=camille.account, request_id=second.public_id)
+
+
+def test_the_beat_and_the_lists_expire_stale_requests(camille, camille_dmp, dr_garnier, travel, settings):
+    from dmp import consent_tasks
+
+    settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS = 30
+    stale = ask(dr_garnier, camille)
+    travel(datetime.timedelta(days=29))
+    assert consent_tasks.expire_consent_requests() == 0
+    items, _total = services.consent_requests_list(actor=camille.account)
+    assert [r.status for r in items] == [ConsentStatus.PENDING]
+    travel(datetime.timedelta(days=31))
+    items, _total = services.consent_requests_list(actor=dr_garnier)
+    assert [r.status for r in items] == [ConsentStatus.EXPIRED] and items[0].decided_at is not None
+    assert consent_tasks.expire_consent_requests() == 0  # already done by the list
+    assert ConsentRequest.objects.get(pk=stale.pk).status == ConsentStatus.EXPIRED
+    assert "dmp-consent-requests-expire" in django_settings.CELERY_BEAT_SCHEDULE
