@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NoReturn, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -17,6 +17,8 @@ from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, Se
 from . import context
 from .constants import FLAGGED_ACTIONS, FLAGGED_MODES, Action, Mode, Outcome
 from .models import AuditEvent, AuditReview, AuditVerification
+
+T = TypeVar("T")
 
 REVIEW_COMMENT_MAX = 2000
 
@@ -137,6 +139,64 @@ def record_refusal(
         event.save()
         transaction.on_commit(_count_for_embedded_sealing)
     return event
+
+
+def refuse(
+    *,
+    actor: Actor | None,
+    action: Action | str,
+    decision: Decision,
+    patient_id: uuid.UUID | None = None,
+    object_type: str = "",
+    object_id: str | uuid.UUID | None = None,
+) -> NoReturn:
+    """Trace a refused access in its own committed transaction, then raise AccessDenied."""
+    record_refusal(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        code=decision.code,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+    )
+    raise AccessDenied(decision)
+
+
+def read_traced(
+    *,
+    actor: Actor | None,
+    action: Action | str,
+    object_type: str,
+    load: Callable[[], T],
+    decide: Callable[[T], Decision],
+    describe: Callable[[T], tuple[uuid.UUID | None, str | uuid.UUID]],
+) -> tuple[T, Decision]:
+    """Read one object, decide and trace in one transaction: what is shown is what was traced, and
+    if the trace cannot be written nothing is returned. A refusal is traced after that transaction,
+    in its own (a refusal's trace must survive). `describe(obj)` gives (patient id, object id)."""
+    with transaction.atomic():
+        obj = load()
+        decision = decide(obj)
+        patient_id, object_id = describe(obj)
+        if decision.allowed:
+            record(
+                actor=actor,
+                action=action,
+                mode=decision.mode,
+                patient_id=patient_id,
+                object_type=object_type,
+                object_id=object_id,
+            )
+    if not decision.allowed:
+        refuse(
+            actor=actor,
+            action=action,
+            decision=decision,
+            patient_id=patient_id,
+            object_type=object_type,
+            object_id=object_id,
+        )
+    return obj, decision
 
 
 def record_security_event(*, action: Action | str, username: str, code: str, reason: str = "") -> AuditEvent:

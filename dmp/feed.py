@@ -28,9 +28,6 @@ from .services import chu_document_create, shared_record_for
 
 logger = logging.getLogger(__name__)
 
-# Statuses an item may still leave by delivery (a failed one only through an admin's retry).
-OPEN_STATUSES = (FeedStatus.PENDING, FeedStatus.WAITING_IDENTITY)
-
 
 def type_is_fed(type_code: str) -> bool:
     """DOMAIN.md's table, each type on or off by a setting (lab and consultation off by default)."""

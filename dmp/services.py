@@ -60,17 +60,9 @@ PAGE_SIZE = 50
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _refuse(actor, action, decision: Decision, *, patient_id=None, object_type: str, object_id=None):
-    """Trace the refusal in its own committed transaction, then raise."""
-    audit.record_refusal(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        code=decision.code,
-        patient_id=patient_id,
-        object_type=object_type,
-        object_id=object_id,
-    )
-    raise AccessDenied(decision)
+def _refuse(actor, action, decision: Decision, **where):
+    """Trace the refusal in its own committed transaction, then raise (audit.services.refuse)."""
+    audit.refuse(actor=actor, action=action, decision=decision, **where)
 
 
 def shared_record_for(patient: Patient) -> SharedRecord:
@@ -139,10 +131,6 @@ def notifications_list(*, actor, limit: int = 100) -> list[Notification]:
 
 def notifications_mark_read(*, actor) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
-
-
-def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 # --- Reading documents ------------------------------------------------------------------------
@@ -229,57 +217,26 @@ def documents_list(
 
 
 def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
-    """A document's metadata; one trace."""
-    document = _document(document_id)
-    decision = access.decide_document(actor, document, DocAction.READ)
-    patient_id = document.record.patient.public_id
-    if not decision.allowed:
-        _refuse(
-            actor,
-            Action.READ,
-            decision,
-            patient_id=patient_id,
-            object_type="dmp_document",
-            object_id=document.public_id,
-        )
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.READ,
-            mode=decision.mode,
-            patient_id=patient_id,
-            object_type="dmp_document",
-            object_id=document.public_id,
-        )
-    return document, decision
+    """A document's metadata, read, decided and traced in one transaction."""
+    return _document_traced(actor, document_id, Action.READ, "dmp_document")
+
+
+def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
+    return audit.read_traced(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        load=lambda: _document(document_id),
+        decide=lambda document: access.decide_document(actor, document, DocAction.READ),
+        describe=lambda document: (document.record.patient.public_id, document.public_id),
+    )
 
 
 def document_content(*, actor, document_id, download: bool = False):
-    """The file of a document, opened for reading after the decision and its trace (fail closed)."""
-    document = _document(document_id)
-    decision = access.decide_document(actor, document, DocAction.READ)
-    patient_id = document.record.patient.public_id
+    """The file of a document, opened for reading once the decision and its trace committed (fail closed)."""
     action = DmpAction.DOWNLOAD if download else Action.READ
-    if not decision.allowed:
-        _refuse(
-            actor,
-            action,
-            decision,
-            patient_id=patient_id,
-            object_type="dmp_document_content",
-            object_id=document.public_id,
-        )
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=action,
-            mode=decision.mode,
-            patient_id=patient_id,
-            object_type="dmp_document_content",
-            object_id=document.public_id,
-        )
-        handle = document.file.open("rb")
-    return document, handle
+    document, _decision = _document_traced(actor, document_id, action, "dmp_document_content")
+    return document, document.file.open("rb")
 
 
 # --- Adding documents -------------------------------------------------------------------------

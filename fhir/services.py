@@ -16,7 +16,7 @@ from audit import services as audit
 from audit.constants import Action
 from audit.models import AuditEvent
 from audit.selectors import parse_filters
-from chu_portal.errors import AccessDenied, Decision
+from chu_portal.errors import Decision
 from chu_portal.ids import get_by_public_id_or_404
 from dmp import services as dmp_services
 from dmp.models import AccessGrant, SharedDocument, SharedRecord
@@ -30,43 +30,43 @@ def _patient(patient_id) -> Patient:
 
 
 def _refuse(actor, action, decision: Decision, *, patient: Patient | None, object_type: str, object_id=None):
-    audit.record_refusal(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    audit.refuse(
+        actor=actor,
         action=action,
-        code=decision.code,
+        decision=decision,
         patient_id=patient.public_id if patient else None,
         object_type=object_type,
         object_id=object_id,
     )
-    raise AccessDenied(decision)
 
 
 @dataclass
 class PatientView:
     patient: Patient
     record: SharedRecord | None
-    decision: Decision
+    decision: Decision | None = None  # set once decided (and traced)
 
 
 def patient_read(*, actor, patient_id) -> PatientView:
-    """A patient's identity (and médecin traitant) as FHIR Patient; one trace."""
-    patient = _patient(patient_id)
-    record = SharedRecord.objects.select_related("gp__professional_profile", "patient").filter(patient=patient).first()
-    decision = access.decide_patient(actor, patient, record)
-    if not decision.allowed:
-        _refuse(
-            actor, Action.READ, decision, patient=patient, object_type="patient_identity", object_id=patient.public_id
+    """A patient's identity (and médecin traitant) as FHIR Patient; read, decided and traced in one transaction."""
+
+    def load() -> PatientView:
+        patient = _patient(patient_id)
+        record = (
+            SharedRecord.objects.select_related("gp__professional_profile", "patient").filter(patient=patient).first()
         )
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.READ,
-            mode=decision.mode,
-            patient_id=patient.public_id,
-            object_type="patient_identity",
-            object_id=patient.public_id,
-        )
-    return PatientView(patient, record, decision)
+        return PatientView(patient, record)
+
+    view, decision = audit.read_traced(
+        actor=actor,
+        action=Action.READ,
+        object_type="patient_identity",
+        load=load,
+        decide=lambda view: access.decide_patient(actor, view.patient, view.record),
+        describe=lambda view: (view.patient.public_id, view.patient.public_id),
+    )
+    view.decision = decision
+    return view
 
 
 def document_search(*, actor, patient_id, current_only: bool, page: int, page_size: int):

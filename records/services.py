@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, Unit, User
 from audit import services as audit
 from audit.constants import Action, Mode
-from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
+from chu_portal.errors import Conflict, Decision, InvalidInput
 from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
 
 from . import access, selectors
@@ -37,15 +37,14 @@ SEARCH_LIMIT = 50
 
 def _refuse(actor, action: Action, decision: Decision, *, patient: Patient | None, object_type: str, object_id=None):
     """Trace the refusal in its own committed transaction, then raise."""
-    audit.record_refusal(
+    audit.refuse(
         actor=actor,
         action=action,
-        code=decision.code,
+        decision=decision,
         patient_id=patient.public_id if patient else None,
         object_type=object_type,
         object_id=object_id,
     )
-    raise AccessDenied(decision)
 
 
 # --- Reads ------------------------------------------------------------------------------------
@@ -93,20 +92,15 @@ def care_team_patients(*, actor, limit: int = 200) -> list[Patient]:
 
 
 def patient_get(*, actor, patient_id: uuid.UUID | str) -> Patient:
-    """A patient's identity (CHU staff); traced."""
-    patient = _patient(patient_id)
-    decision = access.decide(actor, patient, RecordAction.READ_IDENTITY)
-    if not decision.allowed:
-        _refuse(actor, Action.READ, decision, patient=patient, object_type="patient_identity")
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.READ,
-            mode=decision.mode,
-            patient_id=patient.public_id,
-            object_type="patient_identity",
-            object_id=patient.public_id,
-        )
+    """A patient's identity (CHU staff); read, decided and traced in one transaction."""
+    patient, _decision = audit.read_traced(
+        actor=actor,
+        action=Action.READ,
+        object_type="patient_identity",
+        load=lambda: _patient(patient_id),
+        decide=lambda patient: access.decide(actor, patient, RecordAction.READ_IDENTITY),
+        describe=lambda patient: (patient.public_id, patient.public_id),
+    )
     return patient
 
 
@@ -158,43 +152,29 @@ def _report_for(actor, report_id) -> Report:
 
 def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]:
     """One report, read, decided and traced in one transaction; a refusal is traced after it."""
-    with transaction.atomic():
-        report = _report_for(actor, report_id)
-        patient = report.stay.patient
-        decision = access.decide(actor, report, RecordAction.READ_REPORT)
-        if decision.allowed:
-            audit.record(
-                actor=actor,
-                action=Action.READ,
-                mode=decision.mode,
-                patient_id=patient.public_id,
-                object_type="report",
-                object_id=report.public_id,
-            )
-    if not decision.allowed:
-        _refuse(actor, Action.READ, decision, patient=patient, object_type="report", object_id=report.public_id)
-    return report, decision
+    return audit.read_traced(
+        actor=actor,
+        action=Action.READ,
+        object_type="report",
+        load=lambda: _report_for(actor, report_id),
+        decide=lambda report: access.decide(actor, report, RecordAction.READ_REPORT),
+        describe=lambda report: (report.stay.patient.public_id, report.public_id),
+    )
 
 
 def stay_for_writing(*, actor, stay_id: uuid.UUID | str) -> Stay:
     """The stay a new report is written for, if `actor` may write there (the form page); read,
     decided and traced in one transaction, a refusal traced after it."""
-    with transaction.atomic():
-        stay = get_by_public_id_or_404(
+    stay, _decision = audit.read_traced(
+        actor=actor,
+        action=Action.READ,
+        object_type="stay",
+        load=lambda: get_by_public_id_or_404(
             Stay.objects.select_related("patient", "unit"), stay_id, _("Séjour introuvable.")
-        )
-        decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
-        if decision.allowed:
-            audit.record(
-                actor=actor,
-                action=Action.READ,
-                mode=decision.mode,
-                patient_id=stay.patient.public_id,
-                object_type="stay",
-                object_id=stay.public_id,
-            )
-    if not decision.allowed:
-        _refuse(actor, Action.READ, decision, patient=stay.patient, object_type="stay", object_id=stay.public_id)
+        ),
+        decide=lambda stay: access.decide(actor, stay, RecordAction.WRITE_REPORT),
+        describe=lambda stay: (stay.patient.public_id, stay.public_id),
+    )
     return stay
 
 

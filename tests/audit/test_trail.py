@@ -218,3 +218,96 @@ def test_the_role_setup_leaves_the_application_only_select_and_insert_on_traces(
             cursor.execute("UPDATE audit_auditevent SET reason = 'x'")
         cursor.execute("ROLLBACK TO SAVEPOINT before_update")
         cursor.execute("RESET ROLE")
+
+
+def _read_then_trace_order(statements: list[str], table: str) -> tuple[int, int, int, int]:
+    """Where the traced transaction opens, where `table` is read, traced, and where it closes."""
+    opened = next(i for i, sql in enumerate(statements) if sql.startswith("SAVEPOINT"))
+    read = next(
+        i
+        for i, sql in enumerate(statements)
+        if sql.startswith("SELECT") and f' FROM "{table}"' in sql.split(" WHERE")[0]
+    )
+    traced = next(i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "audit_auditevent"'))
+    closed = max(i for i, sql in enumerate(statements) if sql.startswith("RELEASE"))
+    return opened, read, traced, closed
+
+
+@pytest.mark.parametrize("what", ["report", "stay", "identity", "dmp_document", "dmp_file", "fhir_patient"])
+def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
+    dr_bernard, dr_moreau, camille, camille_stay, discharge_letter, what, settings, tmp_path
+):
+    """Every single-object read goes through audit.read_traced: read, decision and trace commit together."""
+    from django.test.utils import CaptureQueriesContext
+
+    from dmp import services as dmp_services
+    from fhir import services as fhir_services
+    from records import services as records
+
+    settings.MEDIA_ROOT = tmp_path
+    record = dmp_services.shared_record_for(camille)
+    record.gp = dr_moreau
+    record.save(update_fields=["gp"])
+    document = dmp_services.chu_document_file(report=discharge_letter)
+    reads = {
+        "report": (
+            lambda: records.report_open(actor=dr_bernard, report_id=discharge_letter.public_id),
+            "records_report",
+        ),
+        "stay": (lambda: records.stay_for_writing(actor=dr_bernard, stay_id=camille_stay.public_id), "records_stay"),
+        "identity": (lambda: records.patient_get(actor=dr_bernard, patient_id=camille.public_id), "records_patient"),
+        "dmp_document": (
+            lambda: dmp_services.document_open(actor=dr_moreau, document_id=document.public_id),
+            "dmp_shareddocument",
+        ),
+        "dmp_file": (
+            lambda: dmp_services.document_content(actor=dr_moreau, document_id=document.public_id)[1].close(),
+            "dmp_shareddocument",
+        ),
+        "fhir_patient": (
+            lambda: fhir_services.patient_read(actor=dr_moreau, patient_id=camille.public_id),
+            "records_patient",
+        ),
+    }
+    read, table = reads[what]
+    with CaptureQueriesContext(connection) as captured:
+        read()
+    opened, selected, traced, closed = _read_then_trace_order([q["sql"] for q in captured.captured_queries], table)
+    assert opened < selected < traced < closed
+
+
+def test_a_read_whose_trace_fails_returns_nothing_and_a_refusal_is_traced_after_it(dr_bernard, camille, monkeypatch):
+    from chu_portal.errors import AccessDenied, Decision
+
+    loaded = []
+
+    def load():
+        loaded.append(camille)
+        return camille
+
+    def broken_insert(self, *args, **kwargs):
+        raise DatabaseError("audit table unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AuditEvent, "save", broken_insert)
+        with pytest.raises(DatabaseError):
+            audit.read_traced(
+                actor=dr_bernard,
+                action=Action.READ,
+                object_type="patient_identity",
+                load=load,
+                decide=lambda patient: Decision.allow(Mode.CARE_TEAM),
+                describe=lambda patient: (patient.public_id, patient.public_id),
+            )
+    assert loaded == [camille] and not AuditEvent.objects.exists()
+    with pytest.raises(AccessDenied):
+        audit.read_traced(
+            actor=dr_bernard,
+            action=Action.READ,
+            object_type="patient_identity",
+            load=load,
+            decide=lambda patient: Decision.deny("forbidden", "Non."),
+            describe=lambda patient: (patient.public_id, patient.public_id),
+        )
+    refusal = AuditEvent.objects.get()
+    assert refusal.outcome == "denied" and refusal.patient_id == camille.public_id

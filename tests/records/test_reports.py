@@ -169,32 +169,6 @@ def test_the_form_page_says_what_is_wrong_in_french(client, dr_bernard, camille_
     assert not Report.objects.exists()
 
 
-def _positions(statements: list[str]) -> tuple[int, int, int, int]:
-    """Where the traced transaction opens, where the object is read, traced, and where it closes."""
-    opened = next(i for i, sql in enumerate(statements) if sql.startswith("SAVEPOINT"))
-    read = next(
-        i
-        for i, sql in enumerate(statements)
-        if sql.startswith("SELECT") and sql.split(" FROM ", 1)[1].startswith(('"records_report"', '"records_stay"'))
-    )
-    traced = next(i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "audit_auditevent"'))
-    closed = max(i for i, sql in enumerate(statements) if sql.startswith("RELEASE"))
-    return opened, read, traced, closed
-
-
-@pytest.mark.parametrize("what", ["report", "stay"])
-def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(dr_bernard, discharge_letter, camille_stay, what):
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        if what == "report":
-            services.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)
-        else:
-            services.stay_for_writing(actor=dr_bernard, stay_id=camille_stay.public_id)
-    opened, read, traced, closed = _positions([q["sql"] for q in captured.captured_queries])
-    assert opened < read < traced < closed
-
-
 def test_a_refused_report_is_traced_after_its_read_transaction(dr_leroy, discharge_letter):
     with pytest.raises(AccessDenied):
         services.report_open(actor=dr_leroy, report_id=discharge_letter.public_id)
