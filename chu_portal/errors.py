@@ -59,3 +59,10 @@ class Conflict(ServiceError):
 class InvalidInput(ServiceError):
     status = 400
     code = "invalid"
+
+
+class NotFound(ServiceError):
+    """Nothing matches what was asked (a lookup with no result): not an access refusal, though traced as one."""
+
+    status = 404
+    code = "not_found"

@@ -25,7 +25,7 @@ from accounts.models import PROFESSIONAL_ROLES, ProfessionalProfile, Role, User
 from audit import services as audit
 from audit.constants import Action, Mode
 from audit.models import AuditEvent
-from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
+from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, NotFound, ServiceError
 from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
 from records.models import Patient, Report
 
@@ -842,14 +842,8 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
         raise InvalidInput(_("Indiquez le matricule INS et la date de naissance."), fields={"ins": _("Obligatoire.")})
     patient = Patient.objects.filter(nir=ins, birth_date=birth).first()
     if patient is None:
-        _refuse(
-            actor,
-            DmpAction.LOOKUP,
-            Decision.deny(
-                "not_found", _("Aucun patient ne correspond à ce matricule INS et cette date de naissance."), status=404
-            ),
-            object_type="patient",
-        )
+        audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type="patient")
+        raise NotFound(_("Aucun patient ne correspond à ce matricule INS et cette date de naissance."))
     with transaction.atomic():
         audit.record(
             actor=actor,

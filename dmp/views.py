@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES, Role
 from audit.constants import Mode
-from chu_portal.errors import AccessDenied, ServiceError
+from chu_portal.errors import AccessDenied, NotFound, ServiceError
 from records import services as record_services
 
 from . import access, services
@@ -521,10 +521,10 @@ def pro_find(request):
             patient = services.patient_lookup(
                 actor=user, ins=form.cleaned_data["ins"], birth_date=form.cleaned_data["birth_date"]
             )
+        except NotFound as exc:
+            form.add_error(None, exc.message)
+            return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)
         except AccessDenied as exc:
-            if exc.status == 404:
-                form.add_error(None, exc.message)
-                return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)
             return _refused(request, exc)
         except ServiceError as exc:
             form.add_error(None, exc.message)
