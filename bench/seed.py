@@ -26,7 +26,6 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -37,7 +36,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import ApiToken, Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
 from dmp.constants import DocumentClass, DocumentSource, DocumentType, GrantSource
-from dmp.models import AccessGrant, SharedRecord, SharedRecordUserObjectPermission
+from dmp.models import AccessGrant, SharedRecord
 from records.constants import StayKind
 
 TYPICAL = 20  # patients with exactly 50 documents (20 x 50 = the small stage's 1,000 documents)
@@ -161,8 +160,7 @@ def create_base(*, patients: int, load_patients: int, clinicians: int, gps: int)
         {"gps": [u.pk for u in gp_users], "n": gps},
     )
 
-    # Consent grants of every clinician on every typical patient (the truth), and the guardian
-    # permission the grant services derive from them.
+    # Consent grants of every clinician on every typical patient (checked in SQL by dmp/access.py).
     typical_records = list(SharedRecord.objects.order_by("patient_id")[:TYPICAL])
     AccessGrant.objects.bulk_create(
         [
@@ -173,14 +171,6 @@ def create_base(*, patients: int, load_patients: int, clinicians: int, gps: int)
                 starts=now,
                 expires=now + datetime.timedelta(days=365),
             )
-            for r in typical_records
-            for u in clinician_users
-        ]
-    )
-    permission = Permission.objects.get(content_type__app_label="dmp", codename="view_sharedrecord")
-    SharedRecordUserObjectPermission.objects.bulk_create(
-        [
-            SharedRecordUserObjectPermission(permission=permission, user=u, content_object=r)
             for r in typical_records
             for u in clinician_users
         ]

@@ -9,5 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chu_portal.settings")
 app = Celery("chu_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The consent issue's periodic clean-up lives beside dmp/tasks.py (the feed's), in its own module.
-app.autodiscover_tasks(related_name="consent_tasks")
+# The DMP's tasks live in its feed and consent sub-packages (dmp/feed/tasks.py, dmp/consent/tasks.py).
+app.autodiscover_tasks(["dmp.feed", "dmp.consent"])

@@ -206,10 +206,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_trail",
         "schedule": float(env_int("AUDIT_VERIFY_INTERVAL_SECONDS", 86400)),
     },
-    "dmp-grant-permissions-expire": {
-        "task": "dmp.consent_tasks.expire_grant_permissions",
-        "schedule": float(env_int("DMP_GRANT_EXPIRY_INTERVAL_SECONDS", 900)),
-    },
 }
 # The DMP feed's outbox sweep: resends what is still pending (issue 5).
 CELERY_BEAT_SCHEDULE["dmp-consent-requests-expire"] = {
@@ -318,7 +314,7 @@ DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
 DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
 # A consent request left unanswered this long expires (the professional may ask again).
 DMP_CONSENT_REQUEST_EXPIRY_DAYS = env_int("DMP_CONSENT_REQUEST_EXPIRY_DAYS", 30)
-# Stored document files no document references are removed once this old (dmp.orphans).
+# Stored document files no document references are removed once this old (dmp/feed/orphans.py).
 DMP_ORPHAN_FILE_GRACE_HOURS = env_int("DMP_ORPHAN_FILE_GRACE_HOURS", 24)
 
 # Benchmark only (bench/): route /bench/bare/, a bare JSON view, the baseline of the throughput

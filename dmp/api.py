@@ -12,9 +12,13 @@ from rest_framework.views import APIView
 from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
 
-from . import services
+from .consent import blocking, requests
+from .consent import emergency as consent_emergency
+from .consent import grants as consent_grants
 from .constants import ProfileKind, RecordStatus
 from .models import MedicalProfileEntry, SharedDocument, SharedRecord
+from .services import documents, professionals, record_settings
+from .services import profile as profile_service
 
 
 def _person(user) -> dict | None:
@@ -83,7 +87,7 @@ def _bool(value, default: bool) -> bool:
 
 class LookupView(APIView):
     def get(self, request):
-        patient = services.patient_lookup(
+        patient = professionals.patient_lookup(
             actor=request.user,
             ins=request.query_params.get("ins", ""),
             birth_date=request.query_params.get("birth_date"),
@@ -97,7 +101,7 @@ class DocumentsView(APIView):
     def get(self, request, patient_id):
         page, size = page_params(request)
         params = request.query_params
-        result = services.documents_list(
+        result = documents.documents_list(
             actor=request.user,
             patient_id=patient_id,
             type_code=params.get("type_code") or None,
@@ -114,7 +118,7 @@ class DocumentsView(APIView):
         uploaded = request.FILES.get("file")
         if uploaded is None:
             raise InvalidInput("Le fichier est obligatoire.", fields={"file": "Obligatoire."})
-        document = services.document_upload(
+        document = documents.document_upload(
             actor=request.user,
             patient_id=patient_id,
             uploaded=uploaded,
@@ -128,18 +132,18 @@ class DocumentsView(APIView):
 
 class DocumentDetailView(APIView):
     def get(self, request, document_id):
-        document, _decision = services.document_open(actor=request.user, document_id=document_id)
+        document, _decision = documents.document_open(actor=request.user, document_id=document_id)
         return Response(document_json(request, document))
 
     def delete(self, request, document_id):
-        services.document_delete(actor=request.user, document_id=document_id)
+        documents.document_delete(actor=request.user, document_id=document_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentContentView(APIView):
     def get(self, request, document_id):
         download = _bool(request.query_params.get("download"), True)
-        document, handle = services.document_content(actor=request.user, document_id=document_id, download=download)
+        document, handle = documents.document_content(actor=request.user, document_id=document_id, download=download)
         response = FileResponse(
             handle,
             content_type=document.mime_type,
@@ -158,9 +162,9 @@ def _document_verb(verb):
     return View
 
 
-DocumentMaskView = _document_verb(services.document_mask)
-DocumentUnmaskView = _document_verb(services.document_unmask)
-DocumentMakeVisibleView = _document_verb(services.document_make_visible)
+DocumentMaskView = _document_verb(documents.document_mask)
+DocumentUnmaskView = _document_verb(documents.document_unmask)
+DocumentMakeVisibleView = _document_verb(documents.document_make_visible)
 
 
 class SettingsSerializer(serializers.Serializer):
@@ -175,7 +179,7 @@ class SettingsView(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get(self, request, patient_id):
-        return Response(settings_json(services.record_settings_get(actor=request.user, patient_id=patient_id)))
+        return Response(settings_json(record_settings.record_settings_get(actor=request.user, patient_id=patient_id)))
 
     def patch(self, request, patient_id):
         data = SettingsSerializer(data=request.data, partial=True)
@@ -184,7 +188,7 @@ class SettingsView(APIView):
         if "gp" in changes:
             changes["gp"] = changes["gp"] or None
         return Response(
-            settings_json(services.record_settings_update(actor=request.user, patient_id=patient_id, **changes))
+            settings_json(record_settings.record_settings_update(actor=request.user, patient_id=patient_id, **changes))
         )
 
 
@@ -194,20 +198,20 @@ class RppsSerializer(serializers.Serializer):
 
 class BlockedView(APIView):
     def get(self, request, patient_id):
-        rows = services.blocked_list(actor=request.user, patient_id=patient_id)
+        rows = blocking.blocked_list(actor=request.user, patient_id=patient_id)
         items = [{**_person(b.professional), "blocked_at": b.created_at} for b in rows]
         return Response({"count": len(items), "next": None, "previous": None, "results": items})
 
     def post(self, request, patient_id):
         data = RppsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        block = services.professional_block(actor=request.user, patient_id=patient_id, rpps=data.validated_data["rpps"])
+        block = blocking.professional_block(actor=request.user, patient_id=patient_id, rpps=data.validated_data["rpps"])
         return Response({**_person(block.professional), "blocked_at": block.created_at}, status=status.HTTP_201_CREATED)
 
 
 class UnblockView(APIView):
     def delete(self, request, patient_id, rpps):
-        services.professional_unblock(actor=request.user, patient_id=patient_id, rpps=rpps)
+        blocking.professional_unblock(actor=request.user, patient_id=patient_id, rpps=rpps)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -220,7 +224,7 @@ class ProfileSerializer(serializers.Serializer):
 
 class ProfileView(APIView):
     def get(self, request, patient_id):
-        _record, entries = services.profile_list(actor=request.user, patient_id=patient_id)
+        _record, entries = profile_service.profile_list(actor=request.user, patient_id=patient_id)
         return Response(
             {"count": len(entries), "next": None, "previous": None, "results": [profile_json(e) for e in entries]}
         )
@@ -228,7 +232,7 @@ class ProfileView(APIView):
     def post(self, request, patient_id):
         data = ProfileSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.profile_add(actor=request.user, patient_id=patient_id, **data.validated_data)
+        entry = profile_service.profile_add(actor=request.user, patient_id=patient_id, **data.validated_data)
         return Response(profile_json(entry), status=status.HTTP_201_CREATED)
 
 
@@ -283,7 +287,7 @@ class ConsentRequestCreateView(APIView):
     def post(self, request, patient_id):
         data = ConsentRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        created = services.consent_request_create(actor=request.user, patient_id=patient_id, **data.validated_data)
+        created = requests.consent_request_create(actor=request.user, patient_id=patient_id, **data.validated_data)
         return Response(consent_request_json(created), status=status.HTTP_201_CREATED)
 
 
@@ -291,14 +295,14 @@ class InPersonConsentView(APIView):
     def post(self, request, patient_id):
         data = InPersonConsentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = services.consent_in_person_record(actor=request.user, patient_id=patient_id, **data.validated_data)
+        grant = consent_grants.consent_in_person_record(actor=request.user, patient_id=patient_id, **data.validated_data)
         return Response(grant_json(grant), status=status.HTTP_201_CREATED)
 
 
 class ConsentRequestListView(APIView):
     def get(self, request):
         page, size = page_params(request)
-        items, total = services.consent_requests_list(
+        items, total = requests.consent_requests_list(
             actor=request.user, status=request.query_params.get("status") or None, page=page, page_size=size
         )
         return paginated(request, [consent_request_json(r) for r in items], total, page, size)
@@ -307,18 +311,18 @@ class ConsentRequestListView(APIView):
 class ConsentRequestApproveView(APIView):
     def post(self, request, request_id):
         return Response(
-            consent_request_json(services.consent_request_approve(actor=request.user, request_id=request_id))
+            consent_request_json(requests.consent_request_approve(actor=request.user, request_id=request_id))
         )
 
 
 class ConsentRequestDenyView(APIView):
     def post(self, request, request_id):
-        return Response(consent_request_json(services.consent_request_deny(actor=request.user, request_id=request_id)))
+        return Response(consent_request_json(requests.consent_request_deny(actor=request.user, request_id=request_id)))
 
 
 class GrantListView(APIView):
     def get(self, request, patient_id):
-        grants = services.grants_list(actor=request.user, patient_id=patient_id)
+        grants = consent_grants.grants_list(actor=request.user, patient_id=patient_id)
         return Response(
             {"count": len(grants), "next": None, "previous": None, "results": [grant_json(g) for g in grants]}
         )
@@ -326,7 +330,7 @@ class GrantListView(APIView):
 
 class GrantDetailView(APIView):
     def delete(self, request, grant_id):
-        services.grant_revoke(actor=request.user, grant_id=grant_id)
+        consent_grants.grant_revoke(actor=request.user, grant_id=grant_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -334,7 +338,7 @@ class EmergencyAccessView(APIView):
     def post(self, request, patient_id):
         data = EmergencySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        emergency = services.emergency_access_open(actor=request.user, patient_id=patient_id, **data.validated_data)
+        emergency = consent_emergency.emergency_access_open(actor=request.user, patient_id=patient_id, **data.validated_data)
         return Response(
             {
                 "id": str(emergency.public_id),

@@ -8,4 +8,4 @@ class DmpConfig(AppConfig):
     verbose_name = "Shared record (DMP)"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the feed to records' signals
+        from .feed import receivers  # noqa: F401 - connects the feed to records' signals

@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.errors import AccessDenied, ServiceError
 
-from . import consent, services
+from .consent import checks, requests
+from .consent import emergency as consent_emergency
+from .consent import grants as consent_grants
 from .constants import ConsentStatus, EmergencyMode
 from .views import _page_number, _refused
 
@@ -36,7 +38,7 @@ def _duration_field():
 class ConsentRequestForm(forms.Form):
     purpose = forms.CharField(
         label=gettext_lazy("Motif de la demande (lu par le patient)"),
-        max_length=consent.PURPOSE_MAX,
+        max_length=checks.PURPOSE_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -55,7 +57,7 @@ class InPersonConsentForm(ConsentRequestForm):
 class EmergencyForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Motif de l'urgence"),
-        min_length=consent.REASON_MIN,
+        min_length=checks.REASON_MIN,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=EmergencyMode.choices, initial=EmergencyMode.EMERGENCY)
@@ -79,7 +81,7 @@ FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emerg
 def access_request(request, patient_id):
     """A professional's "request access" page: status of their requests, and the three ways in."""
     try:
-        status = consent.access_status(actor=request.user, patient_id=patient_id)
+        status = requests.access_status(actor=request.user, patient_id=patient_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     regulator = status.is_regulator
@@ -95,7 +97,7 @@ def access_request(request, patient_id):
         data = forms_[posted].cleaned_data
         try:
             if posted == "request":
-                consent.consent_request_create(
+                requests.consent_request_create(
                     actor=request.user,
                     record=status.record,
                     purpose=data["purpose"],
@@ -103,7 +105,7 @@ def access_request(request, patient_id):
                 )
                 done = _("Demande envoyée : le patient la verra dans son espace et pourra l'accepter ou la refuser.")
             elif posted == "in_person":
-                consent.consent_in_person_record(
+                consent_grants.consent_in_person_record(
                     actor=request.user,
                     record=status.record,
                     purpose=data["purpose"],
@@ -112,7 +114,7 @@ def access_request(request, patient_id):
                 )
                 done = _("Consentement enregistré ; le patient en est informé et peut le révoquer à tout moment.")
             else:
-                emergency = consent.emergency_access_open(
+                emergency = consent_emergency.emergency_access_open(
                     actor=request.user, record=status.record, reason=data["reason"], mode=data["mode"]
                 )
                 done = _(
@@ -150,10 +152,10 @@ def pro_requests(request):
     if request.user.role not in PROFESSIONAL_ROLES:
         return redirect("accounts:home")
     try:
-        items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
+        items, total = requests.consent_requests_list(actor=request.user, page=_page_number(request))
     except AccessDenied as exc:
         return _refused(request, exc)
-    consent.consent_answers_seen(actor=request.user)
+    requests.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
 
@@ -164,8 +166,8 @@ def pro_requests(request):
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
     try:
-        items, _total = consent.consent_requests_list(actor=request.user, page_size=100)
-        grants = consent.grants_list(actor=request.user)
+        items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
+        grants = consent_grants.grants_list(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(
@@ -196,7 +198,7 @@ def _consent_action(request, verb, done):
 def consent_approve(request, request_id):
     return _consent_action(
         request,
-        lambda: consent.consent_request_approve(actor=request.user, request_id=request_id),
+        lambda: requests.consent_request_approve(actor=request.user, request_id=request_id),
         _("Autorisation accordée. Vous pouvez la révoquer à tout moment."),
     )
 
@@ -206,7 +208,7 @@ def consent_approve(request, request_id):
 def consent_deny(request, request_id):
     return _consent_action(
         request,
-        lambda: consent.consent_request_deny(actor=request.user, request_id=request_id),
+        lambda: requests.consent_request_deny(actor=request.user, request_id=request_id),
         _("Demande refusée : ce professionnel n'a pas accès à votre DMP."),
     )
 
@@ -216,7 +218,7 @@ def consent_deny(request, request_id):
 def grant_revoke(request, grant_id):
     return _consent_action(
         request,
-        lambda: services.grant_revoke(actor=request.user, grant_id=grant_id),
+        lambda: consent_grants.grant_revoke(actor=request.user, grant_id=grant_id),
         _("Autorisation révoquée : ce professionnel n'a plus accès à votre DMP."),
     )
 
@@ -224,5 +226,5 @@ def grant_revoke(request, grant_id):
 @login_required
 @require_POST
 def emergency_alerts_seen(request):
-    consent.emergency_alerts_acknowledge(actor=request.user)
+    consent_emergency.emergency_alerts_acknowledge(actor=request.user)
     return redirect("dmp:history")

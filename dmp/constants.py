@@ -138,5 +138,5 @@ class FeedAction(StrEnum):
 
     DASHBOARD = "feed_dashboard"
     RETRY = "feed_retry"
-    # The system removes stored files no document references (dmp.orphans).
+    # The system removes stored files no document references (dmp/feed/orphans.py).
     REMOVE_ORPHAN_FILES = "remove_orphan_files"

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from chu_portal.errors import AccessDenied, ServiceError
 
-from . import feed
 from .constants import DocumentType, FeedReason, FeedStatus
+from .feed import dashboard as feed_dashboard
 
 
 def _refused(request, exc: AccessDenied):
@@ -24,7 +24,7 @@ def _refused(request, exc: AccessDenied):
 @login_required
 def dashboard(request):
     try:
-        board = feed.feed_dashboard(actor=request.user)
+        board = feed_dashboard.feed_dashboard(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     type_labels = dict(DocumentType.choices)
@@ -57,7 +57,7 @@ def dashboard(request):
 @require_POST
 def retry(request, item_id):
     try:
-        feed.feed_item_retry(actor=request.user, item_id=item_id)
+        feed_dashboard.feed_item_retry(actor=request.user, item_id=item_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:

@@ -144,9 +144,9 @@ class SharedDocument(models.Model):
 
 
 class AccessGrant(models.Model):
-    """The patient's authorisation for one professional: the DMP's truth (guardian permissions derive from it).
+    """The patient's authorisation for one professional, checked in SQL by dmp/access.py at every decision.
 
-    Created only by dmp.services.grant_create (consent workflow, in-person consent, tests, seed).
+    Created only by dmp.consent.grants.grant_create (consent workflow, in-person consent, tests, seed).
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -349,7 +349,7 @@ class DmpEmergencyAccess(models.Model):
 class FeedItem(models.Model):
     """The outbox of the automatic feed (records -> DMP): one row per signed report version.
 
-    Written in the signing transaction by dmp.receivers; delivered after commit by dmp.tasks, and
+    Written in the signing transaction by dmp/feed/receivers.py; delivered after commit by dmp/feed/tasks.py, and
     resent by the beat sweep while still pending. The report is unique here and the document's
     `source_report_id` is unique too: a duplicate message can never file a second document.
     """

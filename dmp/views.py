@@ -18,8 +18,14 @@ from audit.constants import Mode
 from chu_portal.errors import AccessDenied, NotFound, ServiceError
 from records import services as record_services
 
-from . import access, services
+from . import access
+from .consent import blocking
 from .constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, ProfileKind, RecordStatus
+from .services import activation, professionals, record_settings, records
+from .services import documents as documents_service
+from .services import history as history_service
+from .services import notifications as notifications_service
+from .services import profile as profile_service
 
 
 def _refused(request, exc: AccessDenied, *, patient_id=None):
@@ -147,7 +153,7 @@ def _list_page(request, *, patient_id=None, record=None, template: str):
     form = FilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     try:
-        page = services.documents_list(
+        page = documents_service.documents_list(
             actor=request.user,
             patient_id=patient_id,
             record=record,
@@ -186,7 +192,7 @@ def home(request):
     if request.user.role != Role.PATIENT:
         return redirect("dmp:pro_home")
     try:
-        record = services.own_record(request.user)
+        record = records.own_record(request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return _list_page(request, record=record, template="dmp/home.html")
@@ -201,7 +207,7 @@ def patient_dmp(request, patient_id):
 @login_required
 def document_detail(request, document_id):
     try:
-        document, decision = services.document_open(actor=request.user, document_id=document_id)
+        document, decision = documents_service.document_open(actor=request.user, document_id=document_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(
@@ -221,7 +227,7 @@ def document_detail(request, document_id):
 def document_content(request, document_id):
     download = request.GET.get("download") == "1"
     try:
-        document, handle = services.document_content(actor=request.user, document_id=document_id, download=download)
+        document, handle = documents_service.document_content(actor=request.user, document_id=document_id, download=download)
     except AccessDenied as exc:
         return _refused(request, exc)
     response = FileResponse(
@@ -250,7 +256,7 @@ def _document_action(request, document_id, verb, done_message):
 @require_POST
 def document_mask(request, document_id):
     return _document_action(
-        request, document_id, services.document_mask, lambda d: _("Document masqué. ") + access.who_still_sees(d)
+        request, document_id, documents_service.document_mask, lambda d: _("Document masqué. ") + access.who_still_sees(d)
     )
 
 
@@ -258,7 +264,7 @@ def document_mask(request, document_id):
 @require_POST
 def document_unmask(request, document_id):
     return _document_action(
-        request, document_id, services.document_unmask, lambda d: _("Document démasqué. ") + access.who_still_sees(d)
+        request, document_id, documents_service.document_unmask, lambda d: _("Document démasqué. ") + access.who_still_sees(d)
     )
 
 
@@ -268,7 +274,7 @@ def document_make_visible(request, document_id):
     return _document_action(
         request,
         document_id,
-        services.document_make_visible,
+        documents_service.document_make_visible,
         lambda d: _("Le document est désormais visible du patient."),
     )
 
@@ -277,7 +283,7 @@ def document_make_visible(request, document_id):
 @require_POST
 def document_delete(request, document_id):
     try:
-        services.document_delete(actor=request.user, document_id=document_id)
+        documents_service.document_delete(actor=request.user, document_id=document_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     messages.success(request, _("Document supprimé."))
@@ -287,7 +293,7 @@ def document_delete(request, document_id):
 def _upload(request, *, patient_id=None):
     is_patient = request.user.role == Role.PATIENT
     try:
-        record = services.own_record(request.user) if is_patient else services.record_by_patient_id(patient_id)
+        record = records.own_record(request.user) if is_patient else records.record_by_patient_id(patient_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     form = UploadForm(request.POST or None, request.FILES or None, patient_upload=is_patient)
@@ -295,7 +301,7 @@ def _upload(request, *, patient_id=None):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                document = services.document_upload(
+                document = documents_service.document_upload(
                     actor=request.user,
                     record=record,
                     uploaded=data["file"],
@@ -352,7 +358,7 @@ def profile(request):
     form = ProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.profile_add(actor=request.user, **form.cleaned_data)
+            profile_service.profile_add(actor=request.user, **form.cleaned_data)
         except AccessDenied as exc:
             return _refused(request, exc)
         except ServiceError as exc:
@@ -361,7 +367,7 @@ def profile(request):
             messages.success(request, _("Élément ajouté à votre profil médical."))
             return redirect("dmp:profile")
     try:
-        record, entries = services.profile_list(actor=request.user)
+        record, entries = profile_service.profile_list(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     grouped = [(label, [e for e in entries if e.kind == kind]) for kind, label in ProfileKind.choices]
@@ -372,7 +378,7 @@ def profile(request):
 @require_POST
 def profile_delete(request, entry_id):
     try:
-        services.profile_delete(actor=request.user, entry_id=entry_id)
+        profile_service.profile_delete(actor=request.user, entry_id=entry_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     messages.success(request, _("Élément retiré de votre profil médical."))
@@ -382,7 +388,7 @@ def profile_delete(request, entry_id):
 @login_required
 def settings_page(request):
     try:
-        record = services.record_settings_get(actor=request.user)
+        record = record_settings.record_settings_get(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     initial = {
@@ -395,7 +401,7 @@ def settings_page(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.record_settings_update(
+            record_settings.record_settings_update(
                 actor=request.user,
                 gp=data["gp_rpps"] or None,
                 emergency_access_allowed=data["emergency_access_allowed"],
@@ -420,7 +426,7 @@ def settings_status(request):
         messages.error(request, _("Cochez la case de confirmation pour changer le statut de votre DMP."))
         return redirect("dmp:settings")
     try:
-        services.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
+        record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
     except AccessDenied as exc:
         return _refused(request, exc)
     labels = {
@@ -441,7 +447,7 @@ def blocked(request):
     form = RppsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
+            blocking.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
         except AccessDenied as exc:
             return _refused(request, exc)
         except ServiceError as exc:
@@ -451,8 +457,8 @@ def blocked(request):
             return redirect("dmp:blocked")
     query = request.GET.get("q", "").strip()
     try:
-        rows = services.blocked_list(actor=request.user)
-        found = services.professionals_search(actor=request.user, query=query) if query else []
+        rows = blocking.blocked_list(actor=request.user)
+        found = blocking.professionals_search(actor=request.user, query=query) if query else []
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
@@ -462,7 +468,7 @@ def blocked(request):
 @require_POST
 def unblock(request, rpps):
     try:
-        services.professional_unblock(actor=request.user, rpps=rpps)
+        blocking.professional_unblock(actor=request.user, rpps=rpps)
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -474,15 +480,15 @@ def unblock(request, rpps):
 
 @login_required
 def notifications(request):
-    items = services.notifications_list(actor=request.user)
-    services.notifications_mark_read(actor=request.user)
+    items = notifications_service.notifications_list(actor=request.user)
+    notifications_service.notifications_mark_read(actor=request.user)
     return render(request, "dmp/notifications.html", {"items": items})
 
 
 @login_required
 def history(request):
     try:
-        page = services.access_history(actor=request.user, page=_page_number(request))
+        page = history_service.access_history(actor=request.user, page=_page_number(request))
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "dmp/history.html", {"page": page})
@@ -518,7 +524,7 @@ def pro_find(request):
     form = LookupForm(request.GET or None)
     if form.is_valid():
         try:
-            patient = services.patient_lookup(
+            patient = professionals.patient_lookup(
                 actor=user, ins=form.cleaned_data["ins"], birth_date=form.cleaned_data["birth_date"]
             )
         except NotFound as exc:
@@ -536,7 +542,7 @@ def pro_find(request):
 @login_required
 def gp_dashboard(request):
     try:
-        documents = services.gp_dashboard(actor=request.user)
+        documents = professionals.gp_dashboard(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "dmp/gp_dashboard.html", {"documents": documents})
@@ -550,7 +556,7 @@ def activate(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            account = services.account_activate(
+            account = activation.account_activate(
                 code=data["code"], birth_date=data["birth_date"], password=data["password"]
             )
         except ServiceError as exc:

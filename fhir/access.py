@@ -2,7 +2,7 @@
 
 - Patient/{id}: whoever may read the identity in the hospital record (CHU staff), or may open the
   patient's DMP (the patient, the GP, a professional with a live grant or emergency access);
-- DocumentReference: dmp.access, through dmp.services (same decisions, same traces);
+- DocumentReference: dmp.access, through dmp/services/documents.py (same decisions, same traces);
 - Consent: the patient (dmp.access.decide_manage: the one who manages the grants);
 - AuditEvent: audit's rule (the DPO: all; a patient: about their own data); a patient naming another
   patient gets 404 as everywhere (DECISIONS.md, "Who sees what").

@@ -1,6 +1,6 @@
 """FHIR reads: each decides (fhir/access.py composing records, dmp and audit rules) and traces like the REST API.
 
-Documents and traces go through dmp.services and audit.services themselves, so their decisions
+Documents and traces go through dmp/services/documents.py and audit/services.py themselves, so their decisions
 and traces are exactly those of /api/v1/.
 """
 
@@ -18,8 +18,9 @@ from audit.models import AuditEvent
 from audit.selectors import parse_filters
 from chu_portal.errors import Decision
 from chu_portal.ids import get_by_public_id_or_404
-from dmp import services as dmp_services
 from dmp.models import AccessGrant, SharedDocument, SharedRecord
+from dmp.services import documents as documents_service
+from dmp.services import records
 from records.models import Patient, Report
 
 from . import access
@@ -70,8 +71,8 @@ def patient_read(*, actor, patient_id) -> PatientView:
 
 
 def document_search(*, actor, patient_id, current_only: bool, page: int, page_size: int):
-    """The documents `actor` sees, by dmp.services.documents_list (same rule, one list trace)."""
-    result = dmp_services.documents_list(
+    """The documents `actor` sees, by dmp.services.documents.documents_list (same rule, one list trace)."""
+    result = documents_service.documents_list(
         actor=actor,
         patient_id=patient_id,
         include_superseded=not current_only,
@@ -82,7 +83,7 @@ def document_search(*, actor, patient_id, current_only: bool, page: int, page_si
 
 
 def document_read(*, actor, document_id) -> tuple[SharedDocument, dict]:
-    document, _decision = dmp_services.document_open(actor=actor, document_id=document_id)
+    document, _decision = documents_service.document_open(actor=actor, document_id=document_id)
     return document, stays_of([document])
 
 
@@ -104,7 +105,7 @@ class ConsentPage:
 def consent_search(*, actor, patient_id, page: int, page_size: int) -> ConsentPage:
     """The patient's grants (and oppositions, on the record); one trace naming the grants shown."""
     patient = _patient(patient_id)
-    record = dmp_services.shared_record_for(patient)
+    record = records.shared_record_for(patient)
     decision = access.decide_consents(actor, record)
     if not decision.allowed:
         _refuse(actor, Action.LIST, decision, patient=patient, object_type="dmp_grant")

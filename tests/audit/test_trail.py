@@ -12,6 +12,8 @@ from audit import integrity
 from audit import services as audit
 from audit.constants import Action, Mode
 from audit.models import AuditEvent, AuditSeal
+from dmp.services import documents
+from dmp.services import records as dmp_records
 
 
 def write_traces(actor, n):
@@ -240,15 +242,14 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
     """Every single-object read goes through audit.read_traced: read, decision and trace commit together."""
     from django.test.utils import CaptureQueriesContext
 
-    from dmp import services as dmp_services
     from fhir import services as fhir_services
     from records import services as records
 
     settings.MEDIA_ROOT = tmp_path
-    record = dmp_services.shared_record_for(camille)
+    record = dmp_records.shared_record_for(camille)
     record.gp = dr_moreau
     record.save(update_fields=["gp"])
-    document = dmp_services.chu_document_file(report=discharge_letter)
+    document = documents.chu_document_file(report=discharge_letter)
     reads = {
         "report": (
             lambda: records.report_open(actor=dr_bernard, report_id=discharge_letter.public_id),
@@ -257,11 +258,11 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
         "stay": (lambda: records.stay_for_writing(actor=dr_bernard, stay_id=camille_stay.public_id), "records_stay"),
         "identity": (lambda: records.patient_get(actor=dr_bernard, patient_id=camille.public_id), "records_patient"),
         "dmp_document": (
-            lambda: dmp_services.document_open(actor=dr_moreau, document_id=document.public_id),
+            lambda: documents.document_open(actor=dr_moreau, document_id=document.public_id),
             "dmp_shareddocument",
         ),
         "dmp_file": (
-            lambda: dmp_services.document_content(actor=dr_moreau, document_id=document.public_id)[1].close(),
+            lambda: documents.document_content(actor=dr_moreau, document_id=document.public_id)[1].close(),
             "dmp_shareddocument",
         ),
         "fhir_patient": (

@@ -9,9 +9,10 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Profession, Role
-from dmp import services
+from dmp.consent import grants
 from dmp.constants import DocumentClass, DocumentSource, DocumentType, GrantSource
 from dmp.models import SharedDocument
+from dmp.services import documents, records
 from records.constants import ReportType
 from tests.factories import ReportFactory, professional
 
@@ -50,7 +51,7 @@ def ph_fournier(db):
 
 @pytest.fixture
 def camille_dmp(camille, dr_moreau):
-    record = services.shared_record_for(camille)
+    record = records.shared_record_for(camille)
     record.gp = dr_moreau
     record.save(update_fields=["gp"])
     return record
@@ -59,7 +60,7 @@ def camille_dmp(camille, dr_moreau):
 @pytest.fixture
 def fed_letter(camille_dmp, discharge_letter):
     """Her discharge letter, filed by the CHU (as the feed will)."""
-    return services.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
+    return documents.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
 
 
 @pytest.fixture
@@ -67,12 +68,12 @@ def operative_report(camille_dmp, camille_stay, dr_bernard):
     report = ReportFactory(
         stay=camille_stay, author=dr_bernard, type_code=ReportType.OPERATIVE_REPORT, title="Compte rendu opératoire"
     )
-    return services.chu_document_file(report=report, content=MINIMAL_PDF)
+    return documents.chu_document_file(report=report, content=MINIMAL_PDF)
 
 
 def grant(record, professional, *, days=365, source=GrantSource.IN_PERSON_CONSENT, starts=None):
     """Record consent given in person, as the professional would (the consent services' seam)."""
-    return services.grant_create(
+    return grants.grant_create(
         actor=professional, record=record, professional=professional, source=source, duration_days=days, starts=starts
     )
 

@@ -8,13 +8,15 @@ from django.db import IntegrityError
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from accounts.models import User
 from audit.constants import Mode
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
-from dmp import access, services
+from dmp import access
+from dmp.consent import blocking, requests, tasks
+from dmp.consent import grants as consent_grants
 from dmp.constants import ConsentStatus, DmpAction, GrantSource, NotificationKind
 from dmp.models import AccessGrant, ConsentRequest, Notification, SharedRecordUserObjectPermission
+from dmp.services import documents, history
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def visible_ids(user, patient):
 
 
 def ask(professional, patient, purpose="Suivi cardiologique après votre hospitalisation", **kwargs):
-    return services.consent_request_create(actor=professional, patient_id=patient.public_id, purpose=purpose, **kwargs)
+    return requests.consent_request_create(actor=professional, patient_id=patient.public_id, purpose=purpose, **kwargs)
 
 
 def test_a_request_notifies_the_patient_with_who_asks_why_and_for_how_long(camille, camille_dmp, dr_garnier):
@@ -75,31 +77,30 @@ def test_a_request_needs_a_purpose(camille, camille_dmp, dr_garnier):
 
 def test_approval_creates_a_consent_grant_for_the_asked_duration(camille, camille_dmp, dr_garnier, fed_letter):
     consent_request = ask(dr_garnier, camille, duration_days=30)
-    approved = services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    approved = requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     grant = approved.grant
     assert approved.status == ConsentStatus.APPROVED and grant.source == GrantSource.CONSENT
     assert grant.professional == dr_garnier and (grant.expires - grant.starts).days == 30
-    assert dr_garnier.has_perm("dmp.view_sharedrecord", camille_dmp)
     assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
-    page = services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    page = documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert page.decision.mode == Mode.CONSENT
 
 
 def test_denial_grants_nothing(camille, camille_dmp, dr_garnier, fed_letter):
     consent_request = ask(dr_garnier, camille)
-    denied = services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    denied = requests.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
     assert denied.status == ConsentStatus.DENIED and denied.grant is None
     assert not AccessGrant.objects.exists()
     with pytest.raises(AccessDenied) as refused:
-        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert refused.value.code == "forbidden"
 
 
 def test_a_request_is_answered_once(camille, camille_dmp, dr_garnier):
     consent_request = ask(dr_garnier, camille)
-    services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    requests.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
     with pytest.raises(Conflict):
-        services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+        requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     assert not AccessGrant.objects.exists()
 
 
@@ -107,7 +108,7 @@ def test_only_the_patient_answers_a_request_addressed_to_her(camille, camille_dm
     consent_request = ask(dr_garnier, camille)
     for intruder in (dr_garnier, other_patient.account):
         with pytest.raises(AccessDenied) as refused:
-            services.consent_request_approve(actor=intruder, request_id=consent_request.public_id)
+            requests.consent_request_approve(actor=intruder, request_id=consent_request.public_id)
         assert refused.value.status == 404
     assert ConsentRequest.objects.get(pk=consent_request.pk).status == ConsentStatus.PENDING
     assert AuditEvent.objects.filter(action=DmpAction.CONSENT_APPROVE, outcome="denied").count() == 2
@@ -122,7 +123,7 @@ def test_one_pending_request_at_a_time(camille, camille_dmp, dr_garnier):
 
 
 def test_asking_while_authorised_is_a_conflict(camille, camille_dmp, dr_garnier, dr_moreau):
-    services.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
+    requests.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
     with pytest.raises(Conflict):
         ask(dr_garnier, camille)
     with pytest.raises(Conflict):  # the GP reads the DMP already
@@ -130,7 +131,7 @@ def test_asking_while_authorised_is_a_conflict(camille, camille_dmp, dr_garnier,
 
 
 def test_a_blocked_professional_cannot_even_ask(camille, camille_dmp, dr_garnier):
-    services.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
+    blocking.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
     with pytest.raises(AccessDenied) as refused:
         ask(dr_garnier, camille)
     assert refused.value.code == "blocked"
@@ -142,12 +143,12 @@ def test_in_person_consent_states_the_patient_presence_is_traced_flagged_and_not
     camille, camille_dmp, dr_garnier, fed_letter
 ):
     with pytest.raises(InvalidInput) as refused:
-        services.consent_in_person_record(
+        consent_grants.consent_in_person_record(
             actor=dr_garnier, patient_id=camille.public_id, purpose="Consultation", patient_present=False
         )
     assert "patient_present" in refused.value.fields
     assert not AccessGrant.objects.exists()
-    grant = services.consent_in_person_record(
+    grant = consent_grants.consent_in_person_record(
         actor=dr_garnier, patient_id=camille.public_id, purpose="Consultation de cardiologie", patient_present=True
     )
     assert grant.source == GrantSource.IN_PERSON_CONSENT and grant.professional == dr_garnier
@@ -165,11 +166,11 @@ def test_no_grant_without_the_patient_approving_or_the_professional_recording_in
     camille, camille_dmp, dr_garnier, dr_bernard
 ):
     with pytest.raises(AccessDenied):  # a colleague cannot record consent on someone else's behalf
-        services.grant_create(
+        consent_grants.grant_create(
             actor=dr_bernard, record=camille_dmp, professional=dr_garnier, source=GrantSource.IN_PERSON_CONSENT
         )
     with pytest.raises(AccessDenied):  # nor may a professional give themselves a portal consent
-        services.grant_create(actor=dr_garnier, record=camille_dmp, professional=dr_garnier, source=GrantSource.CONSENT)
+        consent_grants.grant_create(actor=dr_garnier, record=camille_dmp, professional=dr_garnier, source=GrantSource.CONSENT)
     assert not AccessGrant.objects.exists()
 
 
@@ -177,74 +178,62 @@ def test_an_expired_grant_is_never_honoured_even_before_the_clean_up(
     camille, camille_dmp, dr_garnier, fed_letter, travel
 ):
     consent_request = ask(dr_garnier, camille, duration_days=30)
-    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     travel(datetime.timedelta(days=29))
     assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
     travel(datetime.timedelta(days=30, seconds=1))
-    assert SharedRecordUserObjectPermission.objects.filter(user=dr_garnier).exists()  # not yet cleaned up
     assert visible_ids(dr_garnier, camille) == set()
     with pytest.raises(AccessDenied) as refused:
-        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert refused.value.code == "forbidden"
     with pytest.raises(AccessDenied) as refused:
-        services.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
+        documents.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
     assert refused.value.status == 404
-    assert services.grant_permissions_expire() == 1
-    assert not User.objects.get(pk=dr_garnier.pk).has_perm("dmp.view_sharedrecord", camille_dmp)
 
 
-def test_a_revoked_grant_is_never_honoured_even_if_a_permission_lingers(camille, camille_dmp, dr_garnier, fed_letter):
+def test_a_revoked_grant_is_never_honoured_even_if_an_old_permission_lingers(
+    camille, camille_dmp, dr_garnier, fed_letter
+):
     consent_request = ask(dr_garnier, camille)
-    grant = services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id).grant
-    services.grant_revoke(actor=camille.account, grant_id=grant.public_id)
-    assign_perm("dmp.view_sharedrecord", dr_garnier, camille_dmp)  # as if the sync had been missed
+    grant = requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id).grant
+    consent_grants.grant_revoke(actor=camille.account, grant_id=grant.public_id)
+    assign_perm("dmp.view_sharedrecord", dr_garnier, camille_dmp)  # as an older release wrote them
     assert visible_ids(dr_garnier, camille) == set()
-    assert services.grant_permissions_expire() == 1
-    assert not SharedRecordUserObjectPermission.objects.exists()
 
 
-def test_the_clean_up_keeps_live_grants_permissions(camille, camille_dmp, dr_garnier, ph_fournier, travel):
-    services.consent_request_approve(
-        actor=camille.account, request_id=ask(dr_garnier, camille, duration_days=10).public_id
+def test_grants_write_no_object_permission(camille, camille_dmp, dr_garnier, ph_fournier):
+    """Grants live in their table and are checked in SQL: no django-guardian copy that no decision reads."""
+    grant = requests.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id).grant
+    consent_grants.consent_in_person_record(
+        actor=ph_fournier, patient_id=camille.public_id, purpose="Délivrance", patient_present=True
     )
-    services.consent_request_approve(actor=camille.account, request_id=ask(ph_fournier, camille).public_id)
-    travel(datetime.timedelta(days=11))
-    from dmp.consent_tasks import expire_grant_permissions
-
-    assert expire_grant_permissions() == 1
-    assert list(SharedRecordUserObjectPermission.objects.values_list("user__username", flat=True)) == ["ph.fournier"]
-
-
-def test_the_clean_up_runs_on_celery_beat():
-    entry = django_settings.CELERY_BEAT_SCHEDULE["dmp-grant-permissions-expire"]
-    assert entry["task"] == "dmp.consent_tasks.expire_grant_permissions"
-    from chu_portal.celery import app
-
-    app.loader.import_default_modules()
-    assert entry["task"] in app.tasks
+    consent_grants.grant_revoke(actor=camille.account, grant_id=grant.public_id)
+    assert AccessGrant.objects.count() == 2
+    assert not SharedRecordUserObjectPermission.objects.exists()
+    assert "dmp-grant-permissions-expire" not in django_settings.CELERY_BEAT_SCHEDULE
 
 
 def test_patient_lists_her_grants_and_revokes_one(camille, camille_dmp, dr_garnier, ph_fournier):
-    services.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
-    in_person = services.consent_in_person_record(
+    requests.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
+    in_person = consent_grants.consent_in_person_record(
         actor=ph_fournier, patient_id=camille.public_id, purpose="Délivrance", patient_present=True
     )
-    grants = services.grants_list(actor=camille.account)
+    grants = consent_grants.grants_list(actor=camille.account)
     assert {g.professional.username for g in grants} == {"dr.garnier", "ph.fournier"} and all(g.live for g in grants)
-    services.grant_revoke(actor=camille.account, grant_id=in_person.public_id)
-    live = {g.professional.username for g in services.grants_list(actor=camille.account) if g.live}
+    consent_grants.grant_revoke(actor=camille.account, grant_id=in_person.public_id)
+    live = {g.professional.username for g in consent_grants.grants_list(actor=camille.account) if g.live}
     assert live == {"dr.garnier"}
     with pytest.raises(AccessDenied):
-        services.grants_list(actor=dr_garnier, patient_id=camille.public_id)
+        consent_grants.grants_list(actor=dr_garnier, patient_id=camille.public_id)
 
 
 def test_every_step_shows_in_the_patient_access_history(camille, camille_dmp, dr_garnier, fed_letter):
     consent_request = ask(dr_garnier, camille)
     with pytest.raises(AccessDenied):
-        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
-    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
-    services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
-    events = services.access_history(actor=camille.account).events
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    events = history.access_history(actor=camille.account).events
     seen = [(e.action, e.outcome, e.mode) for e in events if e.actor_id == dr_garnier.public_id]
     assert ("consent_request", "allowed", "") in seen
     assert ("list", "denied", "") in seen
@@ -254,7 +243,7 @@ def test_every_step_shows_in_the_patient_access_history(camille, camille_dmp, dr
 @pytest.mark.parametrize("answer", ["approve", "deny"])
 def test_the_professional_learns_the_patient_answer(camille, camille_dmp, dr_garnier, answer):
     consent_request = ask(dr_garnier, camille, duration_days=30)
-    verb = services.consent_request_approve if answer == "approve" else services.consent_request_deny
+    verb = requests.consent_request_approve if answer == "approve" else requests.consent_request_deny
     answered = verb(actor=camille.account, request_id=consent_request.public_id)
     note = Notification.objects.get(recipient=dr_garnier, kind=NotificationKind.CONSENT_ANSWER)
     assert note.record == camille_dmp and note.read_at is None and "Camille" in note.message
@@ -263,15 +252,15 @@ def test_the_professional_learns_the_patient_answer(camille, camille_dmp, dr_gar
         assert timezone.localtime(answered.grant.expires).strftime("%d/%m/%Y") in note.message
     else:
         assert "refusé" in note.message
-    assert services.consent_answers_seen(actor=dr_garnier) == 1
+    assert requests.consent_answers_seen(actor=dr_garnier) == 1
     assert Notification.objects.get(pk=note.pk).read_at is not None
 
 
 def test_an_answer_that_fails_notifies_no_one(camille, camille_dmp, dr_garnier):
     consent_request = ask(dr_garnier, camille)
-    services.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
+    requests.consent_request_deny(actor=camille.account, request_id=consent_request.public_id)
     with pytest.raises(Conflict):
-        services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+        requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     assert Notification.objects.filter(recipient=dr_garnier, kind=NotificationKind.CONSENT_ANSWER).count() == 1
 
 
@@ -282,26 +271,24 @@ def test_an_unanswered_request_expires_cannot_be_approved_and_may_be_asked_again
     first = ask(dr_garnier, camille)
     travel(datetime.timedelta(days=31))
     with pytest.raises(Conflict) as refused:
-        services.consent_request_approve(actor=camille.account, request_id=first.public_id)
+        requests.consent_request_approve(actor=camille.account, request_id=first.public_id)
     assert "expiré" in refused.value.message and not AccessGrant.objects.exists()
     second = ask(dr_garnier, camille)  # the stale question no longer blocks a new one
     assert ConsentRequest.objects.get(pk=first.pk).status == ConsentStatus.EXPIRED
     assert second.status == ConsentStatus.PENDING
-    services.consent_request_approve(actor=camille.account, request_id=second.public_id)
+    requests.consent_request_approve(actor=camille.account, request_id=second.public_id)
 
 
 def test_the_beat_and_the_lists_expire_stale_requests(camille, camille_dmp, dr_garnier, travel, settings):
-    from dmp import consent_tasks
-
     settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS = 30
     stale = ask(dr_garnier, camille)
     travel(datetime.timedelta(days=29))
-    assert consent_tasks.expire_consent_requests() == 0
-    items, _total = services.consent_requests_list(actor=camille.account)
+    assert tasks.expire_consent_requests() == 0
+    items, _total = requests.consent_requests_list(actor=camille.account)
     assert [r.status for r in items] == [ConsentStatus.PENDING]
     travel(datetime.timedelta(days=31))
-    items, _total = services.consent_requests_list(actor=dr_garnier)
+    items, _total = requests.consent_requests_list(actor=dr_garnier)
     assert [r.status for r in items] == [ConsentStatus.EXPIRED] and items[0].decided_at is not None
-    assert consent_tasks.expire_consent_requests() == 0  # already done by the list
+    assert tasks.expire_consent_requests() == 0  # already done by the list
     assert ConsentRequest.objects.get(pk=stale.pk).status == ConsentStatus.EXPIRED
     assert "dmp-consent-requests-expire" in django_settings.CELERY_BEAT_SCHEDULE

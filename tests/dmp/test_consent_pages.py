@@ -3,9 +3,10 @@
 import pytest
 from django.utils.html import escape
 
-from dmp import services
+from dmp.consent import requests
 from dmp.constants import ConsentStatus
 from dmp.models import AccessGrant, BlockedProfessional, ConsentRequest, DmpEmergencyAccess
+from dmp.services import record_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_a_duration_above_the_cap_is_refused_in_french(client, camille, camille_
 
 
 def test_patient_sees_who_asks_why_and_how_long_then_approves(client, camille, camille_dmp, dr_garnier, fed_letter):
-    consent_request = services.consent_request_create(
+    consent_request = requests.consent_request_create(
         actor=dr_garnier, patient_id=camille.public_id, purpose="Bilan avant ablation", duration_days=90
     )
     client.force_login(camille.account)
@@ -67,7 +68,7 @@ def test_patient_sees_who_asks_why_and_how_long_then_approves(client, camille, c
 
 
 def test_patient_denies_from_the_inbox(client, camille, camille_dmp, dr_garnier):
-    consent_request = services.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
+    consent_request = requests.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
     client.force_login(camille.account)
     client.post(f"/dmp/autorisations/demandes/{consent_request.public_id}/refuser/")
     assert ConsentRequest.objects.get().status == ConsentStatus.DENIED
@@ -75,8 +76,8 @@ def test_patient_denies_from_the_inbox(client, camille, camille_dmp, dr_garnier)
 
 
 def test_patient_revokes_a_grant_and_the_professional_is_refused(client, camille, camille_dmp, dr_garnier, fed_letter):
-    consent_request = services.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
-    grant = services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id).grant
+    consent_request = requests.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
+    grant = requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id).grant
     client.force_login(camille.account)
     response = client.post(f"/dmp/autorisations/{grant.public_id}/revoquer/", follow=True)
     assert "Autorisation révoquée" in response.content.decode()
@@ -85,7 +86,7 @@ def test_patient_revokes_a_grant_and_the_professional_is_refused(client, camille
 
 
 def test_another_patient_cannot_answer_or_revoke(client, camille, camille_dmp, dr_garnier, other_patient):
-    consent_request = services.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
+    consent_request = requests.consent_request_create(actor=dr_garnier, patient_id=camille.public_id, purpose="Avis")
     client.force_login(other_patient.account)
     assert client.post(f"/dmp/autorisations/demandes/{consent_request.public_id}/accepter/").status_code == 404
     assert ConsentRequest.objects.get().status == ConsentStatus.PENDING
@@ -113,7 +114,7 @@ def test_emergency_from_the_page_opens_the_dmp_with_the_banner(client, camille, 
 
 
 def test_emergency_from_the_page_when_opposed_says_so(client, camille, camille_dmp, dr_garnier):
-    services.record_settings_update(actor=camille.account, emergency_access_allowed=False)
+    record_settings.record_settings_update(actor=camille.account, emergency_access_allowed=False)
     client.force_login(dr_garnier)
     response = client.post(
         access_url(camille),
@@ -137,10 +138,10 @@ def test_patient_finds_a_professional_by_name_or_rpps_and_blocks_him(client, cam
 def test_the_answer_shows_as_a_badge_until_the_professional_opens_his_requests(
     client, camille, camille_dmp, dr_garnier
 ):
-    consent_request = services.consent_request_create(
+    consent_request = requests.consent_request_create(
         actor=dr_garnier, patient_id=camille.public_id, purpose="Suivi de votre fibrillation"
     )
-    services.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
+    requests.consent_request_approve(actor=camille.account, request_id=consent_request.public_id)
     client.force_login(dr_garnier)
     home = client.get("/dmp/pro/").content.decode()
     assert '1<span class="visually-hidden"> réponse(s) nouvelle(s)</span>' in home

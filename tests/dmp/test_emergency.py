@@ -9,9 +9,12 @@ from accounts.models import Role
 from audit.constants import Action, Mode
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
-from dmp import access, services
+from dmp import access
+from dmp.consent import blocking
+from dmp.consent import emergency as consent_emergency
 from dmp.constants import NotificationKind
 from dmp.models import DmpEmergencyAccess, Notification
+from dmp.services import documents, history, record_settings
 from tests.factories import professional
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +45,7 @@ def visible_ids(user, patient):
 
 
 def break_glass(user, patient, mode=Mode.EMERGENCY, reason=REASON):
-    return services.emergency_access_open(actor=user, patient_id=patient.public_id, reason=reason, mode=mode)
+    return consent_emergency.emergency_access_open(actor=user, patient_id=patient.public_id, reason=reason, mode=mode)
 
 
 def test_breaking_the_glass_opens_the_dmp_for_four_hours_then_closes(
@@ -50,14 +53,14 @@ def test_breaking_the_glass_opens_the_dmp_for_four_hours_then_closes(
 ):
     emergency = break_glass(dr_garnier, camille)
     assert emergency.expires - emergency.starts == datetime.timedelta(hours=4)
-    page = services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+    page = documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert page.decision.mode == Mode.EMERGENCY and page.total == 1
     travel(datetime.timedelta(hours=3, minutes=59))
     assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
     travel(datetime.timedelta(hours=4, seconds=1))
     assert visible_ids(dr_garnier, camille) == set()
     with pytest.raises(AccessDenied) as refused:
-        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert refused.value.code == "forbidden"
 
 
@@ -70,7 +73,7 @@ def test_the_window_is_a_setting(camille, camille_dmp, dr_garnier, settings):
 def test_one_emergency_access_opens_one_patient(camille, camille_dmp, other_patient, dr_garnier, fed_letter):
     break_glass(dr_garnier, camille)
     with pytest.raises(AccessDenied) as refused:
-        services.documents_list(actor=dr_garnier, patient_id=other_patient.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=other_patient.public_id)
     assert refused.value.code == "forbidden"
 
 
@@ -88,25 +91,25 @@ def test_the_access_matrix_still_applies_in_an_emergency(
     # A pharmacist reads discharge letters, not operative reports (DOMAIN.md's default matrix).
     assert visible_ids(ph_fournier, camille) == {fed_letter.public_id}
     with pytest.raises(AccessDenied) as refused:
-        services.document_open(actor=ph_fournier, document_id=operative_report.public_id)
+        documents.document_open(actor=ph_fournier, document_id=operative_report.public_id)
     assert refused.value.status == 404
 
 
 def test_a_masked_document_stays_hidden_even_from_the_counts(camille, camille_dmp, dr_garnier, dr_samu, fed_letter):
-    services.document_mask(actor=camille.account, document_id=fed_letter.public_id)
+    documents.document_mask(actor=camille.account, document_id=fed_letter.public_id)
     break_glass(dr_garnier, camille)
     break_glass(dr_samu, camille, mode=Mode.SAMU)
     for user in (dr_garnier, dr_samu):
-        page = services.documents_list(actor=user, patient_id=camille.public_id)
+        page = documents.documents_list(actor=user, patient_id=camille.public_id)
         assert page.decision.mode in (Mode.EMERGENCY, Mode.SAMU)
         assert page.documents == [] and page.total == 0
         with pytest.raises(AccessDenied) as refused:
-            services.document_content(actor=user, document_id=fed_letter.public_id)
+            documents.document_content(actor=user, document_id=fed_letter.public_id)
         assert refused.value.status == 404
 
 
 def test_a_patient_who_opposed_emergency_access_gets_emergency_opposed(camille, camille_dmp, dr_garnier, dr_samu):
-    services.record_settings_update(actor=camille.account, emergency_access_allowed=False)
+    record_settings.record_settings_update(actor=camille.account, emergency_access_allowed=False)
     with pytest.raises(AccessDenied) as refused:
         break_glass(dr_garnier, camille)
     assert refused.value.code == "emergency_opposed" and refused.value.status == 403
@@ -114,7 +117,7 @@ def test_a_patient_who_opposed_emergency_access_gets_emergency_opposed(camille, 
         action=Action.EMERGENCY_ACCESS, outcome="denied", reason="emergency_opposed", flagged=True
     ).exists()
     break_glass(dr_samu, camille, mode=Mode.SAMU)  # SAMU access is its own choice
-    services.record_settings_update(actor=camille.account, samu_access_allowed=False)
+    record_settings.record_settings_update(actor=camille.account, samu_access_allowed=False)
     with pytest.raises(AccessDenied) as refused:
         break_glass(dr_samu, camille, mode=Mode.SAMU, reason=REASON + " (bis)")
     assert refused.value.code == "emergency_opposed"
@@ -122,15 +125,15 @@ def test_a_patient_who_opposed_emergency_access_gets_emergency_opposed(camille, 
 
 def test_opposing_meanwhile_ends_an_open_window(camille, camille_dmp, dr_garnier, fed_letter):
     break_glass(dr_garnier, camille)
-    services.record_settings_update(actor=camille.account, emergency_access_allowed=False)
+    record_settings.record_settings_update(actor=camille.account, emergency_access_allowed=False)
     assert visible_ids(dr_garnier, camille) == set()
 
 
 def test_a_blocked_professional_is_refused_even_in_an_emergency(camille, camille_dmp, dr_garnier, fed_letter):
     break_glass(dr_garnier, camille)
-    services.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
+    blocking.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
     with pytest.raises(AccessDenied) as refused:
-        services.documents_list(actor=dr_garnier, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert refused.value.code == "blocked"
     with pytest.raises(AccessDenied) as refused:
         break_glass(dr_garnier, camille, reason=REASON + " encore")
@@ -142,7 +145,7 @@ def test_samu_mode_is_for_regulation_doctors(camille, camille_dmp, dr_garnier, d
         break_glass(dr_garnier, camille, mode=Mode.SAMU)
     assert refused.value.code == "forbidden"
     break_glass(dr_samu, camille, mode=Mode.SAMU)
-    assert services.documents_list(actor=dr_samu, patient_id=camille.public_id).decision.mode == Mode.SAMU
+    assert documents.documents_list(actor=dr_samu, patient_id=camille.public_id).decision.mode == Mode.SAMU
     with pytest.raises(InvalidInput):
         break_glass(dr_samu, camille, mode="gp")
 
@@ -161,7 +164,7 @@ def test_the_trace_and_every_read_under_it_are_flagged_for_the_dpo(
     emergency = break_glass(user, camille, mode=mode)
     opened = AuditEvent.objects.get(action=Action.EMERGENCY_ACCESS, object_id=str(emergency.public_id))
     assert opened.flagged and opened.flag_reason == flag and opened.reason == REASON
-    services.document_open(actor=user, document_id=fed_letter.public_id)
+    documents.document_open(actor=user, document_id=fed_letter.public_id)
     read = AuditEvent.objects.get(action=Action.READ, actor_id=user.public_id)
     assert read.mode == mode and read.flagged
 
@@ -197,6 +200,6 @@ def test_the_professional_sees_the_emergency_banner_on_every_page_meanwhile(
 
 def test_the_emergency_shows_in_the_patient_access_history(camille, camille_dmp, dr_garnier, fed_letter):
     break_glass(dr_garnier, camille)
-    services.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
-    events = services.access_history(actor=camille.account).events
+    documents.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
+    events = history.access_history(actor=camille.account).events
     assert {(e.action, e.mode) for e in events} >= {("emergency_access", "emergency"), ("read", "emergency")}

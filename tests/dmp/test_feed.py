@@ -15,11 +15,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
 from audit.models import AuditEvent
 from chu_portal.celery import app as celery_app
-from dmp import feed, files
-from dmp import services as dmp_services
+from dmp import files
 from dmp.constants import DocumentStatus, FeedReason, FeedStatus, NotificationKind, RecordStatus
+from dmp.feed import dashboard, delivery, tasks
 from dmp.models import FeedItem, Notification, SharedDocument, SharedRecord
 from dmp.pdf import render_report_pdf
+from dmp.services import documents
 from records import services as records
 from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Patient, Report
@@ -102,8 +103,8 @@ def test_nothing_is_sent_before_the_signature_commits(dr_bernard, draft_report, 
 def test_the_same_message_delivered_twice_files_one_document(sign, camille_dmp):
     report = sign()
     item = item_of(report)
-    feed.feed_item_deliver(item_id=item.pk)
-    feed.feed_item_deliver(item_id=item.pk, redelivered=True)
+    delivery.feed_item_deliver(item_id=item.pk)
+    delivery.feed_item_deliver(item_id=item.pk, redelivered=True)
     item.refresh_from_db()
     assert SharedDocument.objects.filter(source_report_id=report.public_id).count() == 1
     assert item.status == FeedStatus.DELIVERED and item.attempts == 1 and item.redeliveries == 2
@@ -126,7 +127,7 @@ def test_a_retrieved_ins_waits_and_goes_once_qualified(
     report = sign()
     item = item_of(report)
     assert item.status == FeedStatus.WAITING_IDENTITY and item.reason == FeedReason.IDENTITY_NOT_QUALIFIED
-    assert feed.feed_sweep() == 0  # the sweep never sends what waits for its identity
+    assert tasks.sweep() == 0  # the sweep never sends what waits for its identity
     assert not SharedDocument.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
@@ -146,9 +147,9 @@ def test_a_report_signed_while_the_dmp_is_opposed_or_closed_is_never_sent(
     assert item.status == FeedStatus.SKIPPED and item.reason == f"dmp_{status}"
     camille_dmp.status = RecordStatus.ACTIVE
     camille_dmp.save(update_fields=["status"])
-    feed.feed_sweep(now=timezone.now() + timedelta(days=1))
-    feed.feed_deliver_pending()
-    feed.feed_item_deliver(item_id=item.pk)
+    tasks.sweep(now=timezone.now() + timedelta(days=1))
+    delivery.feed_deliver_pending()
+    delivery.feed_item_deliver(item_id=item.pk)
     item.refresh_from_db()
     assert item.status == FeedStatus.SKIPPED and not SharedDocument.objects.exists()
 
@@ -157,7 +158,7 @@ def test_a_dmp_opposed_after_signing_but_before_delivery_gets_nothing(dr_bernard
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     camille_dmp.status = RecordStatus.OPPOSED
     camille_dmp.save(update_fields=["status"])
-    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     assert item_of(draft_report).status == FeedStatus.SKIPPED and not SharedDocument.objects.exists()
 
 
@@ -176,8 +177,8 @@ def test_an_amendment_delivered_first_still_files_the_versions_in_order(dr_berna
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
     records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
-    feed.feed_item_deliver(item_id=item_of(amendment).pk)  # v2's message arrives before v1's
-    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    delivery.feed_item_deliver(item_id=item_of(amendment).pk)  # v2's message arrives before v1's
+    delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     old = SharedDocument.objects.get(source_report_id=draft_report.public_id)
     new = SharedDocument.objects.get(source_report_id=amendment.public_id)
     assert (old.status, new.status, new.replaces_id) == (DocumentStatus.SUPERSEDED, DocumentStatus.CURRENT, old.pk)
@@ -224,7 +225,7 @@ def test_a_failing_delivery_is_retried_then_marked_failed_with_its_last_error(
 def test_backoff_is_exponential_with_jitter_and_capped(settings):
     settings.DMP_FEED_RETRY_BACKOFF_SECONDS = 10
     settings.DMP_FEED_RETRY_BACKOFF_MAX_SECONDS = 60
-    samples = {n: [feed.backoff_seconds(n) for _ in range(200)] for n in (1, 2, 3, 10)}
+    samples = {n: [delivery.backoff_seconds(n) for _ in range(200)] for n in (1, 2, 3, 10)}
     assert all(0 <= s <= 10 for s in samples[1]) and max(samples[2]) > 10 >= min(samples[2])
     assert all(s <= 40 for s in samples[3]) and all(s <= 60 for s in samples[10])
     assert len(set(samples[10])) > 1  # jitter: not every client retries at the same instant
@@ -232,11 +233,11 @@ def test_backoff_is_exponential_with_jitter_and_capped(settings):
 
 def test_the_sweep_resends_only_pending_items_that_are_due(dr_bernard, draft_report, camille_dmp, settings):
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)  # its message never went
-    assert feed.feed_sweep() == 0  # the after-commit task gets its grace period first
+    assert tasks.sweep() == 0  # the after-commit task gets its grace period first
     later = timezone.now() + timedelta(seconds=settings.DMP_FEED_SWEEP_GRACE_SECONDS + 1)
-    assert feed.feed_sweep(now=later) == 1
+    assert tasks.sweep(now=later) == 1
     assert item_of(draft_report).status == FeedStatus.DELIVERED
-    assert feed.feed_sweep(now=later + timedelta(hours=1)) == 0
+    assert tasks.sweep(now=later + timedelta(hours=1)) == 0
 
 
 @pytest.fixture
@@ -317,11 +318,10 @@ def test_seed_demo_feeds_camille_leaves_jules_waiting_and_skips_lea(db, django_c
 
 def test_the_feed_dashboard_counts_stays_discharged_without_a_letter(client, camille_stay, db):
     from accounts.models import Role
-    from dmp import feed
     from tests.factories import UserFactory
 
     admin = UserFactory(role=Role.ADMIN, username="admin.count")
-    assert feed.feed_dashboard(actor=admin).stays_without_letter == 1
+    assert dashboard.feed_dashboard(actor=admin).stays_without_letter == 1
 
 
 # --- The delivery's shape: the PDF rendered at signing, one read, no savepoint -----------------
@@ -332,7 +332,7 @@ def test_the_pdf_is_rendered_in_the_signing_transaction_and_filed_as_signed(dr_b
     item = item_of(draft_report)
     signed_pdf = bytes(item.content)
     assert item.status == FeedStatus.PENDING and signed_pdf.startswith(b"%PDF-")
-    feed.feed_item_deliver(item_id=item.pk)
+    delivery.feed_item_deliver(item_id=item.pk)
     item.refresh_from_db()
     document = SharedDocument.objects.get(source_report_id=draft_report.public_id)
     assert document.sha256 == hashlib.sha256(signed_pdf).hexdigest() and document.size == len(signed_pdf)
@@ -356,15 +356,15 @@ def test_a_report_waiting_for_its_identity_is_rendered_when_it_goes(
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     assert item_of(draft_report).content is None  # rendered once the identity it waits for is qualified
     records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
-    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     document = SharedDocument.objects.get(source_report_id=draft_report.public_id)
     assert document.file.read(5) == b"%PDF-" and item_of(draft_report).status == FeedStatus.DELIVERED
 
 
 def test_a_report_already_filed_by_another_path_is_linked_not_filed_twice(dr_bernard, draft_report, camille_dmp):
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
-    filed = dmp_services.chu_document_file(report=Report.objects.get(pk=draft_report.pk))
-    feed.feed_item_deliver(item_id=item_of(draft_report).pk)
+    filed = documents.chu_document_file(report=Report.objects.get(pk=draft_report.pk))
+    delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     item = item_of(draft_report)
     assert item.status == FeedStatus.DELIVERED and item.document == filed
     assert SharedDocument.objects.filter(source_report_id=draft_report.public_id).count() == 1
@@ -374,7 +374,7 @@ def test_a_delivery_reads_once_and_writes_the_document_its_trace_and_the_item(dr
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     item = item_of(draft_report)
     with CaptureQueriesContext(connection) as captured:
-        feed.feed_item_deliver(item_id=item.pk)
+        delivery.feed_item_deliver(item_id=item.pk)
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     kinds = [" ".join(sql.split()[:3]).replace('"', "") for sql in statements]
     # Camille has a portal account and a GP: two notifications (their recipients read) besides
@@ -402,18 +402,18 @@ def _values(obj, exclude=()) -> dict:
 def test_the_one_statement_lock_loads_what_the_orm_loads(
     dr_bernard, draft_report, camille, camille_dmp, with_dmp, django_capture_on_commit_callbacks
 ):
-    """dmp.feed builds its delivery read from the models' columns on PostgreSQL and goes through
+    """dmp.feed.delivery builds its delivery read from the models' columns on PostgreSQL and goes through
     the ORM elsewhere: both must hand the same instances to the filing."""
     records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
     records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
-    feed.feed_item_deliver(item_id=item_of(draft_report).pk)  # v1 filed: v2's read finds no document yet
+    delivery.feed_item_deliver(item_id=item_of(draft_report).pk)  # v1 filed: v2's read finds no document yet
     if not with_dmp:
         FeedItem.objects.filter(patient=camille).update(document=None, status=FeedStatus.PENDING, delivered_at=None)
         SharedDocument.objects.filter(record=camille_dmp).delete()
         camille_dmp.delete()
     for key, value in (("id", item_of(amendment).pk), ("report_id", draft_report.pk)):
-        raw, orm = feed._lock_item(key=key, value=value), feed._lock_item_orm(key=key, value=value)
+        raw, orm = delivery._lock_item(key=key, value=value), delivery._lock_item_orm(key=key, value=value)
         assert _values(raw) == _values(orm) and raw.filed_document_id == orm.filed_document_id
         assert _values(raw.report, exclude=("body",)) == _values(orm.report, exclude=("body",))
         assert _values(raw.patient) == _values(orm.patient)
@@ -423,4 +423,4 @@ def test_the_one_statement_lock_loads_what_the_orm_loads(
             for item in (raw, orm):
                 with pytest.raises(SharedRecord.DoesNotExist):
                     item.patient.shared_record  # noqa: B018 - the attribute access is the assertion
-    assert feed._lock_item(value=0) is None and feed._lock_item_orm(key="id", value=0) is None
+    assert delivery._lock_item(value=0) is None and delivery._lock_item_orm(key="id", value=0) is None

@@ -2,14 +2,15 @@
 
 from django.urls import reverse
 
-from dmp import services
+from dmp.consent import emergency, grants
 from dmp.constants import GrantSource
+from dmp.services import documents, history
 
 
 def test_reads_under_consent_are_one_sentence_with_the_date_of_the_authorisation(
     client, camille, camille_dmp, fed_letter, operative_report, dr_garnier
 ):
-    given = services.grant_create(
+    given = grants.grant_create(
         actor=camille.account,
         record=camille_dmp,
         professional=dr_garnier,
@@ -17,7 +18,7 @@ def test_reads_under_consent_are_one_sentence_with_the_date_of_the_authorisation
         duration_days=365,
     )
     for document in (fed_letter, operative_report, fed_letter):
-        services.document_open(actor=dr_garnier, document_id=document.public_id)
+        documents.document_open(actor=dr_garnier, document_id=document.public_id)
     client.force_login(camille.account)
     body = client.get(reverse("dmp:history")).content.decode()
     assert "Paul Garnier, médecin</strong> a consulté 3 documents de votre DMP" in body
@@ -25,18 +26,18 @@ def test_reads_under_consent_are_one_sentence_with_the_date_of_the_authorisation
 
 
 def test_an_emergency_access_stands_out(client, camille, camille_dmp, fed_letter, dr_garnier):
-    services.emergency_access_open(
+    emergency.emergency_access_open(
         actor=dr_garnier, patient_id=camille.public_id, reason="Malaise au cabinet, patiente inconsciente"
     )
-    services.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
+    documents.document_open(actor=dr_garnier, document_id=fed_letter.public_id)
     client.force_login(camille.account)
     body = client.get(reverse("dmp:history")).content.decode()
     assert "history-emergency" in body and "accès d&#x27;urgence (bris de glace)" in body
 
 
 def test_the_history_is_grouped_by_day(camille, camille_dmp, fed_letter, dr_moreau):
-    services.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
-    page = services.access_history(actor=camille.account, patient_id=camille.public_id)
+    documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
+    page = history.access_history(actor=camille.account, patient_id=camille.public_id)
     assert len(page.days) == 1
     entry = page.days[0].entries[0]
     assert entry.how == "en tant que votre médecin traitant" and entry.count == 1

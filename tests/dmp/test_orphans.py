@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from dmp import orphans, tasks
+from dmp.feed import orphans as feed_orphans
+from dmp.feed import tasks as feed_tasks
 
 from .conftest import MINIMAL_PDF
 
@@ -21,7 +22,7 @@ DAY = 24 * 3600
 
 
 def stored(name: str, *, age_seconds: int = 0) -> str:
-    """A file in the documents' storage, as dmp.services writes them, `age_seconds` old."""
+    """A file in the documents' storage, as dmp/services/documents.py writes them, `age_seconds` old."""
     saved = default_storage.save(f"dmp/2026/11/{name}", ContentFile(MINIMAL_PDF))
     if age_seconds:
         then = time.time() - age_seconds
@@ -34,7 +35,7 @@ def test_only_old_files_no_document_references_are_removed_and_traced(fed_letter
     os.utime(default_storage.path(kept_document), (time.time() - 3 * DAY,) * 2)
     orphan = stored("orphan.pdf", age_seconds=2 * DAY)
     young = stored("young.pdf")  # may belong to a transaction still running
-    assert orphans.remove_orphan_files() == [orphan]
+    assert feed_orphans.remove_orphan_files() == [orphan]
     assert default_storage.exists(kept_document) and default_storage.exists(young)
     assert not default_storage.exists(orphan)
     trace = AuditEvent.objects.get(action="remove_orphan_files")
@@ -52,10 +53,10 @@ def test_a_dry_run_lists_and_removes_nothing(capsys):
 
 
 def test_files_are_checked_against_documents_in_batches(monkeypatch, fed_letter):
-    monkeypatch.setattr(orphans, "BATCH", 10)
+    monkeypatch.setattr(feed_orphans, "BATCH", 10)
     names = [stored(f"orphan-{i}.pdf", age_seconds=2 * DAY) for i in range(25)]
     with CaptureQueriesContext(connection) as captured:
-        removed = orphans.remove_orphan_files()
+        removed = feed_orphans.remove_orphan_files()
     assert sorted(removed) == sorted(names)
     lookups = [q for q in captured.captured_queries if 'FROM "dmp_shareddocument"' in q["sql"]]
     assert len(lookups) == 3  # 26 files (25 orphans and the letter's) in batches of 10
@@ -63,6 +64,6 @@ def test_files_are_checked_against_documents_in_batches(monkeypatch, fed_letter)
 
 
 def test_the_beat_task_removes_them_and_an_empty_storage_is_fine():
-    assert tasks.remove_orphan_files() == 0
+    assert feed_tasks.remove_orphan_files() == 0
     stored("orphan.pdf", age_seconds=2 * DAY)
-    assert tasks.remove_orphan_files() == 1
+    assert feed_tasks.remove_orphan_files() == 1

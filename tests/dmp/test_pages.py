@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from dmp import services
 from dmp.constants import DocumentType
 from dmp.models import SharedDocument
+from dmp.services import activation, documents
 
 from .conftest import MINIMAL_PDF, grant, upload
 
@@ -85,7 +85,7 @@ def test_the_viewer_serves_the_file_inline_and_as_a_download(client, camille, fe
 
 
 def test_professional_sees_the_not_visible_warning(client, camille, camille_dmp, dr_moreau, dr_garnier):
-    document = services.document_upload(
+    document = documents.document_upload(
         actor=dr_garnier,
         record=camille_dmp,
         uploaded=upload("r.pdf", MINIMAL_PDF),
@@ -105,7 +105,7 @@ def test_outsider_gets_a_403_page_and_a_masked_document_is_a_404(client, camille
     assert client.get(reverse("dmp:patient_dmp", args=[camille.public_id])).status_code == 403
     grant(camille_dmp, dr_garnier)
     assert client.get(reverse("dmp:document", args=[fed_letter.public_id])).status_code == 200
-    services.document_mask(actor=camille.account, document_id=fed_letter.public_id)
+    documents.document_mask(actor=camille.account, document_id=fed_letter.public_id)
     page = client.get(reverse("dmp:patient_dmp", args=[camille.public_id])).content.decode()
     assert str(fed_letter.public_id) not in page and "0 document" in page
     assert client.get(reverse("dmp:document", args=[fed_letter.public_id])).status_code == 404
@@ -147,7 +147,7 @@ def test_profile_history_notifications_and_blocked_pages_render(client, camille,
     client.force_login(camille.account)
     client.post(reverse("dmp:profile"), {"kind": "allergy", "label": "Pénicilline"})
     assert "Pénicilline" in client.get(reverse("dmp:profile")).content.decode()
-    services.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
+    documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
     assert "médecin traitant" in client.get(reverse("dmp:history")).content.decode()
     assert fed_letter.title in client.get(reverse("dmp:notifications")).content.decode()
     client.post(reverse("dmp:blocked"), {"rpps": dr_moreau.rpps})
@@ -158,7 +158,7 @@ def test_a_patient_activates_her_space_with_the_chu_code(client, dr_bernard):
     from tests.factories import PatientFactory
 
     patient = PatientFactory(birth_date=datetime.date(1970, 1, 2), first_names="Nina", birth_name="ROSE")
-    code, account = services.activation_code_issue(actor=dr_bernard, patient_id=patient.public_id)
+    code, account = activation.activation_code_issue(actor=dr_bernard, patient_id=patient.public_id)
     assert not account.is_active
     bad = client.post(
         reverse("dmp:activate"), {"code": code, "birth_date": "1970-01-03", "password": "x", "password2": "x"}

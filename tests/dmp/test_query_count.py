@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dmp import services
+from dmp.services import documents
 
 from .conftest import grant
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def queries_for_list(actor, record):
     actor = type(actor).objects.get(pk=actor.pk)  # a fresh user each time: nothing cached
     with CaptureQueriesContext(connection) as ctx:
-        services.documents_list(actor=actor, record=record, page_size=500)
+        documents.documents_list(actor=actor, record=record, page_size=500)
     return len(ctx.captured_queries)
 
 

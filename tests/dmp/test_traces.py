@@ -3,15 +3,16 @@
 import pytest
 
 from audit.models import AuditEvent
-from chu_portal.errors import AccessDenied
-from dmp import services
+from chu_portal.errors import AccessDenied, NotFound
+from dmp.services import documents, professionals, record_settings
+from dmp.services import history as history_service
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_list_writes_one_trace_naming_the_ids_shown(camille, dr_moreau, fed_letter):
     before = AuditEvent.objects.count()
-    services.documents_list(actor=dr_moreau, patient_id=camille.public_id)
+    documents.documents_list(actor=dr_moreau, patient_id=camille.public_id)
     events = list(AuditEvent.objects.order_by("id")[before:])
     assert len(events) == 1
     assert events[0].object_ids == [str(fed_letter.public_id)] and events[0].mode == "gp"
@@ -19,8 +20,8 @@ def test_a_list_writes_one_trace_naming_the_ids_shown(camille, dr_moreau, fed_le
 
 def test_opening_and_downloading_a_document_write_one_trace_each(camille, dr_moreau, fed_letter):
     before = AuditEvent.objects.count()
-    services.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
-    _doc, handle = services.document_content(actor=dr_moreau, document_id=fed_letter.public_id, download=True)
+    documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
+    _doc, handle = documents.document_content(actor=dr_moreau, document_id=fed_letter.public_id, download=True)
     handle.close()
     actions = list(AuditEvent.objects.order_by("id")[before:].values_list("action", "object_id"))
     assert actions == [("read", str(fed_letter.public_id)), ("download", str(fed_letter.public_id))]
@@ -28,14 +29,14 @@ def test_opening_and_downloading_a_document_write_one_trace_each(camille, dr_mor
 
 def test_a_refusal_trace_survives_the_refusal(camille, dr_leroy, fed_letter):
     with pytest.raises(AccessDenied):
-        services.documents_list(actor=dr_leroy, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_leroy, patient_id=camille.public_id)
     event = AuditEvent.objects.order_by("-id").first()
     assert (event.outcome, event.patient_id, event.actor_username) == ("denied", camille.public_id, "dr.leroy")
 
 
 def test_mask_and_settings_changes_are_traced(camille, fed_letter):
-    services.document_mask(actor=camille.account, document_id=fed_letter.public_id)
-    services.record_settings_update(actor=camille.account, emergency_access_allowed=False)
+    documents.document_mask(actor=camille.account, document_id=fed_letter.public_id)
+    record_settings.record_settings_update(actor=camille.account, emergency_access_allowed=False)
     actions = list(AuditEvent.objects.order_by("-id").values_list("action", flat=True)[:2])
     assert actions == ["update_settings", "mask"]
 
@@ -45,9 +46,9 @@ def test_the_patient_sees_every_access_by_others_in_her_history(
 ):
     from records import services as record_services
 
-    services.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
+    documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
     record_services.record_open(actor=dr_bernard, patient_id=camille.public_id)
-    history = services.access_history(actor=camille.account)
+    history = history_service.access_history(actor=camille.account)
     who = {(e.actor_username, e.object_type) for e in history.events}
     assert ("dr.moreau", "dmp_document") in who and ("dr.bernard", "hospital_record") in who
     assert all(e.actor_username != "camille.martin" for e in history.events)
@@ -55,10 +56,10 @@ def test_the_patient_sees_every_access_by_others_in_her_history(
 
 
 def test_external_lookup_by_exact_ins_and_birth_date_is_traced(camille, dr_garnier):
-    found = services.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date=camille.birth_date.isoformat())
+    found = professionals.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date=camille.birth_date.isoformat())
     assert found == camille
     assert AuditEvent.objects.order_by("-id").first().action == "lookup"
-    with pytest.raises(AccessDenied) as refused:
-        services.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date="2000-01-01")
-    assert refused.value.status == 404
+    with pytest.raises(NotFound) as refused:
+        professionals.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date="2000-01-01")
+    assert refused.value.status == 404 and refused.value.code == "not_found"
     assert AuditEvent.objects.order_by("-id").first().outcome == "denied"

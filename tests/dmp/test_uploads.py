@@ -5,9 +5,9 @@ import os
 import pytest
 
 from chu_portal.errors import ServiceError
-from dmp import services
 from dmp.constants import DocumentSource
 from dmp.models import SharedDocument
+from dmp.services import documents
 
 from .conftest import MINIMAL_PDF, upload
 
@@ -33,7 +33,7 @@ def stored_files(media_root):
 @pytest.mark.parametrize(("name", "content", "code", "status"), BAD_UPLOADS)
 def test_bad_upload_is_refused_and_nothing_is_stored(camille, camille_dmp, _media, name, content, code, status):
     with pytest.raises(ServiceError) as refused:
-        services.document_upload(
+        documents.document_upload(
             actor=camille.account, record=camille_dmp, uploaded=upload(name, content), title="Test"
         )
     assert (refused.value.code, refused.value.status) == (code, status)
@@ -44,7 +44,7 @@ def test_bad_upload_is_refused_and_nothing_is_stored(camille, camille_dmp, _medi
 def test_a_file_of_20_mb_plus_one_byte_is_refused(camille, camille_dmp, _media, settings):
     content = MINIMAL_PDF + b"0" * (settings.DMP_UPLOAD_MAX_BYTES + 1 - len(MINIMAL_PDF))
     with pytest.raises(ServiceError) as refused:
-        services.document_upload(
+        documents.document_upload(
             actor=camille.account, record=camille_dmp, uploaded=upload("gros.pdf", content), title="Gros"
         )
     assert (refused.value.code, refused.value.status) == ("file_too_large", 413)
@@ -53,7 +53,7 @@ def test_a_file_of_20_mb_plus_one_byte_is_refused(camille, camille_dmp, _media, 
 
 def test_a_name_with_a_path_is_refused(camille, camille_dmp, _media):
     with pytest.raises(ServiceError) as refused:
-        services.document_upload(
+        documents.document_upload(
             actor=camille.account,
             record=camille_dmp,
             uploaded=upload("x.pdf", MINIMAL_PDF),
@@ -67,7 +67,7 @@ def test_a_name_with_a_path_is_refused(camille, camille_dmp, _media):
 def test_a_good_upload_is_stored_under_a_random_name_with_its_hash(camille, camille_dmp, _media):
     import hashlib
 
-    document = services.document_upload(
+    document = documents.document_upload(
         actor=camille.account,
         record=camille_dmp,
         uploaded=upload("Mon certificat.pdf", MINIMAL_PDF),
@@ -96,17 +96,17 @@ def real_image(fmt: str) -> bytes:
 def test_png_and_jpeg_are_accepted_by_content(camille, camille_dmp):
     png = real_image("PNG")
     jpeg = real_image("JPEG")
-    a = services.document_upload(actor=camille.account, record=camille_dmp, uploaded=upload("a.pdf", png), title="A")
-    b = services.document_upload(actor=camille.account, record=camille_dmp, uploaded=upload("b", jpeg), title="B")
+    a = documents.document_upload(actor=camille.account, record=camille_dmp, uploaded=upload("a.pdf", png), title="A")
+    b = documents.document_upload(actor=camille.account, record=camille_dmp, uploaded=upload("b", jpeg), title="B")
     assert (a.mime_type, b.mime_type) == ("image/png", "image/jpeg")
     assert a.file.name.endswith(".png")
 
 
 def test_patient_deletes_her_own_upload_softly(camille, camille_dmp, dr_moreau):
-    document = services.document_upload(
+    document = documents.document_upload(
         actor=camille.account, record=camille_dmp, uploaded=upload("a.pdf", MINIMAL_PDF), title="A"
     )
-    services.document_delete(actor=camille.account, document_id=document.public_id)
+    documents.document_delete(actor=camille.account, document_id=document.public_id)
     assert SharedDocument.objects.get(pk=document.pk).deleted_at is not None
-    assert services.documents_list(actor=camille.account, record=camille_dmp).total == 0
-    assert services.documents_list(actor=dr_moreau, record=camille_dmp).total == 0
+    assert documents.documents_list(actor=camille.account, record=camille_dmp).total == 0
+    assert documents.documents_list(actor=dr_moreau, record=camille_dmp).total == 0

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from audit.constants import Mode, Outcome
 from audit.models import AuditEvent
-from dmp import services as dmp_services
+from dmp.consent import grants
+from dmp.services import documents, record_settings
 from records import services as records_services
 from records.constants import INS_OID_TEST
 
@@ -114,7 +115,7 @@ def test_the_attachment_url_is_the_traced_content_endpoint(api, camille, dr_more
 def test_masked_documents_carry_masque_ps_for_the_gp_and_are_absent_for_a_consented_professional(
     api, camille, camille_dmp, dr_moreau, dr_garnier, fed_letter, operative_report
 ):
-    dmp_services.document_mask(actor=camille.account, document_id=operative_report.public_id)
+    documents.document_mask(actor=camille.account, document_id=operative_report.public_id)
     gp_docs = {d["id"]: d for d in resources_of(valid_fhir(docs(api.as_user(dr_moreau), camille)))}
     labels = [c["code"] for label in gp_docs[str(operative_report.public_id)]["securityLabel"] for c in label["coding"]]
     assert labels == ["MASQUE_PS"]
@@ -143,7 +144,7 @@ def test_an_amended_report_replaces_the_previous_document_which_is_superseded(
         actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="Texte corrigé."
     )
     amended = records_services.report_sign(actor=dr_bernard, report_id=amended.public_id)
-    new = dmp_services.chu_document_file(report=amended, content=MINIMAL_PDF)
+    new = documents.chu_document_file(report=amended, content=MINIMAL_PDF)
     bundle = valid_fhir(docs(api.as_user(dr_moreau), camille))
     by_id = {d["id"]: d for d in resources_of(bundle)}
     assert by_id[str(fed_letter.public_id)]["status"] == "superseded"
@@ -198,8 +199,8 @@ def test_consents_are_grants_with_permit_provisions_and_the_emergency_opposition
 ):
     live = grant(camille_dmp, dr_garnier, days=30)
     revoked = grant(camille_dmp, ph_fournier)
-    dmp_services.grant_revoke(actor=camille.account, grant_id=revoked.public_id)
-    dmp_services.record_settings_update(actor=camille.account, emergency_access_allowed=False)
+    grants.grant_revoke(actor=camille.account, grant_id=revoked.public_id)
+    record_settings.record_settings_update(actor=camille.account, emergency_access_allowed=False)
     bundle = valid_fhir(api.as_user(camille.account).get("/fhir/Consent", {"patient": str(camille.public_id)}))
     consents = {c["id"]: c for c in resources_of(bundle)}
     active = consents[str(live.public_id)]
@@ -228,7 +229,7 @@ def test_the_patient_reads_traces_by_others_shaped_after_balp_with_emergency_ove
 ):
     records_services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason="Arrêt cardiaque")
     records_services.record_open(actor=dr_leroy, patient_id=camille.public_id)
-    dmp_services.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
+    documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
     client = api.as_user(camille.account)
     client.get(f"/fhir/Patient/{camille.public_id}")  # her own read: not in her list
     bundle = valid_fhir(client.get("/fhir/AuditEvent", {"patient": str(camille.public_id)}))

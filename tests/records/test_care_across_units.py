@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
+from dmp.services import records
 from records import services
 from records.constants import ReportType
 from records.models import HandoverNote, OpinionRequest, Report, StayMovement
@@ -281,9 +282,7 @@ def test_the_patient_sees_the_opinion_in_her_access_history(
     client, opinion, dr_leroy, camille, dr_moreau, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
-    from dmp import services as dmp_services
-
-    dmp_services.shared_record_for(camille)
+    records.shared_record_for(camille)
     client.force_login(dr_leroy)
     client.get(reverse("records:patient_record", args=[camille.public_id]))
     services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")

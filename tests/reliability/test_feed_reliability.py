@@ -9,9 +9,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from dmp import feed, orphans, services, tasks
 from dmp.constants import DocumentStatus, FeedStatus, NotificationKind, RecordStatus
+from dmp.feed import orphans as feed_orphans
+from dmp.feed import tasks as feed_tasks
 from dmp.models import FeedItem, Notification, SharedDocument
+from dmp.services import records as dmp_records
 from records import services as records
 from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Report
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def gp_record(camille, dr_moreau):
-    record = services.shared_record_for(camille)
+    record = dmp_records.shared_record_for(camille)
     record.gp = dr_moreau
     record.save(update_fields=["gp"])
     return record
@@ -56,11 +58,11 @@ def sweep_until_delivered(n: int, *, timeout: float, through_broker: bool = Fals
             return True
         if through_broker:
             try:
-                tasks.feed_sweep.apply_async(queue=QUEUE, retry=False)
+                feed_tasks.feed_sweep.apply_async(queue=QUEUE, retry=False)
             except Exception:  # noqa: BLE001 - the broker may still be coming back
                 pass
         else:
-            feed.feed_sweep()
+            feed_tasks.sweep()
         return False
 
     wait_until(swept, timeout=timeout, interval=1.0, message=f"{n} delivered items")
@@ -99,7 +101,7 @@ def test_200_reports_signed_while_the_worker_is_killed_twice_are_each_delivered_
     assert_exactly_once(reports, dr_moreau)
     # A worker killed between writing a PDF and committing its document leaves the file behind:
     # the orphan sweep removes exactly those, and every document keeps its own.
-    orphans.remove_orphan_files(older_than=timedelta(0))
+    feed_orphans.remove_orphan_files(older_than=timedelta(0))
     stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*.pdf"))
     assert stored == sorted(SharedDocument.objects.values_list("file", flat=True))
 
@@ -128,8 +130,8 @@ def test_the_same_message_delivered_twice_files_one_document(worker, gp_record, 
     records.report_sign(actor=dr_bernard, report_id=report.public_id)
     wait_until(lambda: delivered() == 1, timeout=20, message="the first delivery")
     item = FeedItem.objects.get(report=report)
-    tasks.feed_deliver.apply_async(args=[item.pk], queue=QUEUE)
-    tasks.feed_deliver.apply_async(args=[item.pk], queue=QUEUE)
+    feed_tasks.feed_deliver.apply_async(args=[item.pk], queue=QUEUE)
+    feed_tasks.feed_deliver.apply_async(args=[item.pk], queue=QUEUE)
     wait_until(lambda: FeedItem.objects.get(pk=item.pk).redeliveries == 2, timeout=20, message="the duplicates")
     assert_exactly_once([report], dr_moreau)
 
@@ -144,7 +146,7 @@ def test_feed_rules_hold_through_a_real_worker(
     sign(jules_letter)
     # An opposed DMP: never.
     lea = PatientFactory()
-    lea_record = services.shared_record_for(lea)
+    lea_record = dmp_records.shared_record_for(lea)
     lea_record.status = RecordStatus.OPPOSED
     lea_record.save(update_fields=["status"])
     (lea_letter,) = drafts(StayFactory(patient=lea, unit=cardiology), dr_bernard, 1)
@@ -165,7 +167,7 @@ def test_feed_rules_hold_through_a_real_worker(
     assert FeedItem.objects.get(report=jules_letter).status == FeedStatus.WAITING_IDENTITY
     records.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=True)
     wait_until(lambda: delivered() == 4, timeout=20, message="Jules's letter")
-    feed.feed_sweep()
+    feed_tasks.sweep()
     time.sleep(1.5)
     assert SharedDocument.objects.filter(record__patient=jules).count() == 1
     assert not SharedDocument.objects.filter(source_report_id__in=[lea_letter.public_id, lab_off.public_id]).exists()

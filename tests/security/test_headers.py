@@ -2,6 +2,8 @@
 
 from django.urls import reverse
 
+from dmp.services import documents
+
 
 def test_pages_send_a_strict_content_security_policy(client, db):
     response = client.get(reverse("accounts:login"))
@@ -54,11 +56,10 @@ def test_no_template_relies_on_inline_scripts_or_handlers_the_csp_would_block():
 def test_irreversible_deletions_ask_for_confirmation(client, camille, db, settings, tmp_path):
     from django.core.files.base import ContentFile
 
-    from dmp import services
     from tests.dmp.conftest import MINIMAL_PDF
 
     settings.MEDIA_ROOT = tmp_path
-    document = services.document_upload(
+    document = documents.document_upload(
         actor=camille.account,
         patient_id=camille.public_id,
         uploaded=ContentFile(MINIMAL_PDF, name="a.pdf"),

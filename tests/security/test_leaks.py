@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Profession, Role
-from dmp import services as dmp_services
+from dmp.consent import grants, requests
+from dmp.services import documents as documents_service
+from dmp.services import profile, records
 from records.constants import ReportType
 from tests.conftest import VerifiedClient
 from tests.dmp.conftest import MINIMAL_PDF
@@ -83,20 +85,20 @@ def world(db, settings, tmp_path):
         signed_at=None,
     )
     assert draft.pk
-    record = dmp_services.shared_record_for(victim)
+    record = records.shared_record_for(victim)
     record.gp = gp
     record.save(update_fields=["gp"])
-    fed = dmp_services.chu_document_file(report=report, content=MINIMAL_PDF)
+    fed = documents_service.chu_document_file(report=report, content=MINIMAL_PDF)
     from django.core.files.base import ContentFile
 
-    own = dmp_services.document_upload(
+    own = documents_service.document_upload(
         actor=victim_account,
         patient_id=victim.public_id,
         uploaded=ContentFile(MINIMAL_PDF, name="a.pdf"),
         title=canary("upload"),
         type_code=None,
     )
-    hidden = dmp_services.document_upload(
+    hidden = documents_service.document_upload(
         actor=gp,
         patient_id=victim.public_id,
         uploaded=ContentFile(MINIMAL_PDF, name="b.pdf"),
@@ -104,8 +106,8 @@ def world(db, settings, tmp_path):
         type_code=ReportType.CONSULTATION_REPORT,
         visible_to_patient=False,
     )
-    dmp_services.document_mask(actor=victim_account, document_id=own.public_id)
-    entry = dmp_services.profile_add(actor=victim_account, kind="allergy", label=canary("allergy"))
+    documents_service.document_mask(actor=victim_account, document_id=own.public_id)
+    entry = profile.profile_add(actor=victim_account, kind="allergy", label=canary("allergy"))
     from audit.models import AuditEvent
 
     trace_id = str(AuditEvent.objects.filter(patient_id=victim.public_id).first().public_id)
@@ -139,11 +141,11 @@ def world(db, settings, tmp_path):
     record_services.handover_add(actor=surgeon, stay_id=stay.public_id, body=canary("handover"))
     assert colleague.pk
     asker = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.asker")
-    consent_request = dmp_services.consent_request_create(
+    consent_request = requests.consent_request_create(
         actor=asker, patient_id=victim.public_id, purpose="Suivi cardiologique"
     )
     granted = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.granted")
-    grant = dmp_services.consent_in_person_record(
+    grant = grants.consent_in_person_record(
         actor=granted, patient_id=victim.public_id, purpose="Consultation", patient_present=True
     )
     from dmp.models import FeedItem

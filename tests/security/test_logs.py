@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from dmp import services as dmp_services
+from dmp.services import documents, records
 from tests.dmp.conftest import MINIMAL_PDF
 from tests.factories import PASSWORD, totp_code
 
@@ -17,10 +17,10 @@ def _media(settings, tmp_path):
 def test_reading_a_document_and_a_report_logs_no_medical_content_nor_secret(
     client, api, caplog, dr_bernard, dr_moreau, camille, discharge_letter
 ):
-    record = dmp_services.shared_record_for(camille)
+    record = records.shared_record_for(camille)
     record.gp = dr_moreau
     record.save(update_fields=["gp"])
-    document = dmp_services.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
+    document = documents.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
     caplog.set_level(logging.DEBUG)
 
     token = api.post(

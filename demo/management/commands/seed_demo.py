@@ -16,10 +16,10 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
-from dmp import feed
-from dmp import services as dmp_services
 from dmp.constants import DocumentSource, DocumentType, RecordStatus
+from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument
+from dmp.services import documents, record_settings, records
 from records import services as record_services
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
@@ -351,13 +351,13 @@ class Command(BaseCommand):
     def _dmp_settings(self) -> None:
         """Camille names her GP; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
         camille = self.patients["camille.martin"]
-        record = dmp_services.shared_record_for(camille)
+        record = records.shared_record_for(camille)
         if record.gp_id is None:
-            dmp_services.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
+            record_settings.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
         lea = self.patients["lea.dubois"]
-        if dmp_services.shared_record_for(lea).status != RecordStatus.OPPOSED:
-            dmp_services.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
-        dmp_services.shared_record_for(self.patients["jules.petit"])
+        if records.shared_record_for(lea).status != RecordStatus.OPPOSED:
+            record_settings.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
+        records.shared_record_for(self.patients["jules.petit"])
 
     def _feed(self, *reports: Report) -> None:
         """The hospital documents arrive through the feed: Camille's delivered, Jules's letter waiting
@@ -369,18 +369,18 @@ class Command(BaseCommand):
         """
         for report in reports:
             with transaction.atomic():
-                feed.feed_item_create(report=report)
-        feed.feed_deliver_pending()
+                outbox.feed_item_create(report=report)
+        delivery.feed_deliver_pending()
 
     def _dmp(self, camille_imaging: Report) -> None:
         """Camille masks her imaging report and uploads her vaccination certificate."""
         camille = self.patients["camille.martin"]
-        record = dmp_services.shared_record_for(camille)
+        record = records.shared_record_for(camille)
         imaging = SharedDocument.objects.get(source_report_id=camille_imaging.public_id)
         if not imaging.masked:
-            dmp_services.document_mask(actor=camille.account, document_id=imaging.public_id)
+            documents.document_mask(actor=camille.account, document_id=imaging.public_id)
         if not SharedDocument.objects.filter(record=record, source=DocumentSource.PATIENT).exists():
-            dmp_services.document_upload(
+            documents.document_upload(
                 actor=camille.account,
                 record=record,
                 uploaded=ContentFile(_certificate_pdf(camille), name="certificat-vaccination.pdf"),

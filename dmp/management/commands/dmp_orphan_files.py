@@ -1,10 +1,10 @@
-"""List or remove stored document files that no DMP document references (dmp.orphans)."""
+"""List or remove stored document files that no DMP document references (dmp/feed/orphans.py)."""
 
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from dmp import orphans
+from dmp.feed import orphans as feed_orphans
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, older_than_hours: int | None, **options):
         grace = timedelta(hours=older_than_hours) if older_than_hours is not None else None
-        names = orphans.remove_orphan_files(older_than=grace, dry_run=dry_run)
+        names = feed_orphans.remove_orphan_files(older_than=grace, dry_run=dry_run)
         for name in names:
             self.stdout.write(name)
         verb = "would be removed" if dry_run else "removed"

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from chu_portal.errors import ServiceError
-from dmp import services
+from dmp.services import activation
 from records.models import Patient
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if patient is None or actor is None:
             raise CommandError("unknown patient IPP or username")
         try:
-            code, account = services.activation_code_issue(actor=actor, patient_id=patient.public_id)
+            code, account = activation.activation_code_issue(actor=actor, patient_id=patient.public_id)
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"username: {account.username}\nactivation code: {code}")

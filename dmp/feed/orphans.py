@@ -15,10 +15,10 @@ from django.utils import timezone
 from audit import services as audit
 from audit.constants import Mode
 
-from .constants import FeedAction
-from .models import SharedDocument
+from ..constants import FeedAction
+from ..models import SharedDocument
 
-# Where dmp.services stores every document file (uploads and fed reports alike).
+# Where dmp/services/documents.py stores every document file (uploads and fed reports alike).
 DOCUMENTS_PREFIX = "dmp"
 BATCH = 500
 

@@ -1,13 +1,77 @@
-"""The patient's access history in plain words: traces grouped by day, then by who did what, how."""
+"""The patient's access history: every access by someone else to her two records, in plain words by day."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from accounts.models import Profession, ProfessionalProfile
+from audit import services as audit
+from audit.constants import Action
+from audit.models import AuditEvent
+
+from ..models import (
+    AccessGrant,
+)
+from .records import PAGE_SIZE, managed_record
+
+
+@dataclass
+class HistoryPage:
+    events: list
+    total: int
+    page: int
+    page_size: int
+    days: list = dataclasses.field(default_factory=list)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+
+def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PAGE_SIZE) -> HistoryPage:
+    """Every access by someone else to the patient's DMP and hospital record (who, profession, when, what, mode)."""
+    record, decision = managed_record(actor, patient_id, Action.LIST, "audit_event")
+    patient_id = record.patient.public_id
+    queryset = AuditEvent.objects.filter(patient_id=patient_id).exclude(actor_id=actor.public_id).order_by("-at", "-id")
+    page = max(page, 1)
+    start = (page - 1) * page_size
+    with transaction.atomic():
+        total = queryset.count()
+        events = list(queryset[start : start + page_size])
+        professions = dict(
+            ProfessionalProfile.objects.filter(
+                user__public_id__in={e.actor_id for e in events if e.actor_id}
+            ).values_list("user__public_id", "profession")
+        )
+        audit.record(
+            actor=actor,
+            action=Action.LIST,
+            mode=decision.mode,
+            patient_id=patient_id,
+            object_type="audit_event",
+            object_ids=[e.public_id for e in events],
+        )
+    labels = dict(Profession.choices)
+    for event in events:
+        event.profession_label = labels.get(professions.get(event.actor_id), "")
+    # When each professional of the page was authorised (for "accès autorisé par vous le ...").
+    granted_on = dict(  # ordered by start: the latest grant of each professional wins
+        AccessGrant.objects.filter(
+            record=record, professional__public_id__in={e.actor_id for e in events if e.actor_id}
+        )
+        .order_by("starts")
+        .values_list("professional__public_id", "starts")
+    )
+    days = group(events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on)
+    return HistoryPage(events, total, page, page_size, days)
+
 
 # Modes that the patient must notice at a glance.
 HIGHLIGHTED_MODES = {"emergency", "samu"}

@@ -1,121 +1,31 @@
-"""The automatic feed (records -> DMP): the outbox rows, the delivery rules, the sweep and the dashboard."""
+"""Delivery of an outbox item: the report filed in the DMP under the item's lock, or the attempt counted and retried."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from audit import services as audit
-from chu_portal.errors import AccessDenied, Conflict, Decision, ServiceError
-from chu_portal.ids import as_uuid as _as_uuid
-from chu_portal.ids import get_by_public_id_or_404
-from records.constants import InsStatus
+from chu_portal.errors import ServiceError
 from records.models import Patient, Report
 
-from . import access
-from .constants import FeedAction, FeedReason, FeedStatus, RecordStatus
-from .models import FeedItem, SharedDocument, SharedRecord
-from .pdf import render_report_pdf
-from .services import chu_document_create, shared_record_for
+from ..constants import FeedReason, FeedStatus
+from ..models import FeedItem, SharedDocument, SharedRecord
+from ..services.documents import chu_document_create
+from ..services.records import (
+    shared_record_for,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def type_is_fed(type_code: str) -> bool:
-    """DOMAIN.md's table, each type on or off by a setting (lab and consultation off by default)."""
-    return bool(settings.DMP_FEED_TYPES.get(type_code, False))
-
-
-def _grace() -> timedelta:
+def sweep_grace() -> timedelta:
+    """How late a pending item's next attempt may be before the sweep resends it."""
     return timedelta(seconds=settings.DMP_FEED_SWEEP_GRACE_SECONDS)
-
-
-def enqueue(item_ids: list[int]) -> None:
-    """Send one delivery message per item; a broker outage is logged, never raised (the sweep resends)."""
-    from .tasks import feed_deliver
-
-    for item_id in item_ids:
-        try:
-            # No publish retries: the clinician's request must not wait on a dead broker.
-            feed_deliver.apply_async(args=[item_id], retry=False, queue=settings.DMP_FEED_QUEUE or None)
-        except Exception as exc:  # noqa: BLE001 - any broker failure: the outbox row stays pending
-            logger.warning("feed: could not send item %s to the broker (%s); the sweep will resend it", item_id, exc)
-
-
-def _enqueue_on_commit(item_ids: list[int]) -> None:
-    if item_ids:
-        transaction.on_commit(lambda: enqueue(item_ids))
-
-
-# --- Writing the outbox (inside the signing or qualifying transaction) -------------------------
-
-
-def feed_item_create(*, report: Report) -> FeedItem:
-    """Offer a just-signed report to the feed: one outbox row, in the caller's (signing) transaction.
-
-    The status is decided now, as DOMAIN.md says: type off or DMP opposed/closed at signing ->
-    skipped (never sent later); INS not qualified -> waiting_identity; otherwise pending, and a
-    delivery message goes once the signing commits.
-    """
-    patient = report.stay.patient
-    status, reason = FeedStatus.PENDING, FeedReason.NONE
-    if not type_is_fed(report.type_code):
-        status, reason = FeedStatus.SKIPPED, FeedReason.TYPE_OFF
-    else:
-        record = shared_record_for(patient)
-        if record.status == RecordStatus.OPPOSED:
-            status, reason = FeedStatus.SKIPPED, FeedReason.DMP_OPPOSED
-        elif record.status == RecordStatus.CLOSED:
-            status, reason = FeedStatus.SKIPPED, FeedReason.DMP_CLOSED
-        elif patient.ins_status != InsStatus.QUALIFIED:
-            status, reason = FeedStatus.WAITING_IDENTITY, FeedReason.IDENTITY_NOT_QUALIFIED
-    now = timezone.now()
-    item, created = FeedItem.objects.get_or_create(
-        report=report,
-        defaults={
-            "patient": patient,
-            "type_code": report.type_code,
-            "status": status,
-            "reason": reason,
-            "created_at": now,
-            "updated_at": now,
-            "next_attempt_at": now + _grace(),
-            # The document as signed, rendered once here; a waiting item is rendered when it goes,
-            # with the identity it was waiting for.
-            "content": render_report_pdf(report) if status == FeedStatus.PENDING else None,
-        },
-    )
-    if created and item.status == FeedStatus.PENDING:
-        _enqueue_on_commit([item.pk])
-    return item
-
-
-def feed_release_identity(*, patient: Patient) -> list[int]:
-    """The patient's identity is qualified: what waited for it goes once the qualifying commits."""
-    now = timezone.now()
-    ids = list(
-        FeedItem.objects.select_for_update()
-        .filter(patient=patient, status=FeedStatus.WAITING_IDENTITY)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if ids:
-        FeedItem.objects.filter(pk__in=ids).update(
-            status=FeedStatus.PENDING, reason=FeedReason.NONE, updated_at=now, next_attempt_at=now + _grace()
-        )
-        _enqueue_on_commit(ids)
-    return ids
-
-
-# --- Delivering -------------------------------------------------------------------------------
 
 
 class DeliveryError(Exception):
@@ -148,9 +58,17 @@ def _columns(model, alias: str, exclude: tuple[str, ...] = ()) -> tuple[list[str
 # any. Rows become model instances through Model.from_db (psycopg returns
 # the Python types of these columns; other databases take the ORM path below).
 _ITEM_FIELDS, _ITEM_SQL = _columns(FeedItem, "f")
+
+
 _REPORT_FIELDS, _REPORT_SQL = _columns(Report, "r", exclude=("body",))
+
+
 _RECORD_FIELDS, _RECORD_SQL = _columns(SharedRecord, "s")
+
+
 _PATIENT_FIELDS, _PATIENT_SQL = _columns(Patient, "p")
+
+
 _LOCK_SQL = (
     f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608  # nosec B608 - columns from _meta
     f" FROM {FeedItem._meta.db_table} f"
@@ -300,7 +218,7 @@ def _attempt_failed(*, item_id: int, redelivered: bool, error: str) -> FeedItem 
         if item.attempts >= settings.DMP_FEED_MAX_ATTEMPTS:
             item.status, item.reason = FeedStatus.FAILED, FeedReason.ERROR
         else:
-            item.next_attempt_at = now + timedelta(seconds=countdown) + _grace()
+            item.next_attempt_at = now + timedelta(seconds=countdown) + sweep_grace()
         item.save(
             update_fields=[
                 "attempts",
@@ -329,17 +247,6 @@ def feed_due_ids(*, now=None, limit: int | None = None) -> list[int]:
     )
 
 
-def feed_sweep(*, now=None) -> int:
-    """The beat sweep: resend every due pending item (delivery is idempotent, a duplicate is harmless)."""
-    now = now or timezone.now()
-    ids = feed_due_ids(now=now)
-    if ids:
-        # Push the next sweep's look back so that one sweep does not resend what the last one just sent.
-        FeedItem.objects.filter(pk__in=ids, status=FeedStatus.PENDING).update(next_attempt_at=now + _grace())
-        enqueue(ids)
-    return len(ids)
-
-
 def feed_deliver_pending() -> int:
     """Deliver every pending item in this process (the demo seed; embedded mode has no beat)."""
     delivered = 0
@@ -350,90 +257,3 @@ def feed_deliver_pending() -> int:
             continue
         delivered += bool(item and item.status == FeedStatus.DELIVERED)
     return delivered
-
-
-# --- The dashboard (admins) -------------------------------------------------------------------
-
-
-@dataclass
-class FeedDashboard:
-    by_status: dict[str, int]
-    by_type: list[dict]
-    waiting: list[FeedItem]
-    failed: list[FeedItem]
-    total: int
-    # Hospitalisations discharged without a signed discharge letter (no letter, nothing to feed).
-    stays_without_letter: int = 0
-
-
-DASHBOARD_LIST_LIMIT = 100
-
-
-def _refuse(actor, action: str, decision: Decision, object_id=None):
-    audit.record_refusal(actor=actor, action=action, code=decision.code, object_type="feed", object_id=object_id)
-    raise AccessDenied(decision)
-
-
-def feed_dashboard(*, actor) -> FeedDashboard:
-    """Counts by status and type, waiting items with their reason, failures with their last error; traced.
-
-    Shows no medical content (no patient, no title): item ids, types, statuses, reasons, errors.
-    """
-    decision = access.decide_feed_dashboard(actor)
-    if not decision.allowed:
-        _refuse(actor, FeedAction.DASHBOARD, decision)
-    with transaction.atomic():
-        by_status = {s: 0 for s in FeedStatus.values}
-        by_status.update(dict(FeedItem.objects.values_list("status").annotate(n=Count("pk")).order_by()))
-        by_type = list(FeedItem.objects.values("type_code", "status").annotate(n=Count("pk")).order_by("type_code"))
-        listed = FeedItem.objects.defer("content")  # the rendered PDFs stay in the database
-        waiting = list(
-            listed.filter(status__in=[FeedStatus.WAITING_IDENTITY, FeedStatus.PENDING]).order_by("created_at", "pk")[
-                :DASHBOARD_LIST_LIMIT
-            ]
-        )
-        failed = list(listed.filter(status=FeedStatus.FAILED).order_by("-updated_at", "-pk")[:DASHBOARD_LIST_LIMIT])
-        audit.record(
-            actor=actor,
-            action=FeedAction.DASHBOARD,
-            mode=decision.mode,
-            object_type="feed",
-            object_ids=[i.public_id for i in waiting + failed],
-        )
-    from accounts.models import Unit
-    from records.selectors import stays_without_letter
-
-    return FeedDashboard(
-        by_status=by_status,
-        by_type=by_type,
-        waiting=waiting,
-        failed=failed,
-        total=sum(by_status.values()),
-        stays_without_letter=stays_without_letter(Unit.objects.all()).count(),
-    )
-
-
-def feed_item_retry(*, actor, item_id) -> FeedItem:
-    """An admin sends a failed item again (a fresh round of attempts); traced."""
-    decision = access.decide_feed_dashboard(actor)
-    key = _as_uuid(item_id)
-    if not decision.allowed:
-        _refuse(actor, FeedAction.RETRY, decision, object_id=key)
-    with transaction.atomic():
-        item = get_by_public_id_or_404(FeedItem.objects.select_for_update(), key, _("Élément du flux introuvable."))
-        if item.status != FeedStatus.FAILED:
-            raise Conflict(_("Seul un envoi en échec peut être relancé."))
-        now = timezone.now()
-        item.status, item.reason, item.attempts = FeedStatus.PENDING, FeedReason.NONE, 0
-        item.updated_at, item.next_attempt_at = now, now + _grace()
-        item.save(update_fields=["status", "reason", "attempts", "updated_at", "next_attempt_at"])
-        audit.record(
-            actor=actor,
-            action=FeedAction.RETRY,
-            mode=decision.mode,
-            patient_id=item.patient.public_id,
-            object_type="feed_item",
-            object_id=item.public_id,
-        )
-        _enqueue_on_commit([item.pk])
-    return item

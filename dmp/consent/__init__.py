@@ -1,0 +1,1 @@
+"""Who may read a patient's DMP besides her GP: consent requests, grants, emergency access, blocking."""

@@ -1,0 +1,1 @@
+"""The CHU's automatic feed of signed reports into the DMP: outbox, delivery, Celery tasks, dashboard."""

@@ -1,0 +1,133 @@
+"""Activation of a patient's space with the code CHU staff hand her."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from audit import services as audit
+from audit.constants import Mode
+from chu_portal.errors import Decision, InvalidInput
+from chu_portal.ids import get_by_public_id_or_404
+from records.models import Patient
+
+from ..constants import (
+    DmpAction,
+)
+from ..models import (
+    ActivationCode,
+)
+from .records import parse_date, shared_record_for
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+MAX_ACTIVATION_ATTEMPTS = 5
+
+
+def _username_for(patient: Patient) -> str:
+    from django.utils.text import slugify
+
+    base = slugify(f"{patient.first_name}.{patient.used_name or patient.birth_name}").replace("-", ".") or "patient"
+    candidate, n = base, 1
+    while User.objects.filter(username=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
+    """CHU staff hand a patient an activation code ("Pensez à activer votre espace santé"); traced."""
+    patient = get_by_public_id_or_404(Patient.objects.select_related("account"), patient_id, _("Patient introuvable."))
+    if not (getattr(actor, "is_authenticated", False) and (actor.is_chu_staff or actor.role == Role.ADMIN)):
+        audit.refuse(actor=actor, action=DmpAction.ISSUE_ACTIVATION_CODE, decision=Decision.deny('forbidden', _('Réservé au personnel du CHU.')), patient_id=patient.public_id, object_type='activation_code')
+    raw = "-".join("".join(secrets.choice(CODE_ALPHABET) for _i in range(4)) for _j in range(3))
+    with transaction.atomic():
+        account = patient.account
+        if account is None:
+            account = User(
+                username=_username_for(patient),
+                first_name=patient.first_name,
+                last_name=(patient.used_name or patient.birth_name).title(),
+                role=Role.PATIENT,
+                is_active=False,
+            )
+            account.set_unusable_password()
+            account.save()
+            Patient.objects.filter(pk=patient.pk).update(account=account)
+        ActivationCode.objects.filter(patient=patient, used_at__isnull=True).update(expires=timezone.now())
+        ActivationCode.objects.create(
+            patient=patient,
+            code_hash=ActivationCode.hash_code(raw),
+            expires=timezone.now() + timedelta(days=settings.DMP_ACTIVATION_CODE_DAYS),
+        )
+        audit.record(
+            actor=actor,
+            action=DmpAction.ISSUE_ACTIVATION_CODE,
+            mode=Mode.NONE,
+            patient_id=patient.public_id,
+            object_type="activation_code",
+        )
+    return raw, account
+
+
+ACTIVATION_REFUSED = _("Code d'activation ou date de naissance incorrects, ou code expiré.")
+
+
+def account_activate(*, code: str, birth_date, password: str) -> User:
+    """The patient activates their space with the CHU's code, their birth date and a new password."""
+    now = timezone.now()
+    activation = (
+        ActivationCode.objects.select_related("patient__account")
+        .filter(code_hash=ActivationCode.hash_code(code or ""))
+        .first()
+    )
+    try:
+        birth = parse_date(birth_date)
+    except InvalidInput:
+        birth = None
+    if (
+        activation is None
+        or activation.used_at
+        or activation.expires <= now
+        or activation.failed_attempts >= MAX_ACTIVATION_ATTEMPTS
+    ):
+        raise InvalidInput(str(ACTIVATION_REFUSED), fields={"code": str(ACTIVATION_REFUSED)})
+    patient = activation.patient
+    if birth != patient.birth_date:
+        ActivationCode.objects.filter(pk=activation.pk).update(failed_attempts=activation.failed_attempts + 1)
+        audit.record_refusal(
+            actor=None, action=DmpAction.ACTIVATE, code="invalid", patient_id=patient.public_id, object_type="account"
+        )
+        raise InvalidInput(str(ACTIVATION_REFUSED), fields={"code": str(ACTIVATION_REFUSED)})
+    account = patient.account
+    try:
+        validate_password(password, user=account)
+    except ValidationError as exc:
+        message = " ".join(exc.messages)
+        raise InvalidInput(message, fields={"password": message}) from exc
+    with transaction.atomic():
+        used = ActivationCode.objects.filter(pk=activation.pk, used_at__isnull=True).update(used_at=now)
+        if not used:
+            raise InvalidInput(str(ACTIVATION_REFUSED))
+        account.set_password(password)
+        account.is_active = True
+        account.save(update_fields=["password", "is_active"])
+        shared_record_for(patient)
+        audit.record(
+            actor=account,
+            action=DmpAction.ACTIVATE,
+            mode=Mode.SELF,
+            patient_id=patient.public_id,
+            object_type="account",
+            object_id=account.public_id,
+        )
+    return account

@@ -1,0 +1,375 @@
+"""The DMP's documents: list, read, upload, mask, delete, and the CHU's filing of signed reports."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from audit.constants import Action, Mode
+from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
+from chu_portal.ids import find_by_public_id
+from records.models import Report
+
+from .. import access, files
+from ..access import DocAction
+from ..constants import (
+    PATIENT_UPLOAD_TYPES,
+    DmpAction,
+    DocumentClass,
+    DocumentSource,
+    DocumentStatus,
+    DocumentType,
+    NotificationKind,
+    RecordStatus,
+)
+from ..models import (
+    SharedDocument,
+    SharedRecord,
+)
+from ..pdf import render_report_pdf
+from .notifications import notify_new_document, notify_patient
+from .records import PAGE_SIZE, parse_date, record_by_patient_id, shared_record_for
+
+
+def _document(document_id) -> SharedDocument:
+    document = find_by_public_id(
+        SharedDocument.objects.select_related("record__patient", "author__professional_profile"), document_id
+    )
+    if document is None:
+        raise AccessDenied(access.NOT_FOUND_DOCUMENT)
+    return document
+
+
+@dataclass
+class DocumentPage:
+    record: SharedRecord
+    decision: Decision
+    documents: list[SharedDocument]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+
+def documents_list(
+    *,
+    actor,
+    patient_id=None,
+    record: SharedRecord | None = None,
+    type_code: str | None = None,
+    source: str | None = None,
+    since=None,
+    until=None,
+    include_superseded: bool = False,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> DocumentPage:
+    """The documents of a DMP that `actor` may see, filtered and paginated; one trace names the ids shown."""
+    record = record or record_by_patient_id(patient_id)
+    decision = access.record_decision(actor, record)
+    if not decision.allowed:
+        audit.refuse(actor=actor, action=Action.LIST, decision=decision, patient_id=record.patient.public_id, object_type='dmp', object_id=record.patient.public_id)
+    if type_code and type_code not in DocumentType.values:
+        raise InvalidInput(_("Type de document inconnu."), fields={"type_code": _("Type inconnu.")})
+    if source and source not in DocumentSource.values:
+        raise InvalidInput(_("Origine inconnue."), fields={"source": _("Origine inconnue.")})
+    since, until = parse_date(since), parse_date(until)
+    queryset = access.documents_in(actor, record, decision.mode, include_superseded=include_superseded)
+    if type_code:
+        queryset = queryset.filter(type_code=type_code)
+    if source:
+        queryset = queryset.filter(source=source)
+    if since:
+        queryset = queryset.filter(Q(event_date__gte=since) | Q(event_date__isnull=True, created_at__date__gte=since))
+    if until:
+        queryset = queryset.filter(Q(event_date__lte=until) | Q(event_date__isnull=True, created_at__date__lte=until))
+    page = max(page, 1)
+    start = (page - 1) * page_size
+    with transaction.atomic():
+        total = queryset.count()
+        documents = list(queryset.order_by("-created_at", "-id")[start : start + page_size])
+        audit.record(
+            actor=actor,
+            action=Action.LIST,
+            mode=decision.mode,
+            patient_id=record.patient.public_id,
+            object_type="dmp_document",
+            object_ids=[d.public_id for d in documents],
+        )
+    return DocumentPage(record, decision, documents, total, page, page_size)
+
+
+def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
+    """A document's metadata, read, decided and traced in one transaction."""
+    return _document_traced(actor, document_id, Action.READ, "dmp_document")
+
+
+def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
+    return audit.read_traced(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        load=lambda: _document(document_id),
+        decide=lambda document: access.decide_document(actor, document, DocAction.READ),
+        describe=lambda document: (document.record.patient.public_id, document.public_id),
+    )
+
+
+def document_content(*, actor, document_id, download: bool = False):
+    """The file of a document, opened for reading once the decision and its trace committed (fail closed)."""
+    action = DmpAction.DOWNLOAD if download else Action.READ
+    document, _decision = _document_traced(actor, document_id, action, "dmp_document_content")
+    return document, document.file.open("rb")
+
+
+def _store(content, extension: str) -> str:
+    name = f"dmp/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{extension}"
+    return default_storage.save(name, content)
+
+
+def document_upload(
+    *,
+    actor,
+    patient_id=None,
+    record: SharedRecord | None = None,
+    uploaded,
+    filename: str | None = None,
+    title: str,
+    type_code: str | None = None,
+    event_date=None,
+    visible_to_patient: bool = True,
+) -> SharedDocument:
+    """A patient's upload (class 90) or a professional's document; checked by content, stored under a random name."""
+    record = record or record_by_patient_id(patient_id)
+    decision = access.decide_add(actor, record)
+    patient_id = record.patient.public_id
+    if not decision.allowed:
+        audit.refuse(actor=actor, action=Action.CREATE, decision=decision, patient_id=patient_id, object_type='dmp_document')
+    is_patient = decision.mode == Mode.SELF
+    title = " ".join((title or "").split())
+    errors = {}
+    if not title:
+        errors["title"] = _("Le titre est obligatoire.")
+    elif len(title) > 200:
+        errors["title"] = _("Le titre ne doit pas dépasser 200 caractères.")
+    if is_patient:
+        type_code = type_code or DocumentType.OTHER
+        if type_code not in PATIENT_UPLOAD_TYPES:
+            errors["type_code"] = _("Type de document non proposé pour vos dépôts.")
+    elif type_code not in DocumentType.values:
+        errors["type_code"] = _("Type de document inconnu.")
+    if errors:
+        raise InvalidInput(" ".join(errors.values()), fields=errors)
+    event_date = parse_date(event_date)
+    original = files.clean_filename(filename if filename is not None else getattr(uploaded, "name", ""))
+    inspected = files.inspect(uploaded)
+    stored = _store(ContentFile(inspected.clean) if inspected.clean is not None else uploaded, inspected.extension)
+    try:
+        with transaction.atomic():
+            document = SharedDocument.objects.create(
+                record=record,
+                title=title,
+                type_code=type_code,
+                class_code=DocumentClass.PATIENT_EXPRESSION if is_patient else _class_for(type_code),
+                source=DocumentSource.PATIENT if is_patient else DocumentSource.PROFESSIONAL,
+                author=actor,
+                event_date=event_date,
+                file=stored,
+                original_filename=original,
+                mime_type=inspected.mime_type,
+                size=inspected.size,
+                sha256=inspected.sha256,
+                visible_to_patient=True if is_patient else bool(visible_to_patient),
+            )
+            audit.record(
+                actor=actor,
+                action=Action.CREATE,
+                mode=decision.mode,
+                patient_id=patient_id,
+                object_type="dmp_document",
+                object_id=document.public_id,
+            )
+            if not is_patient:
+                notify_new_document(record, document, exclude=actor)
+    except BaseException:
+        default_storage.delete(stored)  # nothing stays in storage when the row is not written
+        raise
+    return document
+
+
+def _class_for(type_code: str) -> str:
+    return DocumentClass.PRESCRIPTION if type_code == DocumentType.PRESCRIPTION else DocumentClass.REPORT
+
+
+def chu_document_file(*, report: Report, content: bytes | None = None) -> SharedDocument:
+    """File a signed CHU report in the patient's DMP (source `chu`, mode `feed`); idempotent per report version.
+
+    The seam the demo seed and the tests call; the automatic feed (dmp/feed/delivery.py) calls
+    chu_document_create under its outbox row's lock. A new version supersedes the previous one's.
+    """
+    existing = SharedDocument.objects.filter(source_report_id=report.public_id).first()
+    if existing is not None:
+        return existing
+    record = shared_record_for(report.stay.patient)
+    try:
+        with transaction.atomic():
+            return chu_document_create(report=report, record=record, content=content)
+    except IntegrityError:
+        return SharedDocument.objects.get(source_report_id=report.public_id)  # a concurrent filing won
+
+
+def chu_document_create(*, report: Report, record: SharedRecord, content: bytes | None = None) -> SharedDocument:
+    """Create the DMP document of a signed report that has none yet, its trace and notifications.
+
+    Runs inside the caller's transaction (the feed's delivery, or chu_document_file's savepoint):
+    the unique `source_report_id` refuses a second document for the same version, and the stored
+    file is removed again if the transaction does not get past this function.
+    `content` is the PDF rendered at signing; without it the report is rendered now.
+    """
+    if not report.is_signed:
+        raise Conflict(_("Seul un compte rendu signé alimente le DMP."))
+    if record.status != RecordStatus.ACTIVE:
+        code = "dmp_opposed" if record.status == RecordStatus.OPPOSED else "dmp_closed"
+        raise ServiceError(_("Le DMP de ce patient n'est pas alimenté."), code=code, status=409)
+    content = bytes(content) if content is not None else render_report_pdf(report)
+    described = files.describe_rendered_pdf(content)
+    stored = _store(ContentFile(content), described.extension)
+    try:
+        previous = None
+        if report.replaces_id:
+            previous = (
+                SharedDocument.objects.select_for_update()
+                .filter(source_report_id=Subquery(Report.objects.filter(pk=report.replaces_id).values("public_id")[:1]))
+                .first()
+            )
+        document = SharedDocument.objects.create(
+            record=record,
+            title=report.title,
+            type_code=report.type_code,
+            class_code=DocumentClass.REPORT,
+            source=DocumentSource.CHU,
+            author_id=report.author_id,
+            event_date=timezone.localdate(report.signed_at),
+            file=stored,
+            original_filename=f"{report.title}.pdf",
+            mime_type=described.mime_type,
+            size=described.size,
+            sha256=described.sha256,
+            replaces=previous,
+            source_report_id=report.public_id,
+            masked=previous.masked if previous else False,
+        )
+        if previous is not None:
+            previous.status = DocumentStatus.SUPERSEDED
+            previous.save(update_fields=["status"])
+        audit.record(
+            actor=None,
+            action=Action.CREATE,
+            mode=Mode.FEED,
+            patient_id=record.patient.public_id,
+            object_type="dmp_document",
+            object_id=document.public_id,
+            object_ids=[previous.public_id] if previous else [],
+        )
+        notify_new_document(record, document)
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    return document
+
+
+def _change_document(*, actor, document_id, doc_action: DocAction, trace_action, apply) -> SharedDocument:
+    document = _document(document_id)
+    decision = access.decide_document(actor, document, doc_action)
+    patient_id = document.record.patient.public_id
+    if not decision.allowed:
+        audit.refuse(actor=actor, action=trace_action, decision=decision, patient_id=patient_id, object_type='dmp_document', object_id=document.public_id)
+    with transaction.atomic():
+        locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
+        fields = apply(locked)
+        if fields:
+            locked.save(update_fields=fields)
+        audit.record(
+            actor=actor,
+            action=trace_action,
+            mode=decision.mode,
+            patient_id=patient_id,
+            object_type="dmp_document",
+            object_id=document.public_id,
+        )
+    locked.record = document.record
+    locked.author = document.author
+    return locked
+
+
+def document_mask(*, actor, document_id) -> SharedDocument:
+    """The patient hides a document from professionals (the GP and the author still see it)."""
+
+    def apply(doc):
+        if not doc.visible_to_patient:
+            raise Conflict(_("Un document invisible du patient ne peut pas être masqué."))
+        doc.masked = True
+        return ["masked"]
+
+    return _change_document(
+        actor=actor, document_id=document_id, doc_action=DocAction.MASK, trace_action=DmpAction.MASK, apply=apply
+    )
+
+
+def document_unmask(*, actor, document_id) -> SharedDocument:
+    def apply(doc):
+        doc.masked = False
+        return ["masked"]
+
+    return _change_document(
+        actor=actor, document_id=document_id, doc_action=DocAction.MASK, trace_action=DmpAction.UNMASK, apply=apply
+    )
+
+
+def document_delete(*, actor, document_id) -> SharedDocument:
+    """The patient deletes their own upload (soft delete: the row and file stay, hidden from everyone)."""
+
+    def apply(doc):
+        doc.deleted_at = timezone.now()
+        return ["deleted_at"]
+
+    return _change_document(
+        actor=actor, document_id=document_id, doc_action=DocAction.DELETE, trace_action=DmpAction.DELETE, apply=apply
+    )
+
+
+def document_make_visible(*, actor, document_id) -> SharedDocument:
+    """A professional lifts "invisible to the patient" (e.g. after the announcement consultation)."""
+
+    def apply(doc):
+        if doc.visible_to_patient:
+            raise Conflict(_("Ce document est déjà visible du patient."))
+        doc.visible_to_patient = True
+        return ["visible_to_patient"]
+
+    document = _change_document(
+        actor=actor,
+        document_id=document_id,
+        doc_action=DocAction.MAKE_VISIBLE,
+        trace_action=DmpAction.MAKE_VISIBLE,
+        apply=apply,
+    )
+    with transaction.atomic():
+        notify_patient(
+            document.record,
+            NotificationKind.NEW_DOCUMENT,
+            _("Nouveau document dans votre DMP : %(t)s") % {"t": document.title},
+            document,
+        )
+    return document

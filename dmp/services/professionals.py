@@ -1,0 +1,76 @@
+"""Professionals' entry points: a professional by RPPS, the INS lookup, the GP dashboard."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import PROFESSIONAL_ROLES, ProfessionalProfile, User
+from audit import services as audit
+from audit.constants import Action, Mode
+from chu_portal.errors import Decision, InvalidInput, NotFound
+from records.models import Patient
+
+from .. import access
+from ..constants import (
+    DmpAction,
+)
+from ..models import (
+    SharedDocument,
+)
+from .records import parse_date
+
+
+def professional_by_rpps(rpps: str) -> User:
+    rpps = "".join((rpps or "").split())
+    profile = ProfessionalProfile.objects.select_related("user").filter(rpps=rpps).first()
+    if profile is None or profile.user.role not in PROFESSIONAL_ROLES:
+        raise InvalidInput(
+            _("Aucun professionnel de santé ne porte ce numéro RPPS."), fields={"rpps": _("RPPS inconnu.")}
+        )
+    return profile.user
+
+
+def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
+    """Exact INS + birth date, as with a Vitale card at the desk; traced, found or not."""
+    decision = access.decide_lookup(actor)
+    if not decision.allowed:
+        audit.refuse(actor=actor, action=DmpAction.LOOKUP, decision=decision, object_type='patient')
+    ins = "".join((ins or "").split()).upper()
+    try:
+        birth = parse_date(birth_date)
+    except InvalidInput:
+        birth = None
+    if not ins or birth is None:
+        raise InvalidInput(_("Indiquez le matricule INS et la date de naissance."), fields={"ins": _("Obligatoire.")})
+    patient = Patient.objects.filter(nir=ins, birth_date=birth).first()
+    if patient is None:
+        audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type="patient")
+        raise NotFound(_("Aucun patient ne correspond à ce matricule INS et cette date de naissance."))
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=DmpAction.LOOKUP,
+            mode=decision.mode,
+            patient_id=patient.public_id,
+            object_type="patient",
+            object_id=patient.public_id,
+        )
+    return patient
+
+
+def gp_dashboard(*, actor, limit: int = 100) -> list[SharedDocument]:
+    """New documents of the GP's patients (masked ones too); one trace naming them."""
+    if not (getattr(actor, "is_authenticated", False) and actor.role in PROFESSIONAL_ROLES):
+        audit.refuse(actor=actor, action=Action.LIST, decision=Decision.deny('forbidden', _('Tableau de bord réservé aux médecins traitants.')), object_type='dmp_document')
+    with transaction.atomic():
+        documents = list(access.gp_new_documents(actor, days=settings.DMP_GP_DASHBOARD_DAYS)[:limit])
+        audit.record(
+            actor=actor,
+            action=Action.LIST,
+            mode=Mode.GP,
+            object_type="dmp_document",
+            object_ids=[d.public_id for d in documents],
+        )
+    return documents

@@ -1,0 +1,79 @@
+"""The patient's settings of her DMP: GP, status, emergency and SAMU access, e-mails."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from audit.constants import Action
+from chu_portal.errors import InvalidInput
+
+from ..constants import (
+    DmpAction,
+    RecordStatus,
+)
+from ..models import (
+    SharedRecord,
+)
+from .professionals import professional_by_rpps
+from .records import managed_record
+
+
+def record_settings_get(*, actor, patient_id=None) -> SharedRecord:
+    record, decision = managed_record(actor, patient_id, Action.READ, "dmp_settings")
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.READ,
+            mode=decision.mode,
+            patient_id=record.patient.public_id,
+            object_type="dmp_settings",
+            object_id=record.public_id,
+        )
+    return SharedRecord.objects.select_related("gp__professional_profile", "patient").get(pk=record.pk)
+
+
+SETTINGS_FIELDS = ("status", "emergency_access_allowed", "samu_access_allowed", "gp", "notify_by_email")
+
+
+def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord:
+    """The patient changes their DMP's settings (GP by RPPS or None, status, emergency, SAMU, e-mails); traced."""
+    record, decision = managed_record(actor, patient_id, DmpAction.SETTINGS, "dmp_settings")
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise InvalidInput(_("Paramètre inconnu : %(f)s") % {"f": ", ".join(sorted(unknown))})
+    if "status" in changes and changes["status"] not in RecordStatus.values:
+        raise InvalidInput(_("Statut inconnu."), fields={"status": _("Statut inconnu.")})
+    gp_user = None
+    if "gp" in changes and changes["gp"]:
+        gp_user = professional_by_rpps(changes["gp"])
+        if gp_user.professional.profession != "medecin":
+            raise InvalidInput(_("Le médecin traitant doit être un médecin."), fields={"gp": _("Pas un médecin.")})
+    with transaction.atomic():
+        locked = SharedRecord.objects.select_for_update().select_related("patient").get(pk=record.pk)
+        changed = []
+        for field in ("emergency_access_allowed", "samu_access_allowed", "notify_by_email"):
+            if field in changes and bool(changes[field]) != getattr(locked, field):
+                setattr(locked, field, bool(changes[field]))
+                changed.append(field)
+        if "status" in changes and changes["status"] != locked.status:
+            locked.status = changes["status"]
+            locked.status_changed_at = timezone.now()
+            changed += ["status", "status_changed_at"]
+        if "gp" in changes and (gp_user.pk if gp_user else None) != locked.gp_id:
+            locked.gp = gp_user
+            changed.append("gp")
+        if changed:
+            locked.save(update_fields=changed)
+        audit.record(
+            actor=actor,
+            action=DmpAction.SETTINGS,
+            mode=decision.mode,
+            patient_id=locked.patient.public_id,
+            object_type="dmp_settings",
+            object_id=locked.public_id,
+            reason=",".join(f for f in changed if f != "status_changed_at"),
+        )
+    return SharedRecord.objects.select_related("gp__professional_profile", "patient").get(pk=record.pk)
