@@ -17,7 +17,7 @@ from .models import AuditEvent, AuditSeal
 GENESIS = "0" * 64
 _ENTRY = struct.Struct(">Q32s")
 # Arbitrary constant key of the advisory lock that keeps two sealers apart.
-_SEAL_LOCK = 7_244_113_001
+SEAL_LOCK = 7_244_113_001
 
 
 def _seal_hash(prev_hash: str, count: int, entries: bytes) -> str:
@@ -32,7 +32,8 @@ def _pack(events: list[AuditEvent]) -> bytes:
     return b"".join(_ENTRY.pack(e.pk, e.digest()) for e in sorted(events, key=lambda e: e.pk))
 
 
-def _unpack(entries: bytes) -> list[tuple[int, bytes]]:
+def unpack_seal(entries: bytes) -> list[tuple[int, bytes]]:
+    """The (trace id, SHA-256) pairs a seal lists."""
     return [_ENTRY.unpack_from(entries, off) for off in range(0, len(entries), _ENTRY.size)]
 
 
@@ -102,7 +103,7 @@ def seal_pending() -> int:
         with transaction.atomic():
             if _is_postgres():
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK])
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK])
                     if not cursor.fetchone()[0]:
                         return sealed  # another sealer is at work
                     horizon = _finished_horizon(cursor)
@@ -142,7 +143,7 @@ def verify(*, seal_first: bool = True) -> Verification:
         entries = bytes(seal.entries)
         if seal.prev_hash != prev_hash or _seal_hash(seal.prev_hash, seal.count, entries) != seal.hash:
             broken.append((seal.first_event_id, f"seal {seal.pk} does not chain"))
-        expected = dict(_unpack(entries))
+        expected = dict(unpack_seal(entries))
         if len(expected) != seal.count:
             broken.append((seal.first_event_id, f"seal {seal.pk} count differs from its entries"))
         found = {e.pk: e for e in AuditEvent.objects.filter(id__in=list(expected))}
@@ -166,7 +167,7 @@ def verify(*, seal_first: bool = True) -> Verification:
         if in_range.count() != covered - missing:
             sealed_ids: set[int] = set()
             for seal in AuditSeal.objects.order_by("id").only("entries"):
-                sealed_ids.update(pk for pk, _ in _unpack(bytes(seal.entries)))
+                sealed_ids.update(pk for pk, _ in unpack_seal(bytes(seal.entries)))
             for pk in in_range.values_list("id", flat=True).order_by("id").iterator():
                 if pk not in sealed_ids:
                     broken.append((pk, "trace not covered by any seal"))

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .constants import Mode
-from .integrity import _SEAL_LOCK, _unpack, verify
+from .integrity import SEAL_LOCK, unpack_seal, verify
 from .models import AuditCheckpoint, AuditEvent, AuditReview, AuditSeal
 
 MAINTENANCE_ALIAS = "audit_maintenance"
@@ -85,7 +85,7 @@ def plan(*, now: datetime.datetime | None = None) -> Plan:
     young = Q(at__gte=result.technical_cutoff) | Q(Q(patient_id__isnull=False) & Exists(patient_still_active))
     seals = AuditSeal.objects.order_by("id").only("id", "hash", "txid_horizon", "last_event_id", "entries")
     for seal in seals.iterator(chunk_size=20):
-        ids = [pk for pk, _digest in _unpack(bytes(seal.entries))]
+        ids = [pk for pk, _digest in unpack_seal(bytes(seal.entries))]
         if AuditEvent.objects.filter(id__in=ids).filter(young).exists():
             result.stopped_by = seal.pk
             break
@@ -135,7 +135,7 @@ def apply(retention: Plan, *, using: str = MAINTENANCE_ALIAS) -> AuditCheckpoint
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL chu.audit_maintenance = 'on'")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK])
         cursor.execute(f"SELECT MIN(id) FROM {seals}")  # noqa: S608  # nosec B608 - table name from _meta
         if cursor.fetchone()[0] != retention.segments[0].seal_id:
             raise RetentionError("the chain changed since the plan was made; run retention again")
