@@ -1,4 +1,4 @@
-"""API of the traces (API.md, "Traces"): the event list (DPO: all; patient: about them by others) and verification."""
+"""API of the traces (docs/api.md, "Traces"): the event list (DPO: all; patient: about them by others) and verification."""
 
 from __future__ import annotations
 

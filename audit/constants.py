@@ -1,4 +1,4 @@
-"""The vocabulary of traces: actions, outcomes and access modes (DECISIONS.md)."""
+"""The vocabulary of traces: actions, outcomes and access modes (docs/domain.md, "Access modes")."""
 
 from django.db import models
 

@@ -43,7 +43,7 @@ class AuditEvent(InsertOnlyModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # Filled on PostgreSQL by a trigger with the inserting transaction's id: the sealer only
-    # seals rows whose transactions have all finished (DECISIONS.md, "Traces").
+    # seals rows whose transactions have all finished (docs/architecture.md, "The audit trail and sealing").
     txid = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
     # Who: references only, so that audit imports no domain app.
     actor_id = models.UUIDField(null=True, blank=True)

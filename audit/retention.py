@@ -1,4 +1,4 @@
-"""Retention of traces (DOMAIN.md): remove whole sealed segments past the policy, keep a checkpoint.
+"""Retention of traces (docs/domain.md, "The audit trail"): remove whole sealed segments past the policy, keep a checkpoint.
 
 Policy, read from trace fields only (audit imports no domain app):
 - a trace about a patient is care-related: it lives as long as the record it concerns, taken

@@ -21,7 +21,7 @@ from .models import AuditEvent, AuditVerification
 
 @dataclass(frozen=True)
 class TraceFilter:
-    """The filters of API.md's "Traces": patient, actor, action, mode, outcome, since, until, flagged."""
+    """The filters of docs/api.md's "Traces": patient, actor, action, mode, outcome, since, until, flagged."""
 
     patient: uuid.UUID | None = None
     actor: str = ""

@@ -51,7 +51,7 @@ def exception_handler(exc, context):
 
 
 def paginated(request, items: list, total: int, page: int, page_size: int) -> Response:
-    """The list envelope of API.md for a page computed by a service."""
+    """The list envelope of docs/api.md for a page computed by a service."""
 
     def link(number: int) -> str:
         url = request.build_absolute_uri()

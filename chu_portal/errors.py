@@ -10,7 +10,7 @@ class Decision:
     """The answer to "may X do A on Y": the mode it is allowed in, or why it is refused.
 
     `status` is 403 when the caller may know the object exists, 404 when it must not be
-    revealed (DECISIONS.md, "Who sees what").
+    revealed (docs/domain.md, "Refusals").
     """
 
     allowed: bool

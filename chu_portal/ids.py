@@ -1,4 +1,4 @@
-"""Public ids: every id in a URL or a body is an opaque UUID (DECISIONS.md, "Identifiers")."""
+"""Public ids: every id in a URL or a body is an opaque UUID (docs/domain.md, "Identifiers")."""
 
 from __future__ import annotations
 

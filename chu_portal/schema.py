@@ -43,7 +43,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every API error (API.md): a French message and a stable code; `fields` names bad input."""
+    """Every API error (docs/api.md, "Vocabulary"): a French message and a stable code; `fields` names bad input."""
 
     detail = serializers.CharField()
     code = serializers.CharField(help_text="One of: " + ", ".join(ERROR_CODES))
@@ -75,7 +75,7 @@ _pages: dict[str, type[serializers.Serializer]] = {}
 
 
 def page_of(child: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The list envelope of API.md, {"count", "next", "previous", "results"}, around `child`."""
+    """The list envelope of docs/api.md, {"count", "next", "previous", "results"}, around `child`."""
     name = child.__name__.removesuffix("Serializer")
     if name not in _pages:
         _pages[name] = type(

@@ -118,7 +118,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite serialises writers; a busy timeout avoids "database is locked" under runserver.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 # Retention of traces deletes through its own connection, whose role may DELETE on trace tables
-# (DECISIONS.md, "Traces"); nothing else uses this alias. In DEBUG it defaults to DATABASE_URL.
+# (docs/architecture.md, "The audit trail and sealing"); nothing else uses this alias. In DEBUG it defaults to DATABASE_URL.
 AUDIT_MAINTENANCE_DATABASE_URL = os.environ.get("AUDIT_MAINTENANCE_DATABASE_URL", "")
 if AUDIT_MAINTENANCE_DATABASE_URL or DEBUG:
     DATABASES["audit_maintenance"] = dj_database_url.parse(
@@ -185,7 +185,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # Celery's Django fixup closes the database connection around every task unless this is set: the
-# connection is then reused for this many tasks (about 120 -> 450 one-row tasks/s, ARCHITECTURE.md).
+# connection is then reused for this many tasks (about 120 -> 450 one-row tasks/s, docs/architecture.md "Celery tasks").
 # 0 means close around every task (Celery's default).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100) or None
 # Publishing fails fast when the broker is down (one quick retry, 2 s to connect) instead of kombu's
@@ -246,7 +246,7 @@ REST_FRAMEWORK = {
 # OpenAPI 3 (drf-spectacular): /api/schema/, Swagger UI at /api/docs/ from the sidecar's local files.
 SPECTACULAR_SETTINGS = {
     "TITLE": "CHU Portal API",
-    "DESCRIPTION": "Hospital record, shared record (DMP) and traces. Contract: API.md. "
+    "DESCRIPTION": "Hospital record, shared record (DMP) and traces. Contract: docs/api.md. "
     "Authenticate with `Authorization: Token <token>` from POST /api/v1/auth/token/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -292,7 +292,7 @@ DMP_ACTIVATION_CODE_DAYS = env_int("DMP_ACTIVATION_CODE_DAYS", 30)
 # The GP's dashboard lists their patients' documents filed in the last this many days.
 DMP_GP_DASHBOARD_DAYS = env_int("DMP_GP_DASHBOARD_DAYS", 30)
 
-# The automatic feed (records -> DMP), DOMAIN.md "Automatic feed": which report types are fed.
+# The automatic feed (records -> DMP), docs/domain.md "The automatic feed": which report types are fed.
 DMP_FEED_TYPES = {
     "11490-0": env_bool("DMP_FEED_DISCHARGE_LETTER", True),
     "34874-8": env_bool("DMP_FEED_OPERATIVE_REPORT", True),
@@ -350,7 +350,7 @@ AUDIT_CONSOLE_DEFAULT_DAYS = env_int("AUDIT_CONSOLE_DEFAULT_DAYS", 31)
 AUDIT_RETENTION_CARE_YEARS = env_int("AUDIT_RETENTION_CARE_YEARS", 20)
 AUDIT_RETENTION_TECHNICAL_DAYS = env_int("AUDIT_RETENTION_TECHNICAL_DAYS", 365)
 # Dotted path to a callable(patient_ids: set[UUID]) -> set[UUID] naming the patients whose record
-# is still kept (e.g. until the 28th birthday, DOMAIN.md); their traces are kept too.
+# is still kept (e.g. until the 28th birthday, docs/domain.md "The audit trail"); their traces are kept too.
 AUDIT_RETENTION_RECORD_HOLD = os.environ.get("AUDIT_RETENTION_RECORD_HOLD", "")
 
 # --- Security ---------------------------------------------------------------------------------
@@ -416,5 +416,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# The seed refuses to create demo accounts with DEBUG off unless forced (DEMO.md).
+# The seed refuses to create demo accounts with DEBUG off unless forced (README, "The demo cast").
 DEMO_PASSWORD = "demo-chu-2026"

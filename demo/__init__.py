@@ -1,1 +1,1 @@
-"""The demo cast of DEMO.md; it sits above every app, since seeding touches them all."""
+"""The demo cast of the README; it sits above every app, since seeding touches them all."""

@@ -1,4 +1,4 @@
-"""The one place that decides who sees which DMP document, and its SQL scopes (DOMAIN.md, "The DMP").
+"""The one place that decides who sees which DMP document, and its SQL scopes (docs/domain.md, "The DMP").
 
 Who sees what:
 - the patient: every document of their DMP but those "invisible to the patient", whatever the status;

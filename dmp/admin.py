@@ -14,7 +14,7 @@ class AccessMatrixEntryAdmin(admin.ModelAdmin):
 
 @admin.register(AccessGrant)
 class AccessGrantAdmin(admin.ModelAdmin):
-    """Shown for support; never created or edited here (DECISIONS.md: consent services only)."""
+    """Shown for support; never created or edited here (docs/domain.md "Consent": consent services only)."""
 
     list_display = ("public_id", "professional", "source", "starts", "expires", "revoked_at")
     readonly_fields = [f.name for f in AccessGrant._meta.fields]

@@ -1,4 +1,4 @@
-"""API of the shared record (API.md, "Shared record (DMP)"), over the same services as the pages."""
+"""API of the shared record (docs/api.md, "Shared record (DMP)"), over the same services as the pages."""
 
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ class ProfileView(APIView):
         return Response(profile_json(entry), status=status.HTTP_201_CREATED)
 
 
-# --- Consent and emergency (API.md, "Consent and emergency") ---------------------------------
+# --- Consent and emergency (docs/api.md, "Consent and emergency") ---------------------------------
 
 
 def consent_request_json(consent_request) -> dict:

@@ -113,7 +113,7 @@ class DmpAction(StrEnum):
 
 
 class FeedStatus(models.TextChoices):
-    """States of a feed item (DECISIONS.md, "Feed items")."""
+    """States of a feed item (docs/domain.md, "The automatic feed")."""
 
     PENDING = "pending", _("En attente d'envoi")
     DELIVERED = "delivered", _("Déposé")

@@ -73,7 +73,7 @@ class SharedRecordGroupObjectPermission(GroupObjectPermissionBase):
 
 
 def document_storage_name(instance, filename: str) -> str:
-    """A random storage name: the name the user gave is metadata only (DECISIONS.md)."""
+    """A random storage name: the name the user gave is metadata only (docs/domain.md, "Uploads")."""
     ext = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(instance.mime_type, "")
     return f"dmp/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{ext}"
 
@@ -234,7 +234,7 @@ class Notification(models.Model):
 class AccessMatrixEntry(models.Model):
     """One cell of the access matrix: may this profession read this document type (or class 90)?
 
-    Data, not code (DOMAIN.md): seeded with the default table by a migration, edited in the admin.
+    Data, not code (docs/domain.md, "The access matrix"): seeded with the default table by a migration, edited in the admin.
     """
 
     profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)

@@ -5,7 +5,7 @@
 - DocumentReference: dmp.access, through dmp/services/documents.py (same decisions, same traces);
 - Consent: the patient (dmp.access.decide_manage: the one who manages the grants);
 - AuditEvent: audit's rule (the DPO: all; a patient: about their own data); a patient naming another
-  patient gets 404 as everywhere (DECISIONS.md, "Who sees what").
+  patient gets 404 as everywhere (docs/domain.md, "Refusals").
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def document_reference(request, document, stays: dict) -> dict:
                     "url": content_url,
                     "size": document.size,
                     "title": document.title,
-                    # R4's attachment.hash is SHA-1; the portal keeps SHA-256 (DECISIONS.md), given as an extension.
+                    # R4's attachment.hash is SHA-1; the portal keeps SHA-256 (docs/decisions.md), given as an extension.
                     "extension": [
                         {"url": system("StructureDefinition/attachment-sha256"), "valueString": document.sha256}
                     ],

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# INS object identifiers (DECISIONS.md): synthetic identities always carry the test OID.
+# INS object identifiers (docs/domain.md, "Identifiers"): synthetic identities always carry the test OID.
 INS_OID_PRODUCTION = "1.2.250.1.213.1.4.8"
 INS_OID_TEST = "1.2.250.1.213.1.4.10"
 

@@ -1,4 +1,4 @@
-"""The test cast (as STYLE.md asks): a patient, her care team, an outsider, her GP, the DPO."""
+"""The test cast (docs/architecture.md, "Adding an endpoint"): a patient, her care team, an outsider, her GP, the DPO."""
 
 import datetime
 

@@ -73,7 +73,7 @@ class ProfessionalFactory(factory.django.DjangoModelFactory):
             obj.units.add(*extracted)
 
 
-# Every test professional has this TOTP key (hex), like DEMO.md's demo secret.
+# Every test professional has this TOTP key (hex), like the demo cast's secret (README).
 TOTP_KEY = "48656c6c6f21deadbeef"
 
 

@@ -153,7 +153,7 @@ def _file_locked(item: FeedItem) -> None:
         except ServiceError as exc:
             if exc.code not in ("dmp_opposed", "dmp_closed"):
                 raise
-            # Opposed or closed since the signing: never sent (DOMAIN.md), whatever comes next.
+            # Opposed or closed since the signing: never sent (docs/domain.md), whatever comes next.
             item.status = FeedStatus.SKIPPED
             item.reason = FeedReason.DMP_OPPOSED if exc.code == "dmp_opposed" else FeedReason.DMP_CLOSED
         else:

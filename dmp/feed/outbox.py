@@ -19,14 +19,14 @@ from .tasks import enqueue_on_commit
 
 
 def type_is_fed(type_code: str) -> bool:
-    """DOMAIN.md's table, each type on or off by a setting (lab and consultation off by default)."""
+    """docs/domain.md's table ("The automatic feed"), each type on or off by a setting (lab and consultation off by default)."""
     return bool(settings.DMP_FEED_TYPES.get(type_code, False))
 
 
 def feed_item_create(*, report: Report) -> FeedItem:
     """Offer a just-signed report to the feed: one outbox row, in the caller's (signing) transaction.
 
-    The status is decided now, as DOMAIN.md says: type off or DMP opposed/closed at signing ->
+    The status is decided now, as docs/domain.md says: type off or DMP opposed/closed at signing ->
     skipped (never sent later); INS not qualified -> waiting_identity; otherwise pending, and a
     delivery message goes once the signing commits.
     """

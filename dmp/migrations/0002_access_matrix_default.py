@@ -1,10 +1,10 @@
-"""Seed the access matrix with DOMAIN.md's default table (assumed; an admin edits it)."""
+"""Seed the access matrix with the default table of docs/domain.md (assumed; an admin edits it)."""
 
 from django.db import migrations
 
 PROFESSIONS = ["medecin", "sage_femme", "infirmier", "pharmacien", "kinesitherapeute", "chirurgien_dentiste"]
 
-# document key -> the professions that may read it (DOMAIN.md, "Access matrix").
+# document key -> the professions that may read it (docs/domain.md, "The access matrix").
 DEFAULT = {
     "11490-0": set(PROFESSIONS),  # discharge letter
     "34874-8": {"medecin", "sage_femme", "kinesitherapeute"},  # operative report
@@ -13,7 +13,7 @@ DEFAULT = {
     "11502-2": {"medecin", "sage_femme", "infirmier", "pharmacien", "chirurgien_dentiste"},  # lab report
     "11488-4": {"medecin", "sage_femme"},  # consultation report
     "90": set(PROFESSIONS),  # the patient's own documents (class 90)
-    # Types professionals may add that DOMAIN.md's table does not list (assumed).
+    # Types professionals may add that the default table does not list (assumed).
     "11369-6": set(PROFESSIONS),  # vaccination history
     "57833-6": {"medecin", "sage_femme", "infirmier", "pharmacien"},  # prescription
     "34133-9": {"medecin", "sage_femme"},  # other document

@@ -1,4 +1,4 @@
-"""API of the traces (API.md): DPO reads all, a patient reads what others did with her data, verification."""
+"""API of the traces (docs/api.md): DPO reads all, a patient reads what others did with her data, verification."""
 
 from audit.models import AuditEvent, AuditVerification
 from records import services as records

@@ -1,4 +1,4 @@
-"""seed_demo creates the cast of DEMO.md, idempotently, with valid synthetic identifiers."""
+"""seed_demo creates the demo cast (README), idempotently, with valid synthetic identifiers."""
 
 import io
 

@@ -1,4 +1,4 @@
-"""The DMP API (API.md, "Shared record"): the same rules and codes as the pages."""
+"""The DMP API (docs/api.md, "Shared record (DMP)"): the same rules and codes as the pages."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

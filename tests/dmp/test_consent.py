@@ -1,4 +1,4 @@
-"""Consent at the consultation (DOMAIN.md): asking, answering, in-person consent, grants that expire or are revoked."""
+"""Consent at the consultation (docs/domain.md, "Consent"): asking, answering, in-person consent, grants that expire or are revoked."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""The API of API.md's "Consent and emergency": the same services, codes and traces as the pages."""
+"""The API of docs/api.md's "Consent and emergency": the same services, codes and traces as the pages."""
 
 import pytest
 

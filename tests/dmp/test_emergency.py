@@ -88,7 +88,7 @@ def test_the_access_matrix_still_applies_in_an_emergency(
     camille, camille_dmp, ph_fournier, fed_letter, operative_report
 ):
     break_glass(ph_fournier, camille)
-    # A pharmacist reads discharge letters, not operative reports (DOMAIN.md's default matrix).
+    # A pharmacist reads discharge letters, not operative reports (docs/domain.md, "The access matrix").
     assert visible_ids(ph_fournier, camille) == {fed_letter.public_id}
     with pytest.raises(AccessDenied) as refused:
         documents.document_open(actor=ph_fournier, document_id=operative_report.public_id)

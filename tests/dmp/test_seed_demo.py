@@ -1,4 +1,4 @@
-"""seed_demo's DMP part (DEMO.md): Camille's documents, GP, upload and mask; Léa's opposition; idempotent."""
+"""seed_demo's DMP part (README, "The demo cast"): Camille's documents, GP, upload and mask; Léa's opposition; idempotent."""
 
 import pytest
 from django.core.management import call_command

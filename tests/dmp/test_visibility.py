@@ -1,4 +1,4 @@
-"""The visibility rules of DOMAIN.md, as sentences: who sees which DMP document."""
+"""The visibility rules of docs/domain.md, as sentences: who sees which DMP document."""
 
 import datetime
 

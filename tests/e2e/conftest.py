@@ -37,7 +37,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def demo(transactional_db, settings, tmp_path):
-    """The demo cast of DEMO.md (its professionals share the test TOTP key)."""
+    """The demo cast (README) (its professionals share the test TOTP key)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed_demo", "--force", verbosity=0)
 

@@ -7,7 +7,7 @@ from audit import retention
 
 class Command(BaseCommand):
     help = (
-        "Remove whole sealed segments of traces that are all past the retention policy (DOMAIN.md), "
+        "Remove whole sealed segments of traces that are all past the retention policy (docs/domain.md), "
         "through the maintenance database, and keep a checkpoint so that the rest still verifies."
     )
 

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: create the demo cast of DEMO.md (synthetic people), idempotently."""
+"""`manage.py seed_demo`: create the demo cast of the README (synthetic people), idempotently."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from records import services as record_services
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 
-# DEMO.md: every demo professional's TOTP secret (base32), for an authenticator app.
+# README, "The demo cast": every demo professional's TOTP secret (base32), for an authenticator app.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 UNITS = {"CARDIO": "Cardiologie", "ORTHO": "Orthopédie", "URG": "Urgences"}
 
@@ -134,7 +134,7 @@ def synthetic_nir(first13: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Create the demo cast of DEMO.md (idempotent). Refuses with DEBUG off unless --force."
+    help = "Create the demo cast of the README (idempotent). Refuses with DEBUG off unless --force."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="seed even with DEBUG off (never in production)")
