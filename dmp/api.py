@@ -295,7 +295,9 @@ class InPersonConsentView(APIView):
     def post(self, request, patient_id):
         data = InPersonConsentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = consent_grants.consent_in_person_record(actor=request.user, patient_id=patient_id, **data.validated_data)
+        grant = consent_grants.consent_in_person_record(
+            actor=request.user, patient_id=patient_id, **data.validated_data
+        )
         return Response(grant_json(grant), status=status.HTTP_201_CREATED)
 
 
@@ -338,7 +340,9 @@ class EmergencyAccessView(APIView):
     def post(self, request, patient_id):
         data = EmergencySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        emergency = consent_emergency.emergency_access_open(actor=request.user, patient_id=patient_id, **data.validated_data)
+        emergency = consent_emergency.emergency_access_open(
+            actor=request.user, patient_id=patient_id, **data.validated_data
+        )
         return Response(
             {
                 "id": str(emergency.public_id),

@@ -45,7 +45,9 @@ def consent_in_person_record(
     patient_id = record.patient.public_id
     decision = access.decide_consent_request(actor, record, in_person=True)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.GRANT, decision=decision, patient_id=patient_id, object_type='dmp_grant')
+        audit.refuse(
+            actor=actor, action=DmpAction.GRANT, decision=decision, patient_id=patient_id, object_type="dmp_grant"
+        )
     purpose = clean_purpose(purpose)
     days = clean_duration(duration_days)
     if patient_present is not True:
@@ -124,7 +126,13 @@ def grant_create(
             "forbidden", _("Seul le professionnel concerné enregistre un consentement donné en sa présence.")
         )
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.GRANT, decision=decision, patient_id=record.patient.public_id, object_type='dmp_grant')
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.GRANT,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type="dmp_grant",
+        )
     if professional.role not in PROFESSIONAL_ROLES:
         raise InvalidInput(_("Une autorisation se donne à un professionnel de santé."))
     days = duration_days or settings.DMP_GRANT_DEFAULT_DAYS
@@ -160,7 +168,14 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
     )
     decision = access.decide_manage(actor, grant.record)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.REVOKE, decision=decision, patient_id=grant.record.patient.public_id, object_type='dmp_grant', object_id=grant.public_id)
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.REVOKE,
+            decision=decision,
+            patient_id=grant.record.patient.public_id,
+            object_type="dmp_grant",
+            object_id=grant.public_id,
+        )
     with transaction.atomic():
         AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit.record(
@@ -173,5 +188,3 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
         )
     grant.refresh_from_db()
     return grant
-
-

@@ -57,7 +57,13 @@ def consent_request_create(
     patient_id = record.patient.public_id
     decision = access.decide_consent_request(actor, record)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.CONSENT_REQUEST, decision=decision, patient_id=patient_id, object_type='dmp_consent_request')
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.CONSENT_REQUEST,
+            decision=decision,
+            patient_id=patient_id,
+            object_type="dmp_consent_request",
+        )
     purpose = clean_purpose(purpose)
     days = clean_duration(duration_days)
     check_no_live_access(actor, record)
@@ -101,7 +107,14 @@ def _answer(actor, request_id, trace_action) -> tuple[ConsentRequest, Decision]:
     consent_request = _consent_request(request_id)
     decision = access.decide_consent_answer(actor, consent_request)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=trace_action, decision=decision, patient_id=consent_request.record.patient.public_id, object_type='dmp_consent_request', object_id=consent_request.public_id)
+        audit.refuse(
+            actor=actor,
+            action=trace_action,
+            decision=decision,
+            patient_id=consent_request.record.patient.public_id,
+            object_type="dmp_consent_request",
+            object_id=consent_request.public_id,
+        )
     return consent_request, decision
 
 
@@ -209,7 +222,12 @@ def consent_requests_list(
         decision = Decision.allow(Mode.NONE)
         queryset = ConsentRequest.objects.filter(professional=actor)
     else:
-        audit.refuse(actor=actor, action=Action.LIST, decision=Decision.deny('forbidden', _('Réservé aux patients et aux professionnels de santé.')), object_type='dmp_consent_request')
+        audit.refuse(
+            actor=actor,
+            action=Action.LIST,
+            decision=Decision.deny("forbidden", _("Réservé aux patients et aux professionnels de santé.")),
+            object_type="dmp_consent_request",
+        )
     consent_requests_expire(pk__in=queryset.filter(status=ConsentStatus.PENDING).values("pk"))
     if status:
         queryset = queryset.filter(status=status)

@@ -48,7 +48,13 @@ def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
     """CHU staff hand a patient an activation code ("Pensez à activer votre espace santé"); traced."""
     patient = get_by_public_id_or_404(Patient.objects.select_related("account"), patient_id, _("Patient introuvable."))
     if not (getattr(actor, "is_authenticated", False) and (actor.is_chu_staff or actor.role == Role.ADMIN)):
-        audit.refuse(actor=actor, action=DmpAction.ISSUE_ACTIVATION_CODE, decision=Decision.deny('forbidden', _('Réservé au personnel du CHU.')), patient_id=patient.public_id, object_type='activation_code')
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.ISSUE_ACTIVATION_CODE,
+            decision=Decision.deny("forbidden", _("Réservé au personnel du CHU.")),
+            patient_id=patient.public_id,
+            object_type="activation_code",
+        )
     raw = "-".join("".join(secrets.choice(CODE_ALPHABET) for _i in range(4)) for _j in range(3))
     with transaction.atomic():
         account = patient.account

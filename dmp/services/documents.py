@@ -79,7 +79,14 @@ def documents_list(
     record = record or record_by_patient_id(patient_id)
     decision = access.record_decision(actor, record)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=Action.LIST, decision=decision, patient_id=record.patient.public_id, object_type='dmp', object_id=record.patient.public_id)
+        audit.refuse(
+            actor=actor,
+            action=Action.LIST,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type="dmp",
+            object_id=record.patient.public_id,
+        )
     if type_code and type_code not in DocumentType.values:
         raise InvalidInput(_("Type de document inconnu."), fields={"type_code": _("Type inconnu.")})
     if source and source not in DocumentSource.values:
@@ -155,7 +162,9 @@ def document_upload(
     decision = access.decide_add(actor, record)
     patient_id = record.patient.public_id
     if not decision.allowed:
-        audit.refuse(actor=actor, action=Action.CREATE, decision=decision, patient_id=patient_id, object_type='dmp_document')
+        audit.refuse(
+            actor=actor, action=Action.CREATE, decision=decision, patient_id=patient_id, object_type="dmp_document"
+        )
     is_patient = decision.mode == Mode.SELF
     title = " ".join((title or "").split())
     errors = {}
@@ -294,7 +303,14 @@ def _change_document(*, actor, document_id, doc_action: DocAction, trace_action,
     decision = access.decide_document(actor, document, doc_action)
     patient_id = document.record.patient.public_id
     if not decision.allowed:
-        audit.refuse(actor=actor, action=trace_action, decision=decision, patient_id=patient_id, object_type='dmp_document', object_id=document.public_id)
+        audit.refuse(
+            actor=actor,
+            action=trace_action,
+            decision=decision,
+            patient_id=patient_id,
+            object_type="dmp_document",
+            object_id=document.public_id,
+        )
     with transaction.atomic():
         locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
         fields = apply(locked)

@@ -36,7 +36,7 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
     """Exact INS + birth date, as with a Vitale card at the desk; traced, found or not."""
     decision = access.decide_lookup(actor)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.LOOKUP, decision=decision, object_type='patient')
+        audit.refuse(actor=actor, action=DmpAction.LOOKUP, decision=decision, object_type="patient")
     ins = "".join((ins or "").split()).upper()
     try:
         birth = parse_date(birth_date)
@@ -63,7 +63,12 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
 def gp_dashboard(*, actor, limit: int = 100) -> list[SharedDocument]:
     """New documents of the GP's patients (masked ones too); one trace naming them."""
     if not (getattr(actor, "is_authenticated", False) and actor.role in PROFESSIONAL_ROLES):
-        audit.refuse(actor=actor, action=Action.LIST, decision=Decision.deny('forbidden', _('Tableau de bord réservé aux médecins traitants.')), object_type='dmp_document')
+        audit.refuse(
+            actor=actor,
+            action=Action.LIST,
+            decision=Decision.deny("forbidden", _("Tableau de bord réservé aux médecins traitants.")),
+            object_type="dmp_document",
+        )
     with transaction.atomic():
         documents = list(access.gp_new_documents(actor, days=settings.DMP_GP_DASHBOARD_DAYS)[:limit])
         audit.record(

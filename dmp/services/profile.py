@@ -30,7 +30,13 @@ def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalP
     if decision.allowed and decision.mode not in access.RECORD_READ_MODES:
         decision = Decision.deny("forbidden", _("Le profil médical n'est visible qu'avec un accès au DMP."))
     if not decision.allowed:
-        audit.refuse(actor=actor, action=Action.LIST, decision=decision, patient_id=record.patient.public_id, object_type='dmp_profile')
+        audit.refuse(
+            actor=actor,
+            action=Action.LIST,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type="dmp_profile",
+        )
     with transaction.atomic():
         entries = list(record.profile_entries.filter(deleted_at__isnull=True))
         audit.record(
@@ -80,7 +86,14 @@ def profile_delete(*, actor, entry_id) -> None:
     )
     decision = access.decide_manage(actor, entry.record)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.DELETE, decision=Decision.deny('not_found', _('Élément introuvable.'), status=404), patient_id=entry.record.patient.public_id, object_type='dmp_profile', object_id=entry.public_id)
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.DELETE,
+            decision=Decision.deny("not_found", _("Élément introuvable."), status=404),
+            patient_id=entry.record.patient.public_id,
+            object_type="dmp_profile",
+            object_id=entry.public_id,
+        )
     with transaction.atomic():
         MedicalProfileEntry.objects.filter(pk=entry.pk).update(deleted_at=timezone.now())
         audit.record(

@@ -53,5 +53,12 @@ def managed_record(actor, patient_id, action, object_type) -> tuple[SharedRecord
     record = record_by_patient_id(patient_id) if patient_id is not None else own_record(actor)
     decision = access.decide_manage(actor, record)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=action, decision=decision, patient_id=record.patient.public_id, object_type=object_type, object_id=record.public_id)
+        audit.refuse(
+            actor=actor,
+            action=action,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type=object_type,
+            object_id=record.public_id,
+        )
     return record, decision

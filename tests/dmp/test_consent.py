@@ -170,7 +170,9 @@ def test_no_grant_without_the_patient_approving_or_the_professional_recording_in
             actor=dr_bernard, record=camille_dmp, professional=dr_garnier, source=GrantSource.IN_PERSON_CONSENT
         )
     with pytest.raises(AccessDenied):  # nor may a professional give themselves a portal consent
-        consent_grants.grant_create(actor=dr_garnier, record=camille_dmp, professional=dr_garnier, source=GrantSource.CONSENT)
+        consent_grants.grant_create(
+            actor=dr_garnier, record=camille_dmp, professional=dr_garnier, source=GrantSource.CONSENT
+        )
     assert not AccessGrant.objects.exists()
 
 
