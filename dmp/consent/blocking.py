@@ -14,10 +14,7 @@ from chu_portal.errors import AccessDenied, Decision
 from ..constants import DmpAction
 from ..models import BlockedProfessional
 from ..services.professionals import professional_by_rpps
-from ..services.records import (
-    managed_record,
-    own_record,
-)
+from ..services.records import managed_record, own_record
 
 
 def professionals_search(*, actor, query: str, limit: int = 20) -> list[User]:

@@ -11,13 +11,9 @@ from accounts.models import User
 from chu_portal.errors import Conflict, InvalidInput
 
 from .. import access
-from ..models import (
-    SharedRecord,
-)
+from ..models import SharedRecord
 
 PURPOSE_MAX = 500
-
-
 REASON_MIN = 10
 
 
@@ -34,6 +30,7 @@ def professional_label(professional: User) -> str:
 
 
 def clean_purpose(purpose: str) -> str:
+    """The request's purpose, whitespace collapsed; required and at most PURPOSE_MAX characters."""
     purpose = " ".join((purpose or "").split())
     if not purpose:
         message = _("Indiquez le motif de la demande.")
@@ -45,6 +42,7 @@ def clean_purpose(purpose: str) -> str:
 
 
 def clean_duration(duration_days) -> int:
+    """The grant's duration in days: the default when empty, else between 1 and DMP_GRANT_MAX_DAYS."""
     if duration_days in (None, ""):
         return settings.DMP_GRANT_DEFAULT_DAYS
     try:

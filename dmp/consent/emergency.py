@@ -16,15 +16,9 @@ from chu_portal.errors import AccessDenied, Conflict, InvalidInput
 
 from .. import access
 from ..constants import EmergencyMode, NotificationKind
-from ..models import (
-    DmpEmergencyAccess,
-    Notification,
-    SharedRecord,
-)
+from ..models import DmpEmergencyAccess, Notification, SharedRecord
 from ..services.notifications import notify_patient
-from ..services.records import (
-    record_by_patient_id,
-)
+from ..services.records import record_by_patient_id
 from .checks import REASON_MIN, professional_label
 
 

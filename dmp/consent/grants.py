@@ -19,15 +19,9 @@ from chu_portal.ids import get_by_public_id_or_404
 
 from .. import access
 from ..constants import DmpAction, GrantSource, NotificationKind
-from ..models import (
-    AccessGrant,
-    SharedRecord,
-)
+from ..models import AccessGrant, SharedRecord
 from ..services.notifications import notify_patient
-from ..services.records import (
-    managed_record,
-    record_by_patient_id,
-)
+from ..services.records import managed_record, record_by_patient_id
 from .checks import check_no_live_access, clean_duration, clean_purpose, professional_label
 
 

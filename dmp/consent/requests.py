@@ -19,19 +19,9 @@ from chu_portal.ids import get_by_public_id_or_404
 
 from .. import access
 from ..constants import ConsentStatus, DmpAction, GrantSource, NotificationKind
-from ..models import (
-    AccessGrant,
-    ConsentRequest,
-    DmpEmergencyAccess,
-    Notification,
-    SharedRecord,
-)
+from ..models import AccessGrant, ConsentRequest, DmpEmergencyAccess, Notification, SharedRecord
 from ..services.notifications import notify, notify_patient
-from ..services.records import (
-    PAGE_SIZE,
-    managed_record,
-    record_by_patient_id,
-)
+from ..services.records import PAGE_SIZE, managed_record, record_by_patient_id
 from .checks import check_no_live_access, clean_duration, clean_purpose, professional_label
 from .grants import grant_create
 

@@ -16,9 +16,7 @@ from records.models import Patient, Report
 from ..constants import FeedReason, FeedStatus
 from ..models import FeedItem, SharedDocument, SharedRecord
 from ..services.documents import chu_document_create
-from ..services.records import (
-    shared_record_for,
-)
+from ..services.records import shared_record_for
 
 logger = logging.getLogger(__name__)
 

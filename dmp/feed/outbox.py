@@ -11,9 +11,7 @@ from records.models import Patient, Report
 from ..constants import FeedReason, FeedStatus, RecordStatus
 from ..models import FeedItem
 from ..pdf import render_report_pdf
-from ..services.records import (
-    shared_record_for,
-)
+from ..services.records import shared_record_for
 from .delivery import sweep_grace
 from .tasks import enqueue_on_commit
 

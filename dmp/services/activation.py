@@ -19,12 +19,8 @@ from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
 
-from ..constants import (
-    DmpAction,
-)
-from ..models import (
-    ActivationCode,
-)
+from ..constants import DmpAction
+from ..models import ActivationCode
 from .records import parse_date, shared_record_for
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -30,10 +30,7 @@ from ..constants import (
     NotificationKind,
     RecordStatus,
 )
-from ..models import (
-    SharedDocument,
-    SharedRecord,
-)
+from ..models import SharedDocument, SharedRecord
 from ..pdf import render_report_pdf
 from .notifications import notify_new_document, notify_patient
 from .records import PAGE_SIZE, parse_date, record_by_patient_id, shared_record_for

@@ -16,9 +16,7 @@ from audit import services as audit
 from audit.constants import Action
 from audit.models import AuditEvent
 
-from ..models import (
-    AccessGrant,
-)
+from ..models import AccessGrant
 from .records import PAGE_SIZE, managed_record
 
 

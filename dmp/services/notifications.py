@@ -10,14 +10,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from ..constants import (
-    NotificationKind,
-)
-from ..models import (
-    Notification,
-    SharedDocument,
-    SharedRecord,
-)
+from ..constants import NotificationKind
+from ..models import Notification, SharedDocument, SharedRecord
 
 
 def notify(

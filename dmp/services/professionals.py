@@ -13,12 +13,8 @@ from chu_portal.errors import Decision, InvalidInput, NotFound
 from records.models import Patient
 
 from .. import access
-from ..constants import (
-    DmpAction,
-)
-from ..models import (
-    SharedDocument,
-)
+from ..constants import DmpAction
+from ..models import SharedDocument
 from .records import parse_date
 
 

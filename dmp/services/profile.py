@@ -12,14 +12,8 @@ from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
 from .. import access
-from ..constants import (
-    DmpAction,
-    ProfileKind,
-)
-from ..models import (
-    MedicalProfileEntry,
-    SharedRecord,
-)
+from ..constants import DmpAction, ProfileKind
+from ..models import MedicalProfileEntry, SharedRecord
 from .records import managed_record, own_record, parse_date, record_by_patient_id
 
 

@@ -10,13 +10,8 @@ from audit import services as audit
 from audit.constants import Action
 from chu_portal.errors import InvalidInput
 
-from ..constants import (
-    DmpAction,
-    RecordStatus,
-)
-from ..models import (
-    SharedRecord,
-)
+from ..constants import DmpAction, RecordStatus
+from ..models import SharedRecord
 from .professionals import professional_by_rpps
 from .records import managed_record
 

@@ -12,9 +12,7 @@ from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
 
 from .. import access
-from ..models import (
-    SharedRecord,
-)
+from ..models import SharedRecord
 
 PAGE_SIZE = 50
 
@@ -27,6 +25,7 @@ def shared_record_for(patient: Patient) -> SharedRecord:
 
 
 def record_by_patient_id(patient_id) -> SharedRecord:
+    """The DMP of a patient by public id (404 if unknown); no decision: the caller decides."""
     return shared_record_for(get_by_public_id_or_404(Patient.objects, patient_id, _("Patient introuvable.")))
 
 
@@ -39,6 +38,7 @@ def own_record(user) -> SharedRecord:
 
 
 def parse_date(value) -> datetime.date | None:
+    """A date from input (a date or YYYY-MM-DD), None when empty; a clear error otherwise."""
     if not value:
         return None
     if isinstance(value, datetime.date):
@@ -50,6 +50,7 @@ def parse_date(value) -> datetime.date | None:
 
 
 def managed_record(actor, patient_id, action, object_type) -> tuple[SharedRecord, Decision]:
+    """The DMP whose settings `actor` manages (the patient herself), or a traced refusal."""
     record = record_by_patient_id(patient_id) if patient_id is not None else own_record(actor)
     decision = access.decide_manage(actor, record)
     if not decision.allowed:
