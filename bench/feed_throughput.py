@@ -2,7 +2,7 @@
 
 Run it against a throw-away PostgreSQL database (docs/benchmarks.md has the exact command). It
 migrates, creates one clinician, one patient with a qualified INS and an active DMP, and N signed
-reports (through records.services.report_sign, so each writes its outbox row with the PDF rendered
+reports (through records.services.reports.report_sign, so each writes its outbox row with the PDF rendered
 at signing; their messages are parked on a queue no worker reads). It starts its own redis-server
 on a free port (or uses --redis-url) and one Celery worker (DEBUG off, as in production), then:
   1. feed: sends the N delivery messages and times until the queue is drained and acknowledged;
@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from records.services import reports as reports_service
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -163,7 +165,6 @@ def prepare(n: int) -> list[int]:
     from dmp.constants import FeedStatus
     from dmp.models import FeedItem
     from dmp.services import shared_record_for
-    from records import services as records
     from records.constants import INS_OID_TEST, InsStatus, ReportType, StayKind
     from records.models import Patient, Stay
 
@@ -200,7 +201,7 @@ def prepare(n: int) -> list[int]:
     started = time.monotonic()
     new_ids, signing = [], 0.0
     for i in range(n):
-        draft = records.report_create_draft(
+        draft = reports_service.report_create_draft(
             actor=doctor,
             stay_id=stay.public_id,
             type_code=ReportType.DISCHARGE_LETTER,
@@ -208,7 +209,7 @@ def prepare(n: int) -> list[int]:
             body="Sortie à domicile.\n" + "Traitement inchangé, surveillance clinique et biologique. " * 10,
         )
         signed_at = time.perf_counter()
-        records.report_sign(actor=doctor, report_id=draft.public_id)
+        reports_service.report_sign(actor=doctor, report_id=draft.public_id)
         signing += time.perf_counter() - signed_at
         new_ids.append(FeedItem.objects.get(report=draft).pk)
     print(f"signed {n} reports in {time.monotonic() - started:.1f} s (outbox rows written in the signing transactions)")

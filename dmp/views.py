@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import PROFESSIONAL_ROLES, Role
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, NotFound, ServiceError
-from records import services as record_services
+from records.services import patients as patients_service
 
 from . import access
 from .consent import blocking
@@ -513,7 +513,7 @@ def pro_find(request):
         patients, total = [], 0
         if query:
             try:
-                patients, total = record_services.patient_search(actor=user, query=query)
+                patients, total = patients_service.patient_search(actor=user, query=query)
             except AccessDenied as exc:
                 return _refused(request, exc)
         return render(

@@ -10,9 +10,11 @@ from rest_framework.views import APIView
 from chu_portal.api import page_params, paginated
 from chu_portal.schema import PAGE_PARAMETERS, page_of, responses
 
-from . import services
 from .constants import InsStatus, ReportStatus, ReportType, Sex, StayKind
 from .models import Patient, Report, Stay
+from .services import care, emergency
+from .services import patients as patients_service
+from .services import reports as reports_service
 
 
 def patient_json(patient: Patient) -> dict:
@@ -160,7 +162,7 @@ class PatientSearchView(APIView):
     )
     def get(self, request):
         page, size = page_params(request)
-        patients, total = services.patient_search(
+        patients, total = patients_service.patient_search(
             actor=request.user, query=request.query_params.get("q", ""), page=page, page_size=size
         )
         return paginated(request, [patient_json(p) for p in patients], total, page, size)
@@ -169,13 +171,13 @@ class PatientSearchView(APIView):
 @extend_schema(tags=["hospital record"], responses=responses({200: PatientSerializer}, 401, 403, 404))
 class PatientDetailView(APIView):
     def get(self, request, patient_id):
-        return Response(patient_json(services.patient_get(actor=request.user, patient_id=patient_id)))
+        return Response(patient_json(patients_service.patient_get(actor=request.user, patient_id=patient_id)))
 
 
 @extend_schema(tags=["hospital record"], responses=responses({200: HospitalRecordSerializer}, 401, 403, 404))
 class PatientRecordView(APIView):
     def get(self, request, patient_id):
-        record = services.record_open(actor=request.user, patient_id=patient_id)
+        record = patients_service.record_open(actor=request.user, patient_id=patient_id)
         return Response(
             {
                 "patient": patient_json(record.patient),
@@ -198,7 +200,7 @@ class EmergencyAccessView(APIView):
     def post(self, request, patient_id):
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = services.emergency_access_grant(
+        grant = emergency.emergency_access_grant(
             actor=request.user, patient_id=patient_id, reason=data.validated_data["reason"]
         )
         return Response({"id": str(grant.public_id), "expires": grant.expires}, status=status.HTTP_201_CREATED)
@@ -217,7 +219,7 @@ class QualifyIdentityView(APIView):
     def post(self, request, patient_id):
         data = QualifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        patient = services.identity_qualify(
+        patient = patients_service.identity_qualify(
             actor=request.user, patient_id=patient_id, document_checked=data.validated_data["document_checked"]
         )
         return Response(patient_json(patient))
@@ -244,7 +246,7 @@ class ReportCreateView(APIView):
     def post(self, request):
         data = ReportCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = services.report_create_draft(
+        report = reports_service.report_create_draft(
             actor=request.user,
             stay_id=data.validated_data["stay"],
             type_code=data.validated_data["type_code"],
@@ -257,7 +259,7 @@ class ReportCreateView(APIView):
 class ReportDetailView(APIView):
     @extend_schema(tags=["reports"], responses=responses({200: ReportSerializer}, 401, 403, 404))
     def get(self, request, report_id):
-        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+        report, _decision = reports_service.report_open(actor=request.user, report_id=report_id)
         return Response(report_json(report))
 
     @extend_schema(
@@ -268,7 +270,7 @@ class ReportDetailView(APIView):
     def patch(self, request, report_id):
         data = ReportEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = services.report_update_draft(
+        report = reports_service.report_update_draft(
             actor=request.user,
             report_id=report_id,
             title=data.validated_data.get("title"),
@@ -280,7 +282,7 @@ class ReportDetailView(APIView):
 @extend_schema(tags=["reports"], request=None, responses=responses({200: ReportSerializer}, 401, 403, 404, 409))
 class ReportSignView(APIView):
     def post(self, request, report_id):
-        return Response(report_json(services.report_sign(actor=request.user, report_id=report_id)))
+        return Response(report_json(reports_service.report_sign(actor=request.user, report_id=report_id)))
 
 
 @extend_schema(
@@ -292,7 +294,7 @@ class ReportAmendView(APIView):
     def post(self, request, report_id):
         data = ReportEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        amendment = services.report_amend(
+        amendment = reports_service.report_amend(
             actor=request.user,
             report_id=report_id,
             title=data.validated_data.get("title"),
@@ -371,7 +373,7 @@ class StayTransferView(APIView):
     def post(self, request, stay_id):
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        movement = services.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=data.validated_data["unit"])
+        movement = care.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=data.validated_data["unit"])
         return Response(
             {"stay": str(stay_id), "unit": movement.unit.code, "at": movement.at}, status=status.HTTP_201_CREATED
         )
@@ -390,7 +392,7 @@ class HandoverCreateView(APIView):
     def post(self, request, stay_id):
         data = HandoverSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        note = services.handover_add(actor=request.user, stay_id=stay_id, body=data.validated_data["body"])
+        note = care.handover_add(actor=request.user, stay_id=stay_id, body=data.validated_data["body"])
         return Response(handover_json(note), status=status.HTTP_201_CREATED)
 
 
@@ -412,7 +414,7 @@ class OpinionListView(APIView):
     )
     def get(self, request):
         page, size = page_params(request)
-        received, sent = services.opinions_inbox(actor=request.user)
+        received, sent = care.opinions_inbox(actor=request.user)
         box = sent if request.query_params.get("box") == "sent" else received
         start = (page - 1) * size
         return paginated(request, [opinion_json(o) for o in box[start : start + size]], len(box), page, size)
@@ -425,7 +427,7 @@ class OpinionListView(APIView):
     def post(self, request):
         data = OpinionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        opinion = services.opinion_request_create(
+        opinion = care.opinion_request_create(
             actor=request.user,
             stay_id=data.validated_data["stay"],
             question=data.validated_data["question"],
@@ -449,7 +451,7 @@ class OpinionAnswerView(APIView):
     def post(self, request, opinion_id):
         data = OpinionAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        opinion = services.opinion_answer(
+        opinion = care.opinion_answer(
             actor=request.user,
             opinion_id=opinion_id,
             body=data.validated_data["body"],
@@ -463,13 +465,13 @@ class OpinionAnswerView(APIView):
 )
 class OpinionCloseView(APIView):
     def post(self, request, opinion_id):
-        return Response(opinion_json(services.opinion_close(actor=request.user, opinion_id=opinion_id)))
+        return Response(opinion_json(care.opinion_close(actor=request.user, opinion_id=opinion_id)))
 
 
 @extend_schema(tags=["care across units"], responses=responses({200: page_of(MissingLetterSerializer)}, 401, 403))
 class MissingLettersView(APIView):
     def get(self, request):
-        stays = services.stays_missing_letter(actor=request.user)
+        stays = care.stays_missing_letter(actor=request.user)
         return Response(
             {
                 "count": len(stays),

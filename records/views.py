@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 from accounts.models import Unit
 from chu_portal.errors import AccessDenied, ServiceError
 
-from . import services
 from .forms import (
     EmergencyAccessForm,
     OpinionAnswerForm,
@@ -23,6 +22,8 @@ from .forms import (
     ReportForm,
 )
 from .models import Stay
+from .services import care, emergency, reports
+from .services import patients as patients_service
 
 
 def _refused(request, exc: AccessDenied, *, patient_id=None):
@@ -51,7 +52,7 @@ def patient_search(request):
     # Non-staff get the refusal (traced) even without a query.
     if query or not request.user.is_chu_staff:
         try:
-            patients, total = services.patient_search(actor=request.user, query=query)
+            patients, total = patients_service.patient_search(actor=request.user, query=query)
         except AccessDenied as exc:
             return _refused(request, exc)
     searched = bool(query)
@@ -65,7 +66,7 @@ def patient_search(request):
 @login_required
 def patient_record(request, patient_id):
     try:
-        record = services.record_open(actor=request.user, patient_id=patient_id)
+        record = patients_service.record_open(actor=request.user, patient_id=patient_id)
     except AccessDenied as exc:
         return _refused(request, exc, patient_id=patient_id)
     return render(
@@ -98,7 +99,7 @@ def emergency_access(request, patient_id):
             status=400,
         )
     try:
-        grant = services.emergency_access_grant(
+        grant = emergency.emergency_access_grant(
             actor=request.user, patient_id=patient_id, reason=form.cleaned_data["reason"]
         )
     except AccessDenied as exc:
@@ -119,7 +120,7 @@ def emergency_access(request, patient_id):
 def qualify_identity(request, patient_id):
     form = QualifyIdentityForm(request.POST)
     try:
-        services.identity_qualify(
+        patients_service.identity_qualify(
             actor=request.user,
             patient_id=patient_id,
             document_checked=form.is_valid() and form.cleaned_data["document_checked"],
@@ -136,7 +137,7 @@ def qualify_identity(request, patient_id):
 @login_required
 def report_detail(request, report_id):
     try:
-        report, decision = services.report_open(actor=request.user, report_id=report_id)
+        report, decision = reports.report_open(actor=request.user, report_id=report_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/report_detail.html", {"report": report, "decision": decision})
@@ -147,7 +148,7 @@ def report_create(request, stay_id):
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            report = services.report_create_draft(actor=request.user, stay_id=stay_id, **form.cleaned_data)
+            report = reports.report_create_draft(actor=request.user, stay_id=stay_id, **form.cleaned_data)
         except AccessDenied as exc:
             return _refused(request, exc)
         except ServiceError as exc:
@@ -156,7 +157,7 @@ def report_create(request, stay_id):
             messages.success(request, _("Brouillon enregistré. Relisez-le puis signez-le."))
             return redirect("records:report_detail", report_id=report.public_id)
     try:
-        stay = services.stay_for_writing(actor=request.user, stay_id=stay_id)
+        stay = reports.stay_for_writing(actor=request.user, stay_id=stay_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/report_form.html", {"form": form, "stay": stay, "mode": "create"})
@@ -165,13 +166,13 @@ def report_create(request, stay_id):
 @login_required
 def report_edit(request, report_id):
     try:
-        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+        report, _decision = reports.report_open(actor=request.user, report_id=report_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_update_draft(actor=request.user, report_id=report_id, **form.cleaned_data)
+            reports.report_update_draft(actor=request.user, report_id=report_id, **form.cleaned_data)
         except AccessDenied as exc:
             return _refused(request, exc)
         except ServiceError as exc:
@@ -187,13 +188,13 @@ def report_edit(request, report_id):
 @login_required
 def report_amend(request, report_id):
     try:
-        report, _decision = services.report_open(actor=request.user, report_id=report_id)
+        report, _decision = reports.report_open(actor=request.user, report_id=report_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
     if request.method == "POST" and form.is_valid():
         try:
-            amendment = services.report_amend(actor=request.user, report_id=report_id, **form.cleaned_data)
+            amendment = reports.report_amend(actor=request.user, report_id=report_id, **form.cleaned_data)
         except AccessDenied as exc:
             return _refused(request, exc)
         except ServiceError as exc:
@@ -212,7 +213,7 @@ def report_amend(request, report_id):
 @require_POST
 def report_sign(request, report_id):
     try:
-        services.report_sign(actor=request.user, report_id=report_id)
+        reports.report_sign(actor=request.user, report_id=report_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -229,7 +230,7 @@ def report_sign(request, report_id):
 def my_patients(request):
     """The care team's current patients, and the search box."""
     try:
-        patients = services.care_team_patients(actor=request.user)
+        patients = patients_service.care_team_patients(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/my_patients.html", {"patients": patients, "form": PatientSearchForm()})
@@ -252,7 +253,7 @@ def _back_from_stay(stay_id):
 @require_POST
 def stay_transfer(request, stay_id):
     try:
-        movement = services.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=request.POST.get("unit", ""))
+        movement = care.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=request.POST.get("unit", ""))
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -270,7 +271,7 @@ def opinion_request(request, stay_id):
         messages.error(request, " ".join(" ".join(e) for e in form.errors.values()))
         return _back_from_stay(stay_id)
     try:
-        opinion = services.opinion_request_create(actor=request.user, stay_id=stay_id, **form.cleaned_data)
+        opinion = care.opinion_request_create(actor=request.user, stay_id=stay_id, **form.cleaned_data)
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -283,7 +284,7 @@ def opinion_request(request, stay_id):
 @login_required
 def opinions(request):
     try:
-        received, sent = services.opinions_inbox(actor=request.user)
+        received, sent = care.opinions_inbox(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/opinions.html", {"received": received, "sent": sent, "form": OpinionAnswerForm()})
@@ -297,7 +298,7 @@ def opinion_answer(request, opinion_id):
         messages.error(request, _("Le texte de l'avis est obligatoire."))
         return redirect("records:opinions")
     try:
-        services.opinion_answer(actor=request.user, opinion_id=opinion_id, body=form.cleaned_data["body"])
+        care.opinion_answer(actor=request.user, opinion_id=opinion_id, body=form.cleaned_data["body"])
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -311,7 +312,7 @@ def opinion_answer(request, opinion_id):
 @require_POST
 def opinion_close(request, opinion_id):
     try:
-        services.opinion_close(actor=request.user, opinion_id=opinion_id)
+        care.opinion_close(actor=request.user, opinion_id=opinion_id)
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -325,7 +326,7 @@ def opinion_close(request, opinion_id):
 @require_POST
 def handover_add(request, stay_id):
     try:
-        note = services.handover_add(actor=request.user, stay_id=stay_id, body=request.POST.get("body", ""))
+        note = care.handover_add(actor=request.user, stay_id=stay_id, body=request.POST.get("body", ""))
     except AccessDenied as exc:
         return _refused(request, exc)
     except ServiceError as exc:
@@ -338,7 +339,7 @@ def handover_add(request, stay_id):
 @login_required
 def missing_letters(request):
     try:
-        stays = services.stays_missing_letter(actor=request.user)
+        stays = care.stays_missing_letter(actor=request.user)
     except AccessDenied as exc:
         return _refused(request, exc)
     return render(request, "records/missing_letters.html", {"stays": stays})

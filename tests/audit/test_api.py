@@ -1,13 +1,13 @@
 """API of the traces (docs/api.md): DPO reads all, a patient reads what others did with her data, verification."""
 
 from audit.models import AuditEvent, AuditVerification
-from records import services as records
+from records.services import patients
 
 URL = "/api/v1/audit/events/"
 
 
 def test_dpo_lists_every_trace_with_the_contract_fields(api, dpo, dr_bernard, camille, camille_stay):
-    records.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
     response = api.as_user(dpo).get(URL, {"actor": "dr.bernard"})
     assert response.status_code == 200
     assert response.data["count"] == 1
@@ -48,7 +48,7 @@ def test_flagged_filter_returns_only_flagged_traces(api, dpo, make_trace):
 
 
 def test_patient_reads_accesses_to_her_data_by_others_only(api, camille, dr_bernard, camille_stay, make_trace):
-    records.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
     make_trace(actor_id=camille.account.public_id, actor_username="camille.martin", patient_id=camille.public_id)
     make_trace()  # someone else's data
     response = api.as_user(camille.account).get(URL)

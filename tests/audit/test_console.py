@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent, AuditReview
-from records import services as records
+from records.services import emergency, patients, reports
 
 from .conftest import local
 
@@ -12,10 +12,10 @@ from .conftest import local
 @pytest.fixture
 def glass_broken(dr_leroy, camille, camille_stay):
     """dr.leroy (Orthopédie) breaks the glass on Camille's record and opens it."""
-    records.emergency_access_grant(
+    emergency.emergency_access_grant(
         actor=dr_leroy, patient_id=camille.public_id, reason="Patiente inconsciente admise aux urgences"
     )
-    records.record_open(actor=dr_leroy, patient_id=camille.public_id)
+    patients.record_open(actor=dr_leroy, patient_id=camille.public_id)
     return AuditEvent.objects.get(actor_username="dr.leroy", action="emergency_access")
 
 
@@ -25,7 +25,7 @@ def test_dpo_sees_the_emergency_access_at_the_top_of_her_console(
     # Whatever the hour the test runs at, the care-team read below is a normal one.
     settings.AUDIT_FLAG_WORKING_HOURS_START, settings.AUDIT_FLAG_WORKING_HOURS_END = 0, 24
     settings.AUDIT_FLAG_WEEKENDS = False
-    records.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
     client.force_login(dpo)
     response = client.get(reverse("audit:console"))
     assert response.status_code == 200
@@ -131,8 +131,8 @@ def test_a_clinician_is_refused_the_console_and_the_refusal_is_traced(client, dr
 
 
 def test_the_console_shows_no_medical_content(client, dpo, dr_bernard, camille, discharge_letter):
-    records.record_open(actor=dr_bernard, patient_id=camille.public_id)
-    records.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)
+    patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    reports.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)
     client.force_login(dpo)
     page = client.get(reverse("audit:console")).content.decode()
     assert "dr.bernard" in page or "Bernard" in page

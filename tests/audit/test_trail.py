@@ -14,6 +14,7 @@ from audit.constants import Action, Mode
 from audit.models import AuditEvent, AuditSeal
 from dmp.services import documents
 from dmp.services import records as dmp_records
+from records.services import patients, reports
 
 
 def write_traces(actor, n):
@@ -243,8 +244,6 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
     from django.test.utils import CaptureQueriesContext
 
     from fhir import services as fhir_services
-    from records import services as records
-
     settings.MEDIA_ROOT = tmp_path
     record = dmp_records.shared_record_for(camille)
     record.gp = dr_moreau
@@ -252,11 +251,11 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
     document = documents.chu_document_file(report=discharge_letter)
     reads = {
         "report": (
-            lambda: records.report_open(actor=dr_bernard, report_id=discharge_letter.public_id),
+            lambda: reports.report_open(actor=dr_bernard, report_id=discharge_letter.public_id),
             "records_report",
         ),
-        "stay": (lambda: records.stay_for_writing(actor=dr_bernard, stay_id=camille_stay.public_id), "records_stay"),
-        "identity": (lambda: records.patient_get(actor=dr_bernard, patient_id=camille.public_id), "records_patient"),
+        "stay": (lambda: reports.stay_for_writing(actor=dr_bernard, stay_id=camille_stay.public_id), "records_stay"),
+        "identity": (lambda: patients.patient_get(actor=dr_bernard, patient_id=camille.public_id), "records_patient"),
         "dmp_document": (
             lambda: documents.document_open(actor=dr_moreau, document_id=document.public_id),
             "dmp_shareddocument",

@@ -21,9 +21,9 @@ from dmp.feed import dashboard, delivery, tasks
 from dmp.models import FeedItem, Notification, SharedDocument, SharedRecord
 from dmp.pdf import render_report_pdf
 from dmp.services import documents
-from records import services as records
 from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Patient, Report
+from records.services import patients, reports
 from records.signals import report_signed
 from tests.factories import TOTP_KEY, ReportFactory, UserFactory
 
@@ -52,7 +52,7 @@ def sign(dr_bernard, camille_stay, django_capture_on_commit_callbacks):
             signed_at=None,
         )
         with django_capture_on_commit_callbacks(execute=True):
-            return records.report_sign(actor=author, report_id=draft.public_id)
+            return reports.report_sign(actor=author, report_id=draft.public_id)
 
     return do
 
@@ -86,7 +86,7 @@ def test_the_outbox_row_is_rolled_back_with_a_failed_signature(dr_bernard, draft
     report_signed.connect(broken_receiver, dispatch_uid="test-broken")
     try:
         with pytest.raises(RuntimeError):
-            records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+            reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     finally:
         report_signed.disconnect(dispatch_uid="test-broken")
     assert Report.objects.get(pk=draft_report.pk).status == ReportStatus.DRAFT
@@ -95,7 +95,7 @@ def test_the_outbox_row_is_rolled_back_with_a_failed_signature(dr_bernard, draft
 
 def test_nothing_is_sent_before_the_signature_commits(dr_bernard, draft_report, camille_dmp):
     # Without the commit (the test's transaction stays open) the row exists but no delivery ran.
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     assert item_of(draft_report).status == FeedStatus.PENDING
     assert not SharedDocument.objects.exists()
 
@@ -130,7 +130,7 @@ def test_a_retrieved_ins_waits_and_goes_once_qualified(
     assert tasks.sweep() == 0  # the sweep never sends what waits for its identity
     assert not SharedDocument.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
+        patients.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
     item.refresh_from_db()
     assert item.status == FeedStatus.DELIVERED
     assert SharedDocument.objects.filter(source_report_id=report.public_id).count() == 1
@@ -155,7 +155,7 @@ def test_a_report_signed_while_the_dmp_is_opposed_or_closed_is_never_sent(
 
 
 def test_a_dmp_opposed_after_signing_but_before_delivery_gets_nothing(dr_bernard, draft_report, camille_dmp):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     camille_dmp.status = RecordStatus.OPPOSED
     camille_dmp.save(update_fields=["status"])
     delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
@@ -164,9 +164,9 @@ def test_a_dmp_opposed_after_signing_but_before_delivery_gets_nothing(dr_bernard
 
 def test_an_amendment_supersedes_the_fed_document(sign, camille_dmp, dr_bernard, django_capture_on_commit_callbacks):
     first = sign()
-    amendment = records.report_amend(actor=dr_bernard, report_id=first.public_id, title=None, body="Corrigé.")
+    amendment = reports.report_amend(actor=dr_bernard, report_id=first.public_id, title=None, body="Corrigé.")
     with django_capture_on_commit_callbacks(execute=True):
-        records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+        reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
     old = SharedDocument.objects.get(source_report_id=first.public_id)
     new = SharedDocument.objects.get(source_report_id=amendment.public_id)
     assert old.status == DocumentStatus.SUPERSEDED and new.status == DocumentStatus.CURRENT and new.replaces == old
@@ -174,9 +174,9 @@ def test_an_amendment_supersedes_the_fed_document(sign, camille_dmp, dr_bernard,
 
 
 def test_an_amendment_delivered_first_still_files_the_versions_in_order(dr_bernard, draft_report, camille_dmp):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
-    amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
-    records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    amendment = reports.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
+    reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
     delivery.feed_item_deliver(item_id=item_of(amendment).pk)  # v2's message arrives before v1's
     delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     old = SharedDocument.objects.get(source_report_id=draft_report.public_id)
@@ -232,7 +232,7 @@ def test_backoff_is_exponential_with_jitter_and_capped(settings):
 
 
 def test_the_sweep_resends_only_pending_items_that_are_due(dr_bernard, draft_report, camille_dmp, settings):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)  # its message never went
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)  # its message never went
     assert tasks.sweep() == 0  # the after-commit task gets its grace period first
     later = timezone.now() + timedelta(seconds=settings.DMP_FEED_SWEEP_GRACE_SECONDS + 1)
     assert tasks.sweep(now=later) == 1
@@ -310,7 +310,7 @@ def test_seed_demo_feeds_camille_leaves_jules_waiting_and_skips_lea(db, django_c
     assert not SharedDocument.objects.filter(record__patient__account__username="jules.petit").exists()
     jules = Patient.objects.get(account__username="jules.petit")
     with django_capture_on_commit_callbacks(execute=True):
-        records.identity_qualify(
+        patients.identity_qualify(
             actor=User.objects.get(username="inf.roux"), patient_id=jules.public_id, document_checked=True
         )
     assert SharedDocument.objects.filter(record__patient=jules).count() == 1
@@ -328,7 +328,7 @@ def test_the_feed_dashboard_counts_stays_discharged_without_a_letter(client, cam
 
 
 def test_the_pdf_is_rendered_in_the_signing_transaction_and_filed_as_signed(dr_bernard, draft_report, camille_dmp):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     item = item_of(draft_report)
     signed_pdf = bytes(item.content)
     assert item.status == FeedStatus.PENDING and signed_pdf.startswith(b"%PDF-")
@@ -341,7 +341,7 @@ def test_the_pdf_is_rendered_in_the_signing_transaction_and_filed_as_signed(dr_b
 
 
 def test_the_rendered_pdf_passes_the_upload_inspection(dr_bernard, draft_report):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     report = Report.objects.get(pk=draft_report.pk)
     inspected = files.inspect(ContentFile(render_report_pdf(report), name="report.pdf"))
     assert inspected.mime_type == "application/pdf"  # no active content: the feed need not parse it again
@@ -353,16 +353,16 @@ def test_a_report_waiting_for_its_identity_is_rendered_when_it_goes(
     Patient.objects.filter(pk=camille.pk).update(
         ins_status=InsStatus.RETRIEVED, identity_document_checked=False, identity_qualified_at=None
     )
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     assert item_of(draft_report).content is None  # rendered once the identity it waits for is qualified
-    records.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
+    patients.identity_qualify(actor=inf_roux, patient_id=camille.public_id, document_checked=True)
     delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     document = SharedDocument.objects.get(source_report_id=draft_report.public_id)
     assert document.file.read(5) == b"%PDF-" and item_of(draft_report).status == FeedStatus.DELIVERED
 
 
 def test_a_report_already_filed_by_another_path_is_linked_not_filed_twice(dr_bernard, draft_report, camille_dmp):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     filed = documents.chu_document_file(report=Report.objects.get(pk=draft_report.pk))
     delivery.feed_item_deliver(item_id=item_of(draft_report).pk)
     item = item_of(draft_report)
@@ -371,7 +371,7 @@ def test_a_report_already_filed_by_another_path_is_linked_not_filed_twice(dr_ber
 
 
 def test_a_delivery_reads_once_and_writes_the_document_its_trace_and_the_item(dr_bernard, draft_report, camille_dmp):
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     item = item_of(draft_report)
     with CaptureQueriesContext(connection) as captured:
         delivery.feed_item_deliver(item_id=item.pk)
@@ -404,9 +404,9 @@ def test_the_one_statement_lock_loads_what_the_orm_loads(
 ):
     """dmp.feed.delivery builds its delivery read from the models' columns on PostgreSQL and goes through
     the ORM elsewhere: both must hand the same instances to the filing."""
-    records.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
-    amendment = records.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
-    records.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    amendment = reports.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
+    reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
     delivery.feed_item_deliver(item_id=item_of(draft_report).pk)  # v1 filed: v2's read finds no document yet
     if not with_dmp:
         FeedItem.objects.filter(patient=camille).update(document=None, status=FeedStatus.PENDING, delivered_at=None)

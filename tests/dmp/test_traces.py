@@ -6,6 +6,7 @@ from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, NotFound
 from dmp.services import documents, professionals, record_settings
 from dmp.services import history as history_service
+from records.services import patients
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +45,8 @@ def test_mask_and_settings_changes_are_traced(camille, fed_letter):
 def test_the_patient_sees_every_access_by_others_in_her_history(
     camille, dr_moreau, dr_bernard, fed_letter, discharge_letter
 ):
-    from records import services as record_services
-
     documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
-    record_services.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
     history = history_service.access_history(actor=camille.account)
     who = {(e.actor_username, e.object_type) for e in history.events}
     assert ("dr.moreau", "dmp_document") in who and ("dr.bernard", "hospital_record") in who

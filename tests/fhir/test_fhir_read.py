@@ -9,8 +9,9 @@ from audit.constants import Mode, Outcome
 from audit.models import AuditEvent
 from dmp.consent import grants
 from dmp.services import documents, record_settings
-from records import services as records_services
 from records.constants import INS_OID_TEST
+from records.services import emergency as emergency_service
+from records.services import patients, reports
 
 from ..dmp.conftest import MINIMAL_PDF, grant
 from .conftest import valid_fhir
@@ -140,10 +141,10 @@ def test_invisible_to_patient_is_labelled_for_the_gp_and_hidden_from_the_patient
 def test_an_amended_report_replaces_the_previous_document_which_is_superseded(
     api, camille, dr_bernard, dr_moreau, discharge_letter, fed_letter
 ):
-    amended = records_services.report_amend(
+    amended = reports.report_amend(
         actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="Texte corrigé."
     )
-    amended = records_services.report_sign(actor=dr_bernard, report_id=amended.public_id)
+    amended = reports.report_sign(actor=dr_bernard, report_id=amended.public_id)
     new = documents.chu_document_file(report=amended, content=MINIMAL_PDF)
     bundle = valid_fhir(docs(api.as_user(dr_moreau), camille))
     by_id = {d["id"]: d for d in resources_of(bundle)}
@@ -227,8 +228,8 @@ def test_consents_are_the_patients_own_business(api, camille, camille_dmp, dr_mo
 def test_the_patient_reads_traces_by_others_shaped_after_balp_with_emergency_override(
     api, camille, camille_dmp, camille_stay, dr_leroy, dr_moreau, fed_letter
 ):
-    records_services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason="Arrêt cardiaque")
-    records_services.record_open(actor=dr_leroy, patient_id=camille.public_id)
+    emergency_service.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason="Arrêt cardiaque")
+    patients.record_open(actor=dr_leroy, patient_id=camille.public_id)
     documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
     client = api.as_user(camille.account)
     client.get(f"/fhir/Patient/{camille.public_id}")  # her own read: not in her list

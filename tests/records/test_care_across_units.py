@@ -9,9 +9,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
 from dmp.services import records
-from records import services
 from records.constants import ReportType
 from records.models import HandoverNote, OpinionRequest, Report, StayMovement
+from records.services import care, patients, reports
 from tests.factories import ReportFactory, StayFactory, UnitFactory, professional
 
 
@@ -34,7 +34,7 @@ def transferred_stay(camille, emergency_unit, dr_urgences, cardiology):
         admitted_at=timezone.now() - datetime.timedelta(days=2),
         discharged_at=None,
     )
-    services.stay_transfer(actor=dr_urgences, stay_id=stay.public_id, unit_code="CARDIO")
+    care.stay_transfer(actor=dr_urgences, stay_id=stay.public_id, unit_code="CARDIO")
     return stay
 
 
@@ -65,17 +65,17 @@ def test_after_discharge_and_the_window_neither_team_reads(
 
 def test_a_finished_stay_is_not_transferred(camille_stay, dr_bernard):
     with pytest.raises(Conflict):
-        services.stay_transfer(actor=dr_bernard, stay_id=camille_stay.public_id, unit_code="CARDIO")
+        care.stay_transfer(actor=dr_bernard, stay_id=camille_stay.public_id, unit_code="CARDIO")
 
 
 def test_an_outsider_cannot_transfer(transferred_stay, dr_leroy):
     with pytest.raises(AccessDenied):
-        services.stay_transfer(actor=dr_leroy, stay_id=transferred_stay.public_id, unit_code="ORTHO")
+        care.stay_transfer(actor=dr_leroy, stay_id=transferred_stay.public_id, unit_code="ORTHO")
 
 
 @pytest.fixture
 def opinion(camille_stay, dr_bernard, dr_leroy):
-    return services.opinion_request_create(
+    return care.opinion_request_create(
         actor=dr_bernard,
         stay_id=camille_stay.public_id,
         question="Avis orthopédique sur une douleur de hanche ?",
@@ -91,12 +91,12 @@ def test_the_consulted_doctor_reads_the_record_while_the_request_is_open(client,
 
 
 def test_the_consulted_doctor_answers_with_a_note_that_joins_the_record(opinion, dr_leroy, dr_bernard, camille):
-    answered = services.opinion_answer(
+    answered = care.opinion_answer(
         actor=dr_leroy, opinion_id=opinion.public_id, body="Coxarthrose débutante, pas de geste."
     )
     note = answered.answer
     assert (note.type_code, note.is_signed, note.author) == (ReportType.CONSULTATION_REPORT, True, dr_leroy)
-    record = services.record_open(actor=dr_bernard, patient_id=camille.public_id)
+    record = patients.record_open(actor=dr_bernard, patient_id=camille.public_id)
     assert note.public_id in record.report_ids
 
 
@@ -104,7 +104,7 @@ def test_after_the_answer_and_the_grace_period_the_consulted_doctor_is_refused(
     client, opinion, dr_leroy, camille, settings
 ):
     settings.OPINION_GRACE_HOURS = 48
-    services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")
+    care.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")
     client.force_login(dr_leroy)
     assert client.get(reverse("records:patient_record", args=[camille.public_id])).status_code == 200  # grace period
     OpinionRequest.objects.filter(pk=opinion.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=49))
@@ -113,28 +113,28 @@ def test_after_the_answer_and_the_grace_period_the_consulted_doctor_is_refused(
 
 def test_a_closed_request_ends_access_after_the_grace_period(opinion, dr_bernard, dr_leroy, camille, settings):
     settings.OPINION_GRACE_HOURS = 0
-    services.opinion_close(actor=dr_bernard, opinion_id=opinion.public_id)
+    care.opinion_close(actor=dr_bernard, opinion_id=opinion.public_id)
     assert not readable(dr_leroy, camille)
 
 
 def test_an_opinion_gives_read_access_only(opinion, dr_leroy, camille_stay):
     with pytest.raises(AccessDenied):
-        services.report_create_draft(
+        reports.report_create_draft(
             actor=dr_leroy, stay_id=camille_stay.public_id, type_code=ReportType.OPERATIVE_REPORT, title="x", body="y"
         )
     with pytest.raises(AccessDenied):
-        services.handover_add(actor=dr_leroy, stay_id=camille_stay.public_id, body="note")
+        care.handover_add(actor=dr_leroy, stay_id=camille_stay.public_id, body="note")
 
 
 def test_an_answered_request_cannot_be_answered_twice(opinion, dr_leroy):
-    services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Avis.")
+    care.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Avis.")
     with pytest.raises(Conflict):
-        services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Autre avis.")
+        care.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Autre avis.")
     assert Report.objects.filter(type_code=ReportType.CONSULTATION_REPORT).count() == 1
 
 
 def test_a_unit_request_opens_the_record_to_that_units_doctors(camille_stay, dr_bernard, dr_leroy, camille):
-    services.opinion_request_create(
+    care.opinion_request_create(
         actor=dr_bernard,
         stay_id=camille_stay.public_id,
         question="Avis de l'équipe d'orthopédie ?",
@@ -145,14 +145,14 @@ def test_a_unit_request_opens_the_record_to_that_units_doctors(camille_stay, dr_
 
 def test_only_care_team_doctors_ask_for_an_opinion(camille_stay, inf_roux, dr_leroy):
     with pytest.raises(AccessDenied):
-        services.opinion_request_create(
+        care.opinion_request_create(
             actor=inf_roux,
             stay_id=camille_stay.public_id,
             question="Question d'infirmier ?",
             consulted_username="dr.leroy",
         )
     with pytest.raises(AccessDenied):
-        services.opinion_request_create(
+        care.opinion_request_create(
             actor=dr_leroy,
             stay_id=camille_stay.public_id,
             question="Je m'invite dans ce dossier",
@@ -163,11 +163,11 @@ def test_only_care_team_doctors_ask_for_an_opinion(camille_stay, inf_roux, dr_le
 
 def test_a_request_needs_a_question_and_someone_to_ask(camille_stay, dr_bernard):
     with pytest.raises(InvalidInput):
-        services.opinion_request_create(
+        care.opinion_request_create(
             actor=dr_bernard, stay_id=camille_stay.public_id, question="?", consulted_username="dr.leroy"
         )
     with pytest.raises(InvalidInput):
-        services.opinion_request_create(
+        care.opinion_request_create(
             actor=dr_bernard, stay_id=camille_stay.public_id, question="Une vraie question ?"
         )
 
@@ -175,7 +175,7 @@ def test_a_request_needs_a_question_and_someone_to_ask(camille_stay, dr_bernard)
 def test_handover_notes_are_part_of_the_record_under_the_care_team_rule(
     client, camille_stay, inf_roux, dr_bernard, dr_leroy, camille
 ):
-    services.handover_add(
+    care.handover_add(
         actor=inf_roux, stay_id=camille_stay.public_id, body="Patiente douloureuse cette nuit, antalgiques donnés."
     )
     client.force_login(dr_bernard)
@@ -184,7 +184,7 @@ def test_handover_notes_are_part_of_the_record_under_the_care_team_rule(
         in client.get(reverse("records:patient_record", args=[camille.public_id])).content.decode()
     )
     with pytest.raises(AccessDenied):
-        services.handover_add(actor=dr_leroy, stay_id=camille_stay.public_id, body="intrusion")
+        care.handover_add(actor=dr_leroy, stay_id=camille_stay.public_id, body="intrusion")
     assert HandoverNote.objects.count() == 1
 
 
@@ -197,17 +197,17 @@ def test_a_discharged_stay_without_a_signed_letter_is_on_the_units_dashboard_unt
         admitted_at=timezone.now() - datetime.timedelta(days=20),
         discharged_at=timezone.now() - datetime.timedelta(days=15),
     )
-    assert [s.pk for s in services.stays_missing_letter(actor=inf_roux)] == [older.pk, camille_stay.pk]
-    draft = services.report_create_draft(
+    assert [s.pk for s in care.stays_missing_letter(actor=inf_roux)] == [older.pk, camille_stay.pk]
+    draft = reports.report_create_draft(
         actor=dr_bernard,
         stay_id=camille_stay.public_id,
         type_code=ReportType.DISCHARGE_LETTER,
         title="Lettre",
         body="Texte",
     )
-    assert camille_stay.pk in [s.pk for s in services.stays_missing_letter(actor=inf_roux)]
-    services.report_sign(actor=dr_bernard, report_id=draft.public_id)
-    assert [s.pk for s in services.stays_missing_letter(actor=inf_roux)] == [older.pk]
+    assert camille_stay.pk in [s.pk for s in care.stays_missing_letter(actor=inf_roux)]
+    reports.report_sign(actor=dr_bernard, report_id=draft.public_id)
+    assert [s.pk for s in care.stays_missing_letter(actor=inf_roux)] == [older.pk]
     client.force_login(inf_roux)
     page = client.get(reverse("records:missing_letters")).content.decode()
     assert "MARTIN" in page
@@ -216,8 +216,8 @@ def test_a_discharged_stay_without_a_signed_letter_is_on_the_units_dashboard_unt
 def test_the_dashboard_counts_the_stay_where_it_was_discharged(transferred_stay, dr_urgences, dr_bernard):
     transferred_stay.discharged_at = timezone.now()
     transferred_stay.save()
-    assert [s.pk for s in services.stays_missing_letter(actor=dr_bernard)] == [transferred_stay.pk]
-    assert services.stays_missing_letter(actor=dr_urgences) == []
+    assert [s.pk for s in care.stays_missing_letter(actor=dr_bernard)] == [transferred_stay.pk]
+    assert care.stays_missing_letter(actor=dr_urgences) == []
 
 
 def test_the_api_covers_opinions_handover_and_transfers(api, camille_stay, dr_bernard, dr_leroy):
@@ -270,9 +270,9 @@ def test_the_record_page_queries_stay_bounded_with_notes_and_opinions(
             discharged_at=None,
             admitted_at=timezone.now() - datetime.timedelta(days=i + 1),
         )
-        services.handover_add(actor=inf_roux, stay_id=other.public_id, body=f"note {i}")
+        care.handover_add(actor=inf_roux, stay_id=other.public_id, body=f"note {i}")
         ReportFactory(stay=other, author=dr_bernard)
-    services.opinion_request_create(
+    care.opinion_request_create(
         actor=dr_bernard, stay_id=stay.public_id, question="Question pour l'orthopédie ?", consulted_unit_code="CARDIO"
     )
     assert count() == small
@@ -285,7 +285,7 @@ def test_the_patient_sees_the_opinion_in_her_access_history(
     records.shared_record_for(camille)
     client.force_login(dr_leroy)
     client.get(reverse("records:patient_record", args=[camille.public_id]))
-    services.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")
+    care.opinion_answer(actor=dr_leroy, opinion_id=opinion.public_id, body="Pas d'indication chirurgicale.")
     client.force_login(camille.account)
     body = client.get(reverse("dmp:history")).content.decode()
     assert "Marc Leroy" in body and "a consulté votre dossier du CHU" in body

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from records import services
 from records.models import Stay
+from records.services import patients
 from tests.factories import StayFactory
 
 
@@ -63,7 +63,7 @@ def test_a_refusal_inside_a_callers_transaction_fails_loudly_rather_than_lose_it
     from django.db import transaction
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.record_open(actor=dr_leroy, patient_id=camille.public_id)
+        patients.record_open(actor=dr_leroy, patient_id=camille.public_id)
 
 
 def test_care_team_access_ends_after_the_recent_stay_window(client, dr_bernard, camille, cardiology, settings):

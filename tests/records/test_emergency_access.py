@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
-from records import services
 from records.models import EmergencyAccess
+from records.services import emergency
 
 REASON = "Patiente inconsciente admise au déchocage, antécédents inconnus"
 
@@ -30,7 +30,7 @@ def test_breaking_the_glass_opens_the_record_and_flags_the_trace(client, dr_lero
 
 
 def test_the_emergency_banner_shows_on_every_page_during_the_window(client, dr_leroy, camille, camille_stay):
-    services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
+    emergency.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
     client.force_login(dr_leroy)
     for url in (reverse("records:my_patients"), reverse("records:patient_search") + "?q=zzz"):
         body = client.get(url).content.decode()
@@ -40,7 +40,7 @@ def test_the_emergency_banner_shows_on_every_page_during_the_window(client, dr_l
 
 def test_emergency_access_expires_after_its_window(client, dr_leroy, camille, camille_stay, settings):
     settings.EMERGENCY_ACCESS_HOURS = 4
-    grant = services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
+    grant = emergency.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
     assert grant.expires - grant.starts == datetime.timedelta(hours=4)
     EmergencyAccess.objects.filter(pk=grant.pk).update(
         starts=timezone.now() - datetime.timedelta(hours=5), expires=timezone.now() - datetime.timedelta(hours=1)
@@ -54,14 +54,14 @@ def test_one_emergency_access_opens_one_patient(client, dr_leroy, camille, camil
     from tests.factories import StayFactory
 
     StayFactory(patient=other_patient, unit=camille_stay.unit)
-    services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
+    emergency.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
     client.force_login(dr_leroy)
     assert client.get(reverse("records:patient_record", args=[other_patient.public_id])).status_code == 403
 
 
 def test_a_reason_is_required(dr_leroy, camille, camille_stay):
     with pytest.raises(InvalidInput):
-        services.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason="  urgent ")
+        emergency.emergency_access_grant(actor=dr_leroy, patient_id=camille.public_id, reason="  urgent ")
     assert not EmergencyAccess.objects.exists()
     assert not AuditEvent.objects.filter(action="emergency_access").exists()
 
@@ -76,13 +76,13 @@ def test_the_page_refuses_an_empty_reason_in_french(client, dr_leroy, camille, c
 
 def test_a_member_of_the_care_team_needs_no_emergency_access(dr_bernard, camille, camille_stay):
     with pytest.raises(Conflict):
-        services.emergency_access_grant(actor=dr_bernard, patient_id=camille.public_id, reason=REASON)
+        emergency.emergency_access_grant(actor=dr_bernard, patient_id=camille.public_id, reason=REASON)
 
 
 @pytest.mark.parametrize("who", ["dr_moreau", "dpo"])
 def test_only_chu_staff_may_break_the_glass_on_the_hospital_record(request, who, camille, camille_stay):
     user = request.getfixturevalue(who)
     with pytest.raises(AccessDenied) as refused:
-        services.emergency_access_grant(actor=user, patient_id=camille.public_id, reason=REASON)
+        emergency.emergency_access_grant(actor=user, patient_id=camille.public_id, reason=REASON)
     assert refused.value.status == 403
     assert AuditEvent.objects.filter(actor_username=user.username, outcome="denied", action="emergency_access").exists()

@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
-from records import services
 from records.constants import InsStatus
 from records.models import Patient, validate_nir
+from records.services import patients
 from records.signals import identity_qualified
 from tests.factories import PatientFactory
 
@@ -66,7 +66,7 @@ def test_chu_staff_qualify_a_retrieved_identity_and_it_is_traced(inf_roux, jules
     received = []
     identity_qualified.connect(lambda sender, patient, **kw: received.append(patient.pk), weak=False, dispatch_uid="t")
     try:
-        services.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=True)
+        patients.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=True)
     finally:
         identity_qualified.disconnect(dispatch_uid="t")
     jules.refresh_from_db()
@@ -77,7 +77,7 @@ def test_chu_staff_qualify_a_retrieved_identity_and_it_is_traced(inf_roux, jules
 
 def test_qualification_requires_the_id_document_check(inf_roux, jules):
     with pytest.raises(InvalidInput):
-        services.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=False)
+        patients.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=False)
     jules.refresh_from_db()
     assert jules.ins_status == InsStatus.RETRIEVED
 
@@ -87,12 +87,12 @@ def test_a_provisional_identity_cannot_be_qualified_before_the_ins_is_retrieved(
         nir=None, ins_status=InsStatus.PROVISIONAL, identity_document_checked=False, identity_qualified_at=None
     )
     with pytest.raises(Conflict):
-        services.identity_qualify(actor=inf_roux, patient_id=patient.public_id, document_checked=True)
+        patients.identity_qualify(actor=inf_roux, patient_id=patient.public_id, document_checked=True)
 
 
 def test_only_chu_staff_qualify_identities(dr_moreau, jules):
     with pytest.raises(AccessDenied):
-        services.identity_qualify(actor=dr_moreau, patient_id=jules.public_id, document_checked=True)
+        patients.identity_qualify(actor=dr_moreau, patient_id=jules.public_id, document_checked=True)
     assert Patient.objects.get(pk=jules.pk).ins_status == InsStatus.RETRIEVED
 
 
@@ -110,7 +110,7 @@ def test_the_record_page_offers_qualification_for_a_retrieved_identity(client, i
 
 def test_staff_search_by_name_birth_date_ipp_and_ins(dr_leroy, camille):
     for query in ("martin", "1984-03-12", "12/03/1984", camille.ipp, camille.nir, "camille MARTIN"):
-        found, total = services.patient_search(actor=dr_leroy, query=query)
+        found, total = patients.patient_search(actor=dr_leroy, query=query)
         assert camille in found, query
     assert AuditEvent.objects.filter(actor_username="dr.leroy", action="search").count() == 6
 
@@ -118,4 +118,4 @@ def test_staff_search_by_name_birth_date_ipp_and_ins(dr_leroy, camille):
 def test_patients_and_external_professionals_cannot_search(camille, dr_moreau):
     for user in (camille.account, dr_moreau):
         with pytest.raises(AccessDenied):
-            services.patient_search(actor=user, query="martin")
+            patients.patient_search(actor=user, query="martin")

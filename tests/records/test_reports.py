@@ -6,14 +6,14 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
-from records import services
 from records.constants import ReportStatus, ReportType
 from records.models import Report, SignedReportIsImmutable
+from records.services import reports
 from records.signals import report_signed
 
 
 def test_a_care_team_doctor_writes_and_signs_a_report(dr_bernard, camille_stay):
-    draft = services.report_create_draft(
+    draft = reports.report_create_draft(
         actor=dr_bernard,
         stay_id=camille_stay.public_id,
         type_code=ReportType.IMAGING_REPORT,
@@ -21,7 +21,7 @@ def test_a_care_team_doctor_writes_and_signs_a_report(dr_bernard, camille_stay):
         body="FEVG 60 %",
     )
     assert draft.status == ReportStatus.DRAFT
-    signed = services.report_sign(actor=dr_bernard, report_id=draft.public_id)
+    signed = reports.report_sign(actor=dr_bernard, report_id=draft.public_id)
     assert signed.status == ReportStatus.SIGNED and signed.signed_at is not None
     assert list(
         AuditEvent.objects.filter(object_id=str(draft.public_id)).values_list("action", flat=True).order_by("id")
@@ -36,7 +36,7 @@ def test_signing_announces_the_report_inside_the_transaction(dr_bernard, draft_r
 
     report_signed.connect(receiver)
     try:
-        services.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+        reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
     finally:
         report_signed.disconnect(receiver)
     assert received == [(draft_report.public_id, True)]
@@ -44,7 +44,7 @@ def test_signing_announces_the_report_inside_the_transaction(dr_bernard, draft_r
 
 def test_a_signed_report_cannot_be_edited_through_the_service(dr_bernard, discharge_letter):
     with pytest.raises(AccessDenied) as refused:
-        services.report_update_draft(actor=dr_bernard, report_id=discharge_letter.public_id, title="x", body="changed")
+        reports.report_update_draft(actor=dr_bernard, report_id=discharge_letter.public_id, title="x", body="changed")
     assert refused.value.status == 409
     discharge_letter.refresh_from_db()
     assert discharge_letter.body != "changed"
@@ -65,7 +65,7 @@ def test_the_database_refuses_to_change_a_signed_report(discharge_letter):
 
 def test_signing_twice_is_a_conflict(dr_bernard, discharge_letter):
     with pytest.raises(AccessDenied) as refused:
-        services.report_sign(actor=dr_bernard, report_id=discharge_letter.public_id)
+        reports.report_sign(actor=dr_bernard, report_id=discharge_letter.public_id)
     assert refused.value.code == "conflict"
 
 
@@ -73,7 +73,7 @@ def test_only_the_author_signs(inf_roux, camille_stay, dr_bernard, cardiology):
     from tests.factories import professional
 
     colleague = professional(units=[cardiology])
-    draft = services.report_create_draft(
+    draft = reports.report_create_draft(
         actor=colleague,
         stay_id=camille_stay.public_id,
         type_code=ReportType.DISCHARGE_LETTER,
@@ -81,7 +81,7 @@ def test_only_the_author_signs(inf_roux, camille_stay, dr_bernard, cardiology):
         body="Texte",
     )
     with pytest.raises(AccessDenied) as refused:
-        services.report_sign(actor=dr_bernard, report_id=draft.public_id)
+        reports.report_sign(actor=dr_bernard, report_id=draft.public_id)
     assert refused.value.status == 404  # someone else's draft is not revealed
     draft.refresh_from_db()
     assert draft.status == ReportStatus.DRAFT
@@ -89,7 +89,7 @@ def test_only_the_author_signs(inf_roux, camille_stay, dr_bernard, cardiology):
 
 def test_collaborators_do_not_author_reports(inf_roux, camille_stay):
     with pytest.raises(AccessDenied):
-        services.report_create_draft(
+        reports.report_create_draft(
             actor=inf_roux, stay_id=camille_stay.public_id, type_code=ReportType.DISCHARGE_LETTER, title="L", body="T"
         )
     assert not Report.objects.exists()
@@ -97,7 +97,7 @@ def test_collaborators_do_not_author_reports(inf_roux, camille_stay):
 
 def test_an_outsider_cannot_write_in_the_record(dr_leroy, camille_stay):
     with pytest.raises(AccessDenied):
-        services.report_create_draft(
+        reports.report_create_draft(
             actor=dr_leroy, stay_id=camille_stay.public_id, type_code=ReportType.DISCHARGE_LETTER, title="L", body="T"
         )
     assert AuditEvent.objects.filter(actor_username="dr.leroy", outcome="denied", action="create").exists()
@@ -105,7 +105,7 @@ def test_an_outsider_cannot_write_in_the_record(dr_leroy, camille_stay):
 
 def test_an_empty_body_is_refused_and_nothing_is_written(dr_bernard, camille_stay):
     with pytest.raises(InvalidInput):
-        services.report_create_draft(
+        reports.report_create_draft(
             actor=dr_bernard,
             stay_id=camille_stay.public_id,
             type_code=ReportType.DISCHARGE_LETTER,
@@ -117,26 +117,26 @@ def test_an_empty_body_is_refused_and_nothing_is_written(dr_bernard, camille_sta
 
 
 def test_an_amendment_is_a_new_version_that_replaces_the_signed_one(dr_bernard, discharge_letter):
-    amendment = services.report_amend(
+    amendment = reports.report_amend(
         actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="Corrigé"
     )
     assert (amendment.version, amendment.replaces_id, amendment.status) == (2, discharge_letter.pk, ReportStatus.DRAFT)
-    services.report_sign(actor=dr_bernard, report_id=amendment.public_id)
-    old, _ = services.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)
+    reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    old, _ = reports.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)
     assert old.superseded
     assert old.body != "Corrigé"  # the signed version is untouched
 
 
 def test_a_version_is_amended_only_once(dr_bernard, discharge_letter):
-    services.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="v2")
+    reports.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="v2")
     with pytest.raises(Conflict):
-        services.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="another v2")
+        reports.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="another v2")
     assert Report.objects.filter(replaces=discharge_letter).count() == 1
 
 
 def test_a_draft_is_not_amended_but_edited(dr_bernard, draft_report):
     with pytest.raises(AccessDenied) as refused:
-        services.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
+        reports.report_amend(actor=dr_bernard, report_id=draft_report.public_id, title=None, body="v2")
     assert refused.value.code == "conflict"
 
 
@@ -171,6 +171,6 @@ def test_the_form_page_says_what_is_wrong_in_french(client, dr_bernard, camille_
 
 def test_a_refused_report_is_traced_after_its_read_transaction(dr_leroy, discharge_letter):
     with pytest.raises(AccessDenied):
-        services.report_open(actor=dr_leroy, report_id=discharge_letter.public_id)
+        reports.report_open(actor=dr_leroy, report_id=discharge_letter.public_id)
     refusal = AuditEvent.objects.get(object_id=str(discharge_letter.public_id))
     assert refusal.outcome == "denied" and refusal.actor_username == dr_leroy.username

@@ -14,9 +14,10 @@ from dmp.feed import orphans as feed_orphans
 from dmp.feed import tasks as feed_tasks
 from dmp.models import FeedItem, Notification, SharedDocument
 from dmp.services import records as dmp_records
-from records import services as records
 from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Report
+from records.services import patients
+from records.services import reports as reports_service
 from tests.factories import PatientFactory, ReportFactory, StayFactory
 
 from .conftest import QUEUE, wait_until
@@ -86,7 +87,7 @@ def test_200_reports_signed_while_the_worker_is_killed_twice_are_each_delivered_
     reports = drafts(camille_stay, dr_bernard, 200)
     kills = 0
     for index, report in enumerate(reports):
-        records.report_sign(actor=dr_bernard, report_id=report.public_id)  # commits, then sends
+        reports_service.report_sign(actor=dr_bernard, report_id=report.public_id)  # commits, then sends
         if index in (70, 140):
             # Wait until the worker is busy delivering, then SIGKILL it mid-task and restart it.
             before = delivered()
@@ -127,7 +128,7 @@ def test_reports_signed_while_redis_is_down_succeed_and_are_delivered_once_it_is
 
 def test_the_same_message_delivered_twice_files_one_document(worker, gp_record, camille_stay, dr_bernard, dr_moreau):
     (report,) = drafts(camille_stay, dr_bernard, 1)
-    records.report_sign(actor=dr_bernard, report_id=report.public_id)
+    reports_service.report_sign(actor=dr_bernard, report_id=report.public_id)
     wait_until(lambda: delivered() == 1, timeout=20, message="the first delivery")
     item = FeedItem.objects.get(report=report)
     feed_tasks.feed_deliver.apply_async(args=[item.pk], queue=QUEUE)
@@ -139,7 +140,7 @@ def test_the_same_message_delivered_twice_files_one_document(worker, gp_record, 
 def test_feed_rules_hold_through_a_real_worker(
     worker, gp_record, camille_stay, dr_bernard, dr_moreau, inf_roux, cardiology, settings
 ):
-    sign = lambda r: records.report_sign(actor=dr_bernard, report_id=r.public_id)  # noqa: E731
+    sign = lambda r: reports_service.report_sign(actor=dr_bernard, report_id=r.public_id)  # noqa: E731
     # A retrieved INS: nothing fed; qualified: fed.
     jules = PatientFactory(ins_status=InsStatus.RETRIEVED, identity_document_checked=False, identity_qualified_at=None)
     (jules_letter,) = drafts(StayFactory(patient=jules, unit=cardiology), dr_bernard, 1)
@@ -161,11 +162,11 @@ def test_feed_rules_hold_through_a_real_worker(
     (letter,) = drafts(camille_stay, dr_bernard, 1)
     sign(letter)
     wait_until(lambda: delivered() == 2, timeout=20, message="the lab report and the letter")
-    amendment = records.report_amend(actor=dr_bernard, report_id=letter.public_id, title=None, body="Corrigé.")
+    amendment = reports_service.report_amend(actor=dr_bernard, report_id=letter.public_id, title=None, body="Corrigé.")
     sign(amendment)
     wait_until(lambda: delivered() == 3, timeout=20, message="the amendment")
     assert FeedItem.objects.get(report=jules_letter).status == FeedStatus.WAITING_IDENTITY
-    records.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=True)
+    patients.identity_qualify(actor=inf_roux, patient_id=jules.public_id, document_checked=True)
     wait_until(lambda: delivered() == 4, timeout=20, message="Jules's letter")
     feed_tasks.sweep()
     time.sleep(1.5)

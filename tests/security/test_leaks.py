@@ -25,6 +25,7 @@ from dmp.consent import grants, requests
 from dmp.services import documents as documents_service
 from dmp.services import profile, records
 from records.constants import ReportType
+from records.services import care, reports
 from tests.conftest import VerifiedClient
 from tests.dmp.conftest import MINIMAL_PDF
 from tests.factories import (
@@ -132,13 +133,11 @@ def world(db, settings, tmp_path):
 
     for role in ("admin", "dpo"):
         TOTPDevice.objects.create(user=users[role], name="authenticator", key=TOTP_KEY, confirmed=True)
-    from records import services as record_services
-
     colleague = professional(units=[ortho], username="dr.ortho2")
-    opinion = record_services.opinion_request_create(
+    opinion = care.opinion_request_create(
         actor=surgeon, stay_id=stay.public_id, question=canary("opinion-question"), consulted_username="dr.ortho2"
     )
-    record_services.handover_add(actor=surgeon, stay_id=stay.public_id, body=canary("handover"))
+    care.handover_add(actor=surgeon, stay_id=stay.public_id, body=canary("handover"))
     assert colleague.pk
     asker = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.asker")
     consent_request = requests.consent_request_create(
@@ -149,16 +148,14 @@ def world(db, settings, tmp_path):
         actor=granted, patient_id=victim.public_id, purpose="Consultation", patient_present=True
     )
     from dmp.models import FeedItem
-    from records import services as records_services
-
-    letter = records_services.report_create_draft(
+    letter = reports.report_create_draft(
         actor=surgeon,
         stay_id=stay.public_id,
         type_code=ReportType.OPERATIVE_REPORT,
         title=canary("fed-title"),
         body=canary("fed-body"),
     )
-    records_services.report_sign(actor=surgeon, report_id=letter.public_id)
+    reports.report_sign(actor=surgeon, report_id=letter.public_id)
     item = FeedItem.objects.filter(report=letter).first()
     return World(
         victim,

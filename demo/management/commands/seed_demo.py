@@ -20,9 +20,9 @@ from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument
 from dmp.services import documents, record_settings, records
-from records import services as record_services
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
+from records.services import reports as reports_service
 
 # README, "The demo cast": every demo professional's TOTP secret (base32), for an authenticator app.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
@@ -341,10 +341,10 @@ class Command(BaseCommand):
         if existing and existing.is_signed:
             return existing
         actor = self.users[author]
-        draft = existing or record_services.report_create_draft(
+        draft = existing or reports_service.report_create_draft(
             actor=actor, stay_id=stay.public_id, type_code=type_code, title=title, body=body
         )
-        return record_services.report_sign(actor=actor, report_id=draft.public_id)
+        return reports_service.report_sign(actor=actor, report_id=draft.public_id)
 
     # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
