@@ -244,6 +244,7 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
     from django.test.utils import CaptureQueriesContext
 
     from fhir import services as fhir_services
+
     settings.MEDIA_ROOT = tmp_path
     record = dmp_records.shared_record_for(camille)
     record.gp = dr_moreau

@@ -167,9 +167,7 @@ def test_a_request_needs_a_question_and_someone_to_ask(camille_stay, dr_bernard)
             actor=dr_bernard, stay_id=camille_stay.public_id, question="?", consulted_username="dr.leroy"
         )
     with pytest.raises(InvalidInput):
-        care.opinion_request_create(
-            actor=dr_bernard, stay_id=camille_stay.public_id, question="Une vraie question ?"
-        )
+        care.opinion_request_create(actor=dr_bernard, stay_id=camille_stay.public_id, question="Une vraie question ?")
 
 
 def test_handover_notes_are_part_of_the_record_under_the_care_team_rule(

@@ -117,9 +117,7 @@ def test_an_empty_body_is_refused_and_nothing_is_written(dr_bernard, camille_sta
 
 
 def test_an_amendment_is_a_new_version_that_replaces_the_signed_one(dr_bernard, discharge_letter):
-    amendment = reports.report_amend(
-        actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="Corrigé"
-    )
+    amendment = reports.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="Corrigé")
     assert (amendment.version, amendment.replaces_id, amendment.status) == (2, discharge_letter.pk, ReportStatus.DRAFT)
     reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
     old, _ = reports.report_open(actor=dr_bernard, report_id=discharge_letter.public_id)

@@ -148,6 +148,7 @@ def world(db, settings, tmp_path):
         actor=granted, patient_id=victim.public_id, purpose="Consultation", patient_present=True
     )
     from dmp.models import FeedItem
+
     letter = reports.report_create_draft(
         actor=surgeon,
         stay_id=stay.public_id,
