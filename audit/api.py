@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from chu_portal.api import page_params, paginated
 from chu_portal.schema import PAGE_PARAMETERS, page_of, responses
 
-from . import flags, selectors, services
+from . import flags, review, selectors
 from .access import may_review
 from .constants import Mode, Outcome
 from .models import AuditEvent
@@ -89,7 +89,7 @@ class AuditEventListView(APIView):
     def get(self, request):
         page, size = page_params(request)
         filters = selectors.parse_filters(request.query_params)
-        events, total = services.trace_list(actor=request.user, filters=filters, page=page, page_size=size)
+        events, total = review.trace_list(actor=request.user, filters=filters, page=page, page_size=size)
         items = [event_json(e) for e in events]
         if may_review(request.user):
             for item, event in zip(items, events, strict=True):
@@ -100,7 +100,7 @@ class AuditEventListView(APIView):
 @extend_schema(tags=["traces"], responses=responses({200: VerifySerializer}, 401, 403))
 class AuditVerifyView(APIView):
     def get(self, request):
-        result = services.chain_verify(actor=request.user)
+        result = review.chain_verify(actor=request.user)
         return Response(
             {
                 "ok": result.ok,

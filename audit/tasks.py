@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import integrity
+from . import integrity, review
 
 
 @shared_task(name="audit.tasks.seal_pending_traces", ignore_result=True)
@@ -12,6 +12,4 @@ def seal_pending_traces() -> int:
 
 @shared_task(name="audit.tasks.verify_trail", ignore_result=True)
 def verify_trail() -> bool:
-    from . import services
-
-    return services.chain_verify(actor=None).ok
+    return review.chain_verify(actor=None).ok

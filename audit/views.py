@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chu_portal.errors import AccessDenied, InvalidInput, ServiceError
 
 from . import exports, flags, selectors
-from . import services as audit
+from . import review as trail_review
 from .constants import Action, Mode, Outcome
 
 PAGE = 50
@@ -45,7 +45,7 @@ def console(request):
     except ValueError:
         page = 1
     try:
-        result = audit.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
+        result = trail_review.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from exc
     if error:
@@ -87,7 +87,7 @@ def review(request, event_id):
     try:
         if request.method == "POST":
             try:
-                audit.flag_review(actor=request.user, event_id=event_id, comment=request.POST.get("comment", ""))
+                trail_review.flag_review(actor=request.user, event_id=event_id, comment=request.POST.get("comment", ""))
             except InvalidInput as exc:
                 messages.error(request, exc.message)
                 return redirect("audit:review", event_id=event_id)
@@ -98,7 +98,7 @@ def review(request, event_id):
                 return redirect("audit:review", event_id=event_id)
             messages.success(request, _("Revue enregistrée."))
             return redirect("audit:console")
-        event = audit.trace_get(actor=request.user, event_id=event_id)
+        event = trail_review.trace_get(actor=request.user, event_id=event_id)
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from exc
     except ServiceError as exc:
@@ -114,7 +114,7 @@ def review(request, event_id):
 def export(request, fmt):
     try:
         filters = selectors.parse_filters(request.GET)
-        chunks = audit.trace_export(actor=request.user, filters=filters, fmt=fmt)
+        chunks = trail_review.trace_export(actor=request.user, filters=filters, fmt=fmt)
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from exc
     except InvalidInput as exc:
@@ -132,7 +132,7 @@ def export(request, fmt):
 @require_POST
 def verify_now(request):
     try:
-        result = audit.chain_verify(actor=request.user)
+        result = trail_review.chain_verify(actor=request.user)
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from exc
     if result.ok:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit import review as audit_review
 from audit import services as audit
 from audit.constants import Action
 from audit.models import AuditEvent
@@ -130,10 +131,10 @@ def consent_search(*, actor, patient_id, page: int, page_size: int) -> ConsentPa
 
 
 def trace_search(*, actor, patient_id, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
-    """Traces by audit.services.trace_list (the DPO: all; a patient: about their data by others)."""
+    """Traces by audit.review.trace_list (the DPO: all; a patient: about their data by others)."""
     patient = _patient(patient_id) if patient_id else None
     decision = access.decide_trace_search(actor, patient)
     if not decision.allowed:
         _refuse(actor, Action.LIST, decision, patient=patient, object_type="audit_event")
     filters = parse_filters({"patient": str(patient.public_id)} if patient else {})
-    return audit.trace_list(actor=actor, filters=filters, page=page, page_size=page_size)
+    return audit_review.trace_list(actor=actor, filters=filters, page=page, page_size=page_size)

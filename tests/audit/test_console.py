@@ -116,9 +116,9 @@ def test_an_unflagged_trace_cannot_be_reviewed(client, dpo, make_trace):
 
 
 def test_a_review_cannot_be_edited(dpo, glass_broken):
-    from audit import services
+    from audit import review
 
-    review = services.flag_review(actor=dpo, event_id=glass_broken.public_id, comment="vu")
+    review = review.flag_review(actor=dpo, event_id=glass_broken.public_id, comment="vu")
     review.comment = "changé"
     with pytest.raises(PermissionError):
         review.save()

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit import integrity, services
+from audit import integrity, review
 from audit.models import AuditEvent, AuditSeal
 
 from .conftest import seal_all
@@ -42,6 +42,6 @@ def test_a_tampered_trace_is_named_exactly_in_the_api(api, dpo, make_trace):
 
 def test_the_periodic_verification_is_kept_for_the_console(make_trace):
     make_trace()
-    verification = services.chain_verify(actor=None)
+    verification = review.chain_verify(actor=None)
     assert verification.ok and verification.actor_id is None
     assert not AuditEvent.objects.filter(action="verify").exists()

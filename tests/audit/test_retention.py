@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit import integrity, services
+from audit import integrity, review
 from audit.models import AuditCheckpoint, AuditEvent, AuditReview, AuditSeal
 
 from .conftest import seal_all
@@ -46,7 +46,7 @@ def test_old_segments_go_and_the_rest_still_verifies(make_trace, dpo):
     reviewed = make_trace(at=LONG_AGO, mode="emergency")
     old = [reviewed, *old_segment(make_trace)]
     first_seal = AuditSeal.objects.get()
-    services.flag_review(actor=dpo, event_id=reviewed.public_id, comment="vu")  # traced now, in the next seal
+    review.flag_review(actor=dpo, event_id=reviewed.public_id, comment="vu")  # traced now, in the next seal
     young = make_trace()
     seal_all()
     output = run()
