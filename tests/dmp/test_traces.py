@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from chu_portal.errors import AccessDenied
+from chu_portal.errors import AccessDenied, NotFound
 from dmp import services
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_external_lookup_by_exact_ins_and_birth_date_is_traced(camille, dr_garni
     found = services.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date=camille.birth_date.isoformat())
     assert found == camille
     assert AuditEvent.objects.order_by("-id").first().action == "lookup"
-    with pytest.raises(AccessDenied) as refused:
+    with pytest.raises(NotFound) as refused:
         services.patient_lookup(actor=dr_garnier, ins=camille.nir, birth_date="2000-01-01")
     assert refused.value.status == 404
     assert AuditEvent.objects.order_by("-id").first().outcome == "denied"
