@@ -25,6 +25,11 @@ from .forms import (
 from .models import Stay
 
 
+def refusal_context(request, exc) -> dict:
+    """What the records' refusal page adds (chu_portal/refusals.py): the emergency access form."""
+    return {"form": EmergencyAccessForm()}
+
+
 def _refused(request, exc: AccessDenied, *, patient_id=None):
     """403 page that says why and, for CHU staff outside the care team, offers emergency access."""
     if exc.status == 404:
