@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from . import consent_views, views
+from .views import consent as consent_views
+from .views import documents as views
+from .views import feed as feed_views
 
 app_name = "dmp"
 
@@ -45,8 +47,6 @@ urlpatterns += [
 ]
 
 # The feed dashboard (issue 5), for administrators.
-from . import feed_views  # noqa: E402
-
 urlpatterns += [
     path("flux-dmp/", feed_views.dashboard, name="feed_dashboard"),
     path("flux-dmp/<uuid:item_id>/relancer/", feed_views.retry, name="feed_retry"),

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.errors import AccessDenied, ServiceError
+from dmp import consent, services
+from dmp.constants import ConsentStatus, EmergencyMode
 
-from . import consent, services
-from .constants import ConsentStatus, EmergencyMode
-from .views import _page_number, _refused
+from .documents import _page_number, _refused
 
 # --- Forms ------------------------------------------------------------------------------------
 

@@ -16,10 +16,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import PROFESSIONAL_ROLES, Role
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, NotFound, ServiceError
+from dmp import access, services
+from dmp.constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, ProfileKind, RecordStatus
 from records import services as record_services
-
-from . import access, services
-from .constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, ProfileKind, RecordStatus
 
 
 def _refused(request, exc: AccessDenied, *, patient_id=None):

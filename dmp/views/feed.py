@@ -10,9 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from chu_portal.errors import AccessDenied, ServiceError
-
-from . import feed
-from .constants import DocumentType, FeedReason, FeedStatus
+from dmp import feed
+from dmp.constants import DocumentType, FeedReason, FeedStatus
 
 
 def _refused(request, exc: AccessDenied):
