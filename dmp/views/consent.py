@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES
-from chu_portal.errors import AccessDenied, ServiceError
+from chu_portal.refusals import errors_as_message, errors_into
 from dmp import consent, services
 from dmp.constants import ConsentStatus, EmergencyMode
 
-from .documents import _page_number, _refused
+from .documents import _page_number
 
 # --- Forms ------------------------------------------------------------------------------------
 
@@ -78,10 +78,7 @@ FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emerg
 @login_required
 def access_request(request, patient_id):
     """A professional's "request access" page: status of their requests, and the three ways in."""
-    try:
-        status = consent.access_status(actor=request.user, patient_id=patient_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    status = consent.access_status(actor=request.user, patient_id=patient_id)
     regulator = status.is_regulator
     posted = request.POST.get("form") if request.method == "POST" else None
     forms_ = {
@@ -93,7 +90,8 @@ def access_request(request, patient_id):
     }
     if posted in forms_ and forms_[posted].is_valid():
         data = forms_[posted].cleaned_data
-        try:
+        # A refusal here (not a 404) is the answer to this form: it is shown in it.
+        with errors_into(forms_[posted], refusals=True):
             if posted == "request":
                 consent.consent_request_create(
                     actor=request.user,
@@ -119,13 +117,6 @@ def access_request(request, patient_id):
                     "Accès d'urgence ouvert jusqu'à %(t)s. Le patient est prévenu ; l'accès est signalé au "
                     "délégué à la protection des données."
                 ) % {"t": date_format(timezone.localtime(emergency.expires), "TIME_FORMAT")}
-        except AccessDenied as exc:
-            if exc.status == 404:
-                return _refused(request, exc)
-            forms_[posted].add_error(None, exc.message)
-        except ServiceError as exc:
-            forms_[posted].add_error(None, exc.message)
-        else:
             messages.success(request, done)
             if posted == "request":
                 return redirect("dmp:access_request", patient_id=patient_id)
@@ -149,10 +140,7 @@ def pro_requests(request):
     """The professional's consent requests, all patients, with their status."""
     if request.user.role not in PROFESSIONAL_ROLES:
         return redirect("accounts:home")
-    try:
-        items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
     consent.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
@@ -163,11 +151,8 @@ def pro_requests(request):
 @login_required
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
-    try:
-        items, _total = consent.consent_requests_list(actor=request.user, page_size=100)
-        grants = consent.grants_list(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    items, _total = consent.consent_requests_list(actor=request.user, page_size=100)
+    grants = consent.grants_list(actor=request.user)
     return render(
         request,
         "dmp/consents.html",
@@ -180,13 +165,8 @@ def consents(request):
 
 
 def _consent_action(request, verb, done):
-    try:
+    with errors_as_message(request):
         verb()
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, done)
     return redirect("dmp:consents")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,26 +15,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES, Role
 from audit.constants import Mode
-from chu_portal.errors import AccessDenied, NotFound, ServiceError
+from chu_portal.errors import NotFound
+from chu_portal.refusals import errors_as_message, errors_into, wants_json
 from dmp import access, services
 from dmp.constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, ProfileKind, RecordStatus
 from records import services as record_services
-
-
-def _refused(request, exc: AccessDenied, *, patient_id=None):
-    if exc.status == 404:
-        raise Http404(exc.message)
-    return render(
-        request,
-        "dmp/refused.html",
-        {"message": exc.message, "code": exc.code, "patient_id": patient_id},
-        status=exc.status,
-    )
-
-
-def _wants_json(request) -> bool:
-    return request.headers.get("x-requested-with") == "XMLHttpRequest"
-
 
 # --- Forms ------------------------------------------------------------------------------------
 
@@ -145,20 +130,17 @@ def _group(documents):
 def _list_page(request, *, patient_id=None, record=None, template: str):
     form = FilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    try:
-        page = services.documents_list(
-            actor=request.user,
-            patient_id=patient_id,
-            record=record,
-            type_code=filters.get("type_code") or None,
-            source=filters.get("source") or None,
-            since=filters.get("since"),
-            until=filters.get("until"),
-            page=_page_number(request),
-            page_size=100,
-        )
-    except AccessDenied as exc:
-        return _refused(request, exc, patient_id=patient_id)
+    page = services.documents_list(
+        actor=request.user,
+        patient_id=patient_id,
+        record=record,
+        type_code=filters.get("type_code") or None,
+        source=filters.get("source") or None,
+        since=filters.get("since"),
+        until=filters.get("until"),
+        page=_page_number(request),
+        page_size=100,
+    )
     return render(
         request,
         template,
@@ -184,10 +166,7 @@ def home(request):
     """The patient's DMP home: documents grouped hospital / other professionals / mine."""
     if request.user.role != Role.PATIENT:
         return redirect("dmp:pro_home")
-    try:
-        record = services.own_record(request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    record = services.own_record(request.user)
     return _list_page(request, record=record, template="dmp/home.html")
 
 
@@ -199,10 +178,7 @@ def patient_dmp(request, patient_id):
 
 @login_required
 def document_detail(request, document_id):
-    try:
-        document, decision = services.document_open(actor=request.user, document_id=document_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    document, decision = services.document_open(actor=request.user, document_id=document_id)
     return render(
         request,
         "dmp/document.html",
@@ -219,10 +195,7 @@ def document_detail(request, document_id):
 @xframe_options_sameorigin
 def document_content(request, document_id):
     download = request.GET.get("download") == "1"
-    try:
-        document, handle = services.document_content(actor=request.user, document_id=document_id, download=download)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    document, handle = services.document_content(actor=request.user, document_id=document_id, download=download)
     response = FileResponse(
         handle,
         content_type=document.mime_type,
@@ -234,14 +207,9 @@ def document_content(request, document_id):
 
 
 def _document_action(request, document_id, verb, done_message):
-    try:
+    with errors_as_message(request):
         document = verb(actor=request.user, document_id=document_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect("dmp:document", document_id=document_id)
-    messages.success(request, done_message(document))
+        messages.success(request, done_message(document))
     return redirect("dmp:document", document_id=document_id)
 
 
@@ -275,25 +243,21 @@ def document_make_visible(request, document_id):
 @login_required
 @require_POST
 def document_delete(request, document_id):
-    try:
-        services.document_delete(actor=request.user, document_id=document_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    services.document_delete(actor=request.user, document_id=document_id)
     messages.success(request, _("Document supprimé."))
     return redirect("dmp:home")
 
 
 def _upload(request, *, patient_id=None):
     is_patient = request.user.role == Role.PATIENT
-    try:
-        record = services.own_record(request.user) if is_patient else services.record_by_patient_id(patient_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    script = wants_json(request)
+    record = services.own_record(request.user) if is_patient else services.record_by_patient_id(patient_id)
     form = UploadForm(request.POST or None, request.FILES or None, patient_upload=is_patient)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            # A script's request lets every error through: the refusal middleware answers it in JSON.
+            with errors_into(form, fields={"file": "file"}, catch=not script):
                 document = services.document_upload(
                     actor=request.user,
                     record=record,
@@ -303,25 +267,16 @@ def _upload(request, *, patient_id=None):
                     event_date=data.get("event_date"),
                     visible_to_patient=data.get("visible_to_patient", True),
                 )
-            except AccessDenied as exc:
-                if _wants_json(request):
-                    return JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
-                return _refused(request, exc, patient_id=patient_id)
-            except ServiceError as exc:
-                if _wants_json(request):
-                    return JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
-                form.add_error("file" if "file" in exc.fields else None, exc.message)
-            else:
                 messages.success(request, _("Document « %(t)s » ajouté.") % {"t": document.title})
                 target = (
                     reverse("dmp:home")
                     if is_patient
                     else reverse("dmp:patient_dmp", kwargs={"patient_id": record.patient.public_id})
                 )
-                if _wants_json(request):
+                if script:
                     return JsonResponse({"redirect": target}, status=201)
                 return redirect(target)
-        elif _wants_json(request):
+        elif script:
             errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
             return JsonResponse({"detail": errors, "code": "invalid"}, status=400)
     status = 400 if request.method == "POST" else 200
@@ -350,19 +305,11 @@ def upload_for_patient(request, patient_id):
 def profile(request):
     form = ProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_into(form):
             services.profile_add(actor=request.user, **form.cleaned_data)
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("Élément ajouté à votre profil médical."))
             return redirect("dmp:profile")
-    try:
-        record, entries = services.profile_list(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    record, entries = services.profile_list(actor=request.user)
     grouped = [(label, [e for e in entries if e.kind == kind]) for kind, label in ProfileKind.choices]
     return render(request, "dmp/profile.html", {"form": form, "grouped": grouped, "record": record})
 
@@ -370,20 +317,14 @@ def profile(request):
 @login_required
 @require_POST
 def profile_delete(request, entry_id):
-    try:
-        services.profile_delete(actor=request.user, entry_id=entry_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    services.profile_delete(actor=request.user, entry_id=entry_id)
     messages.success(request, _("Élément retiré de votre profil médical."))
     return redirect("dmp:profile")
 
 
 @login_required
 def settings_page(request):
-    try:
-        record = services.record_settings_get(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    record = services.record_settings_get(actor=request.user)
     initial = {
         "gp_rpps": record.gp.rpps if record.gp else "",
         "emergency_access_allowed": record.emergency_access_allowed,
@@ -393,7 +334,7 @@ def settings_page(request):
     form = SettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with errors_into(form, fields={"gp": "gp_rpps", "rpps": "gp_rpps"}):
             services.record_settings_update(
                 actor=request.user,
                 gp=data["gp_rpps"] or None,
@@ -401,11 +342,6 @@ def settings_page(request):
                 samu_access_allowed=data["samu_access_allowed"],
                 notify_by_email=data["notify_by_email"],
             )
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error("gp_rpps" if "gp" in exc.fields or "rpps" in exc.fields else None, exc.message)
-        else:
             messages.success(request, _("Paramètres enregistrés."))
             return redirect("dmp:settings")
     return render(request, "dmp/settings.html", {"form": form, "record": record}, status=400 if form.errors else 200)
@@ -418,10 +354,7 @@ def settings_status(request):
     if not form.is_valid():
         messages.error(request, _("Cochez la case de confirmation pour changer le statut de votre DMP."))
         return redirect("dmp:settings")
-    try:
-        services.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    services.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
     labels = {
         RecordStatus.ACTIVE: _("Votre DMP est actif."),
         RecordStatus.CLOSED: _(
@@ -439,35 +372,22 @@ def settings_status(request):
 def blocked(request):
     form = RppsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_into(form, "rpps"):
             services.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error("rpps", exc.message)
-        else:
             messages.success(request, _("Ce professionnel ne voit plus rien de votre DMP."))
             return redirect("dmp:blocked")
     query = request.GET.get("q", "").strip()
-    try:
-        rows = services.blocked_list(actor=request.user)
-        found = services.professionals_search(actor=request.user, query=query) if query else []
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    rows = services.blocked_list(actor=request.user)
+    found = services.professionals_search(actor=request.user, query=query) if query else []
     return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
 
 
 @login_required
 @require_POST
 def unblock(request, rpps):
-    try:
+    with errors_as_message(request):
         services.professional_unblock(actor=request.user, rpps=rpps)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect("dmp:blocked")
-    messages.success(request, _("Professionnel débloqué."))
+        messages.success(request, _("Professionnel débloqué."))
     return redirect("dmp:blocked")
 
 
@@ -480,10 +400,7 @@ def notifications(request):
 
 @login_required
 def history(request):
-    try:
-        page = services.access_history(actor=request.user, page=_page_number(request))
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    page = services.access_history(actor=request.user, page=_page_number(request))
     return render(request, "dmp/history.html", {"page": page})
 
 
@@ -505,10 +422,7 @@ def pro_find(request):
         query = request.GET.get("q", "").strip()
         patients, total = [], 0
         if query:
-            try:
-                patients, total = record_services.patient_search(actor=user, query=query)
-            except AccessDenied as exc:
-                return _refused(request, exc)
+            patients, total = record_services.patient_search(actor=user, query=query)
         return render(
             request,
             "dmp/pro_home.html",
@@ -516,28 +430,20 @@ def pro_find(request):
         )
     form = LookupForm(request.GET or None)
     if form.is_valid():
-        try:
+        with errors_into(form) as caught:
             patient = services.patient_lookup(
                 actor=user, ins=form.cleaned_data["ins"], birth_date=form.cleaned_data["birth_date"]
             )
-        except NotFound as exc:
-            form.add_error(None, exc.message)
-            return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
             return redirect("dmp:patient_dmp", patient_id=patient.public_id)
+        if isinstance(caught.error, NotFound):
+            # A lookup that matches nothing is an answer: the form says so, with 404.
+            return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)
     return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 def gp_dashboard(request):
-    try:
-        documents = services.gp_dashboard(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    documents = services.gp_dashboard(actor=request.user)
     return render(request, "dmp/gp_dashboard.html", {"documents": documents})
 
 
@@ -548,13 +454,10 @@ def activate(request):
     form = ActivationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with errors_into(form, fields={"password": "password"}):
             account = services.account_activate(
                 code=data["code"], birth_date=data["birth_date"], password=data["password"]
             )
-        except ServiceError as exc:
-            form.add_error("password" if "password" in exc.fields else None, exc.message)
-        else:
             messages.success(
                 request,
                 _("Votre espace est activé. Connectez-vous avec l'identifiant %(u)s et votre nouveau mot de passe.")
