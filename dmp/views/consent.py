@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,67 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.refusals import errors_as_message, errors_into
 from dmp import consent, services
-from dmp.constants import ConsentStatus, EmergencyMode
+from dmp.constants import ConsentStatus
+from dmp.forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm
 
-from .documents import _page_number
-
-# --- Forms ------------------------------------------------------------------------------------
-
-
-def _duration_field():
-    return forms.IntegerField(
-        label=gettext_lazy("Durée de l'autorisation (jours)"),
-        min_value=1,
-        max_value=settings.DMP_GRANT_MAX_DAYS,
-        initial=settings.DMP_GRANT_DEFAULT_DAYS,
-        help_text=gettext_lazy("%(max)d jours au plus.") % {"max": settings.DMP_GRANT_MAX_DAYS},
-    )
-
-
-class ConsentRequestForm(forms.Form):
-    purpose = forms.CharField(
-        label=gettext_lazy("Motif de la demande (lu par le patient)"),
-        max_length=consent.PURPOSE_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["duration_days"] = _duration_field()
-
-
-class InPersonConsentForm(ConsentRequestForm):
-    patient_present = forms.BooleanField(
-        label=gettext_lazy("J'atteste que le patient est présent et m'a donné son accord oralement"),
-        required=True,
-    )
-
-
-class EmergencyForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Motif de l'urgence"),
-        min_length=consent.REASON_MIN,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=EmergencyMode.choices, initial=EmergencyMode.EMERGENCY)
-
-    def __init__(self, *args, regulator: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if regulator:
-            self.fields["mode"].widget = forms.RadioSelect(choices=EmergencyMode.choices)
-        else:
-            self.fields["mode"].choices = [(EmergencyMode.EMERGENCY.value, EmergencyMode.EMERGENCY.label)]
-            self.fields["mode"].widget = forms.HiddenInput()
-
-
-FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emergency": EmergencyForm}
-
+from .common import page_number
 
 # --- The professional -------------------------------------------------------------------------
 
@@ -140,7 +87,7 @@ def pro_requests(request):
     """The professional's consent requests, all patients, with their status."""
     if request.user.role not in PROFESSIONAL_ROLES:
         return redirect("accounts:home")
-    items, total = consent.consent_requests_list(actor=request.user, page=_page_number(request))
+    items, total = consent.consent_requests_list(actor=request.user, page=page_number(request))
     consent.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
