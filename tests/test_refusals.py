@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 from django import forms
@@ -182,3 +184,70 @@ def test_errors_into_puts_the_error_on_the_field_it_names(client):
 def test_errors_into_may_show_a_refusal_but_never_a_404(client):
     assert client.get("/test-form/forbidden/?refusals=1").json()["errors"] == {"__all__": ["Refus de test."]}
     assert client.get("/test-form/hidden/?refusals=1").status_code == 404
+
+
+def test_a_clinician_refused_the_dpo_console_gets_the_refusal_page_with_its_reason(client, dr_bernard):
+    client.force_login(dr_bernard)
+    response = client.get("/controle/")
+    assert response.status_code == 403
+    assert [t.name for t in response.templates][0] == "refused.html"
+    assert "réservée au délégué à la protection des données" in response.content.decode()
+
+
+def test_reviewing_a_trace_that_is_not_there_is_a_404(client, dpo):
+    client.force_login(dpo)
+    response = client.post(f"/controle/traces/{PATIENT_ID}/", {"comment": "vu"})
+    assert response.status_code == 404
+    assert not list(get_messages(response.wsgi_request))
+
+
+# --- Static checks: page views leave refusals to the middleware --------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _page_modules() -> list[Path]:
+    """Every module under */views* (views.py, views/ packages) of the project."""
+    apps = [d for d in ROOT.iterdir() if (d / "__init__.py").exists() and d.name != "tests"]
+    modules = [
+        path
+        for app in apps
+        for path in app.rglob("*.py")
+        if any(part.startswith("views") for part in path.relative_to(app).parts)
+    ]
+    assert {"records/views.py", "audit/views.py", "dmp/views/documents.py"} <= {
+        str(p.relative_to(ROOT)) for p in modules
+    }
+    return modules
+
+
+def _names(node) -> set[str]:
+    if node is None:
+        return set()
+    if isinstance(node, ast.Tuple):
+        return set().union(*(_names(e) for e in node.elts))
+    if isinstance(node, ast.Attribute):
+        return {node.attr}
+    return {node.id} if isinstance(node, ast.Name) else set()
+
+
+def test_no_page_view_catches_access_denied():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _page_modules()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ExceptHandler) and "AccessDenied" in _names(node.type)
+    ]
+    assert offenders == []
+
+
+def test_no_page_module_imports_a_private_name():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {alias.name}"
+        for path in _page_modules()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert offenders == []
