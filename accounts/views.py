@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
-from chu_portal.errors import AccessDenied
+from chu_portal.refusals import errors_into
 
 from . import second_factor
 from .forms import OtpForm
@@ -57,11 +57,9 @@ def otp_enrol(request):
     device = second_factor.pending_totp_device(request.user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        # A wrong code is refused (AccessDenied, 400): the form says so.
+        with errors_into(form, "code", refusals=True):
             codes = second_factor.enrolment_confirm(user=request.user, code=form.cleaned_data["code"])
-        except AccessDenied as exc:
-            form.add_error("code", exc.message)
-        else:
             device.refresh_from_db()
             otp_login(request, device)
             return render(request, "accounts/otp_backup_codes.html", {"codes": codes, "next": _next_url(request)})

@@ -1,12 +1,12 @@
 """The DPO's pages: the console (filters, flagged traces first), reviews, exports and the integrity check.
 
-Views stay thin: every read and every verb goes through audit/services.py, which traces it.
+Views stay thin: every read and every verb goes through audit/services.py, which traces it; a refusal
+raised there is answered by chu_portal.refusals, like on every other page.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chu_portal.errors import AccessDenied, InvalidInput, ServiceError
+from chu_portal.errors import InvalidInput
+from chu_portal.refusals import errors_as_message
 
 from . import exports, flags, selectors
 from . import review as trail_review
@@ -44,10 +45,7 @@ def console(request):
         page = max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         page = 1
-    try:
-        result = trail_review.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
+    result = trail_review.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
     if error:
         messages.error(request, error)
     query = filters.as_query()
@@ -84,27 +82,15 @@ def _until_value(filters) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def review(request, event_id):
-    try:
-        if request.method == "POST":
-            try:
-                trail_review.flag_review(actor=request.user, event_id=event_id, comment=request.POST.get("comment", ""))
-            except InvalidInput as exc:
-                messages.error(request, exc.message)
-                return redirect("audit:review", event_id=event_id)
-            except ServiceError as exc:
-                if exc.status == 404 or isinstance(exc, AccessDenied):
-                    raise
-                messages.error(request, exc.message)
-                return redirect("audit:review", event_id=event_id)
-            messages.success(request, _("Revue enregistrée."))
-            return redirect("audit:console")
-        event = trail_review.trace_get(actor=request.user, event_id=event_id)
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-    except ServiceError as exc:
-        if exc.status == 404:
-            raise Http404(exc.message) from exc
-        raise
+    if request.method == "POST":
+        # A trace that is not there is the 404 page, not a message (chu_portal.refusals).
+        with errors_as_message(request) as caught:
+            trail_review.flag_review(actor=request.user, event_id=event_id, comment=request.POST.get("comment", ""))
+        if caught.error:
+            return redirect("audit:review", event_id=event_id)
+        messages.success(request, _("Revue enregistrée."))
+        return redirect("audit:console")
+    event = trail_review.trace_get(actor=request.user, event_id=event_id)
     _labelled([event])
     return render(request, "audit/review.html", {"event": event, "review": getattr(event, "review", None)})
 
@@ -112,13 +98,10 @@ def review(request, event_id):
 @login_required
 @require_GET
 def export(request, fmt):
-    try:
+    with errors_as_message(request) as caught:
         filters = selectors.parse_filters(request.GET)
         chunks = trail_review.trace_export(actor=request.user, filters=filters, fmt=fmt)
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-    except InvalidInput as exc:
-        messages.error(request, exc.message)
+    if caught.error:
         return redirect("audit:console")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     extension = "csv" if fmt == "csv" else "json"
@@ -131,10 +114,7 @@ def export(request, fmt):
 @login_required
 @require_POST
 def verify_now(request):
-    try:
-        result = trail_review.chain_verify(actor=request.user)
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
+    result = trail_review.chain_verify(actor=request.user)
     if result.ok:
         messages.success(
             request, _("Intégrité vérifiée : %(n)s traces scellées sont intactes.") % {"n": result.checked}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Unit
-from chu_portal.errors import AccessDenied, ServiceError
+from chu_portal.refusals import errors_as_message, errors_into
 
 from .forms import (
     EmergencyAccessForm,
@@ -26,24 +25,6 @@ from .services import care, emergency, reports
 from .services import patients as patients_service
 
 
-def _refused(request, exc: AccessDenied, *, patient_id=None):
-    """403 page that says why and, for CHU staff outside the care team, offers emergency access."""
-    if exc.status == 404:
-        raise Http404(exc.message)
-    return render(
-        request,
-        "records/refused.html",
-        {
-            "message": exc.message,
-            "code": exc.code,
-            "patient_id": patient_id,
-            "can_break_glass": exc.decision.can_break_glass,
-            "form": EmergencyAccessForm(),
-        },
-        status=exc.status,
-    )
-
-
 @login_required
 def patient_search(request):
     form = PatientSearchForm(request.GET or None)
@@ -51,10 +32,7 @@ def patient_search(request):
     patients, total = [], 0
     # Non-staff get the refusal (traced) even without a query.
     if query or not request.user.is_chu_staff:
-        try:
-            patients, total = patients_service.patient_search(actor=request.user, query=query)
-        except AccessDenied as exc:
-            return _refused(request, exc)
+        patients, total = patients_service.patient_search(actor=request.user, query=query)
     searched = bool(query)
     return render(
         request,
@@ -65,10 +43,7 @@ def patient_search(request):
 
 @login_required
 def patient_record(request, patient_id):
-    try:
-        record = patients_service.record_open(actor=request.user, patient_id=patient_id)
-    except AccessDenied as exc:
-        return _refused(request, exc, patient_id=patient_id)
+    record = patients_service.record_open(actor=request.user, patient_id=patient_id)
     return render(
         request,
         "records/patient_record.html",
@@ -95,23 +70,20 @@ def emergency_access(request, patient_id):
                 "patient_id": patient_id,
                 "can_break_glass": True,
                 "form": form,
+                # The refusal that offered this form was traced.
+                "traced": True,
             },
             status=400,
         )
-    try:
+    with errors_as_message(request):
         grant = emergency.emergency_access_grant(
             actor=request.user, patient_id=patient_id, reason=form.cleaned_data["reason"]
         )
-    except AccessDenied as exc:
-        return _refused(request, exc, patient_id=patient_id)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect("records:patient_record", patient_id=patient_id)
-    messages.warning(
-        request,
-        _("Accès d'urgence ouvert jusqu'à %(time)s. Cet accès est tracé et signalé au DPO.")
-        % {"time": grant.expires.astimezone().strftime("%H:%M")},
-    )
+        messages.warning(
+            request,
+            _("Accès d'urgence ouvert jusqu'à %(time)s. Cet accès est tracé et signalé au DPO.")
+            % {"time": grant.expires.astimezone().strftime("%H:%M")},
+        )
     return redirect("records:patient_record", patient_id=patient_id)
 
 
@@ -119,27 +91,19 @@ def emergency_access(request, patient_id):
 @require_POST
 def qualify_identity(request, patient_id):
     form = QualifyIdentityForm(request.POST)
-    try:
+    with errors_as_message(request):
         patients_service.identity_qualify(
             actor=request.user,
             patient_id=patient_id,
             document_checked=form.is_valid() and form.cleaned_data["document_checked"],
         )
-    except AccessDenied as exc:
-        return _refused(request, exc, patient_id=patient_id)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, _("Identité qualifiée : l'INS peut désormais être utilisée."))
     return redirect("records:patient_record", patient_id=patient_id)
 
 
 @login_required
 def report_detail(request, report_id):
-    try:
-        report, decision = reports.report_open(actor=request.user, report_id=report_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    report, decision = reports.report_open(actor=request.user, report_id=report_id)
     return render(request, "records/report_detail.html", {"report": report, "decision": decision})
 
 
@@ -147,37 +111,21 @@ def report_detail(request, report_id):
 def report_create(request, stay_id):
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_into(form):
             report = reports.report_create_draft(actor=request.user, stay_id=stay_id, **form.cleaned_data)
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("Brouillon enregistré. Relisez-le puis signez-le."))
             return redirect("records:report_detail", report_id=report.public_id)
-    try:
-        stay = reports.stay_for_writing(actor=request.user, stay_id=stay_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    stay = reports.stay_for_writing(actor=request.user, stay_id=stay_id)
     return render(request, "records/report_form.html", {"form": form, "stay": stay, "mode": "create"})
 
 
 @login_required
 def report_edit(request, report_id):
-    try:
-        report, _decision = reports.report_open(actor=request.user, report_id=report_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    report, _decision = reports.report_open(actor=request.user, report_id=report_id)
     form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_into(form):
             reports.report_update_draft(actor=request.user, report_id=report_id, **form.cleaned_data)
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, _("Brouillon mis à jour."))
             return redirect("records:report_detail", report_id=report_id)
     return render(
@@ -187,19 +135,11 @@ def report_edit(request, report_id):
 
 @login_required
 def report_amend(request, report_id):
-    try:
-        report, _decision = reports.report_open(actor=request.user, report_id=report_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    report, _decision = reports.report_open(actor=request.user, report_id=report_id)
     form = ReportEditForm(request.POST or None, initial={"title": report.title, "body": report.body})
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_into(form):
             amendment = reports.report_amend(actor=request.user, report_id=report_id, **form.cleaned_data)
-        except AccessDenied as exc:
-            return _refused(request, exc)
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(
                 request, _("Nouvelle version enregistrée en brouillon ; signez-la pour remplacer la précédente.")
             )
@@ -212,13 +152,8 @@ def report_amend(request, report_id):
 @login_required
 @require_POST
 def report_sign(request, report_id):
-    try:
+    with errors_as_message(request):
         reports.report_sign(actor=request.user, report_id=report_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(
             request,
             _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version."),
@@ -229,10 +164,7 @@ def report_sign(request, report_id):
 @login_required
 def my_patients(request):
     """The care team's current patients, and the search box."""
-    try:
-        patients = patients_service.care_team_patients(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    patients = patients_service.care_team_patients(actor=request.user)
     return render(request, "records/my_patients.html", {"patients": patients, "form": PatientSearchForm()})
 
 
@@ -252,12 +184,9 @@ def _back_from_stay(stay_id):
 @login_required
 @require_POST
 def stay_transfer(request, stay_id):
-    try:
+    with errors_as_message(request) as caught:
         movement = care.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=request.POST.get("unit", ""))
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    if caught.error:
         return _back_from_stay(stay_id)
     messages.success(request, _("Transfert enregistré vers %(unit)s.") % {"unit": movement.unit.name})
     return _back_to_record(movement.stay.patient.public_id)
@@ -270,12 +199,9 @@ def opinion_request(request, stay_id):
     if not form.is_valid():
         messages.error(request, " ".join(" ".join(e) for e in form.errors.values()))
         return _back_from_stay(stay_id)
-    try:
+    with errors_as_message(request) as caught:
         opinion = care.opinion_request_create(actor=request.user, stay_id=stay_id, **form.cleaned_data)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    if caught.error:
         return _back_from_stay(stay_id)
     messages.success(request, _("Demande d'avis envoyée. Le médecin consulté peut lire le dossier jusqu'à sa réponse."))
     return _back_to_record(opinion.patient.public_id)
@@ -283,10 +209,7 @@ def opinion_request(request, stay_id):
 
 @login_required
 def opinions(request):
-    try:
-        received, sent = care.opinions_inbox(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    received, sent = care.opinions_inbox(actor=request.user)
     return render(request, "records/opinions.html", {"received": received, "sent": sent, "form": OpinionAnswerForm()})
 
 
@@ -297,13 +220,8 @@ def opinion_answer(request, opinion_id):
     if not form.is_valid():
         messages.error(request, _("Le texte de l'avis est obligatoire."))
         return redirect("records:opinions")
-    try:
+    with errors_as_message(request):
         care.opinion_answer(actor=request.user, opinion_id=opinion_id, body=form.cleaned_data["body"])
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, _("Avis enregistré : la note de consultation rejoint le dossier du patient."))
     return redirect("records:opinions")
 
@@ -311,13 +229,8 @@ def opinion_answer(request, opinion_id):
 @login_required
 @require_POST
 def opinion_close(request, opinion_id):
-    try:
+    with errors_as_message(request):
         care.opinion_close(actor=request.user, opinion_id=opinion_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, _("Demande d'avis close."))
     return redirect("records:opinions")
 
@@ -325,12 +238,9 @@ def opinion_close(request, opinion_id):
 @login_required
 @require_POST
 def handover_add(request, stay_id):
-    try:
+    with errors_as_message(request) as caught:
         note = care.handover_add(actor=request.user, stay_id=stay_id, body=request.POST.get("body", ""))
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    if caught.error:
         return _back_from_stay(stay_id)
     messages.success(request, _("Transmission enregistrée."))
     return _back_to_record(note.stay.patient.public_id)
@@ -338,8 +248,5 @@ def handover_add(request, stay_id):
 
 @login_required
 def missing_letters(request):
-    try:
-        stays = care.stays_missing_letter(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    stays = care.stays_missing_letter(actor=request.user)
     return render(request, "records/missing_letters.html", {"stays": stays})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,69 +9,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES
-from chu_portal.errors import AccessDenied, ServiceError
+from chu_portal.refusals import errors_as_message, errors_into
 
-from .consent import checks, requests
-from .consent import emergency as consent_emergency
-from .consent import grants as consent_grants
-from .constants import ConsentStatus, EmergencyMode
-from .views import _page_number, _refused
-
-# --- Forms ------------------------------------------------------------------------------------
-
-
-def _duration_field():
-    return forms.IntegerField(
-        label=gettext_lazy("Durée de l'autorisation (jours)"),
-        min_value=1,
-        max_value=settings.DMP_GRANT_MAX_DAYS,
-        initial=settings.DMP_GRANT_DEFAULT_DAYS,
-        help_text=gettext_lazy("%(max)d jours au plus.") % {"max": settings.DMP_GRANT_MAX_DAYS},
-    )
-
-
-class ConsentRequestForm(forms.Form):
-    purpose = forms.CharField(
-        label=gettext_lazy("Motif de la demande (lu par le patient)"),
-        max_length=checks.PURPOSE_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["duration_days"] = _duration_field()
-
-
-class InPersonConsentForm(ConsentRequestForm):
-    patient_present = forms.BooleanField(
-        label=gettext_lazy("J'atteste que le patient est présent et m'a donné son accord oralement"),
-        required=True,
-    )
-
-
-class EmergencyForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Motif de l'urgence"),
-        min_length=checks.REASON_MIN,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=EmergencyMode.choices, initial=EmergencyMode.EMERGENCY)
-
-    def __init__(self, *args, regulator: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if regulator:
-            self.fields["mode"].widget = forms.RadioSelect(choices=EmergencyMode.choices)
-        else:
-            self.fields["mode"].choices = [(EmergencyMode.EMERGENCY.value, EmergencyMode.EMERGENCY.label)]
-            self.fields["mode"].widget = forms.HiddenInput()
-
-
-FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emergency": EmergencyForm}
-
+from ..consent import emergency as consent_emergency
+from ..consent import grants as consent_grants
+from ..consent import requests
+from ..constants import ConsentStatus
+from ..forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm
+from .common import page_number
 
 # --- The professional -------------------------------------------------------------------------
 
@@ -80,10 +27,7 @@ FORMS = {"request": ConsentRequestForm, "in_person": InPersonConsentForm, "emerg
 @login_required
 def access_request(request, patient_id):
     """A professional's "request access" page: status of their requests, and the three ways in."""
-    try:
-        status = requests.access_status(actor=request.user, patient_id=patient_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    status = requests.access_status(actor=request.user, patient_id=patient_id)
     regulator = status.is_regulator
     posted = request.POST.get("form") if request.method == "POST" else None
     forms_ = {
@@ -95,7 +39,8 @@ def access_request(request, patient_id):
     }
     if posted in forms_ and forms_[posted].is_valid():
         data = forms_[posted].cleaned_data
-        try:
+        # A refusal here (not a 404) is the answer to this form: it is shown in it.
+        with errors_into(forms_[posted], refusals=True):
             if posted == "request":
                 requests.consent_request_create(
                     actor=request.user,
@@ -121,13 +66,6 @@ def access_request(request, patient_id):
                     "Accès d'urgence ouvert jusqu'à %(t)s. Le patient est prévenu ; l'accès est signalé au "
                     "délégué à la protection des données."
                 ) % {"t": date_format(timezone.localtime(emergency.expires), "TIME_FORMAT")}
-        except AccessDenied as exc:
-            if exc.status == 404:
-                return _refused(request, exc)
-            forms_[posted].add_error(None, exc.message)
-        except ServiceError as exc:
-            forms_[posted].add_error(None, exc.message)
-        else:
             messages.success(request, done)
             if posted == "request":
                 return redirect("dmp:access_request", patient_id=patient_id)
@@ -151,10 +89,7 @@ def pro_requests(request):
     """The professional's consent requests, all patients, with their status."""
     if request.user.role not in PROFESSIONAL_ROLES:
         return redirect("accounts:home")
-    try:
-        items, total = requests.consent_requests_list(actor=request.user, page=_page_number(request))
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    items, total = requests.consent_requests_list(actor=request.user, page=page_number(request))
     requests.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
@@ -165,11 +100,8 @@ def pro_requests(request):
 @login_required
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
-    try:
-        items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
-        grants = consent_grants.grants_list(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
+    grants = consent_grants.grants_list(actor=request.user)
     return render(
         request,
         "dmp/consents.html",
@@ -182,13 +114,8 @@ def consents(request):
 
 
 def _consent_action(request, verb, done):
-    try:
+    with errors_as_message(request):
         verb()
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, done)
     return redirect("dmp:consents")
 

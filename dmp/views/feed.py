@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from chu_portal.errors import AccessDenied, ServiceError
+from chu_portal.refusals import errors_as_message
 
-from .constants import DocumentType, FeedReason, FeedStatus
-from .feed import dashboard as feed_dashboard
-
-
-def _refused(request, exc: AccessDenied):
-    if exc.status == 404:
-        raise Http404(exc.message)
-    return render(request, "dmp/refused.html", {"message": exc.message, "code": exc.code}, status=exc.status)
+from ..constants import DocumentType, FeedReason, FeedStatus
+from ..feed import dashboard as feed_dashboard
 
 
 @login_required
 def dashboard(request):
-    try:
-        board = feed_dashboard.feed_dashboard(actor=request.user)
-    except AccessDenied as exc:
-        return _refused(request, exc)
+    board = feed_dashboard.feed_dashboard(actor=request.user)
     type_labels = dict(DocumentType.choices)
     status_labels = dict(FeedStatus.choices)
     by_type: dict[str, dict] = {}
@@ -56,12 +46,7 @@ def dashboard(request):
 @login_required
 @require_POST
 def retry(request, item_id):
-    try:
+    with errors_as_message(request):
         feed_dashboard.feed_item_retry(actor=request.user, item_id=item_id)
-    except AccessDenied as exc:
-        return _refused(request, exc)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, _("L'envoi a été relancé."))
     return redirect("dmp:feed_dashboard")

@@ -1,0 +1,151 @@
+"""Forms of the DMP pages: documents, the patient's own pages, professionals, activation and consent."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .consent import checks
+from .constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, EmergencyMode, ProfileKind, RecordStatus
+
+# --- Documents, the patient's pages, professionals, activation ---------------------------------
+
+
+class FilterForm(forms.Form):
+    type_code = forms.ChoiceField(
+        label=gettext_lazy("Type"), required=False, choices=[("", gettext_lazy("Tous"))] + DocumentType.choices
+    )
+    source = forms.ChoiceField(
+        label=gettext_lazy("Origine"), required=False, choices=[("", gettext_lazy("Toutes"))] + DocumentSource.choices
+    )
+    since = forms.DateField(
+        label=gettext_lazy("Depuis le"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=gettext_lazy("Jusqu'au"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Fichier (PDF, JPEG ou PNG, 20 Mo au plus)"))
+    title = forms.CharField(label=gettext_lazy("Titre"), max_length=200)
+    type_code = forms.ChoiceField(label=gettext_lazy("Type de document"), choices=DocumentType.choices)
+    event_date = forms.DateField(
+        label=gettext_lazy("Date de l'acte"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    visible_to_patient = forms.BooleanField(
+        label=gettext_lazy("Visible du patient dès maintenant"), required=False, initial=True
+    )
+
+    def __init__(self, *args, patient_upload: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if patient_upload:
+            self.fields["type_code"].choices = [(t.value, t.label) for t in PATIENT_UPLOAD_TYPES]
+            del self.fields["visible_to_patient"]
+
+
+class ProfileForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Catégorie"), choices=ProfileKind.choices)
+    label = forms.CharField(label=gettext_lazy("Libellé"), max_length=200)
+    date = forms.DateField(label=gettext_lazy("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=gettext_lazy("Remarque"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SettingsForm(forms.Form):
+    gp_rpps = forms.CharField(
+        label=gettext_lazy("Numéro RPPS de votre médecin traitant"),
+        required=False,
+        max_length=11,
+        help_text=gettext_lazy("Laissez vide si vous n'avez pas de médecin traitant."),
+    )
+    emergency_access_allowed = forms.BooleanField(
+        label=gettext_lazy("Autoriser l'accès d'urgence (bris de glace) à mon DMP"), required=False
+    )
+    samu_access_allowed = forms.BooleanField(
+        label=gettext_lazy("Autoriser l'accès du SAMU (régulation)"), required=False
+    )
+    notify_by_email = forms.BooleanField(label=gettext_lazy("Me prévenir aussi par e-mail"), required=False)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=RecordStatus.choices)
+    confirm = forms.BooleanField(label=gettext_lazy("Je confirme"), required=True)
+
+
+class RppsForm(forms.Form):
+    rpps = forms.CharField(label=gettext_lazy("Numéro RPPS du professionnel"), max_length=11)
+
+
+class LookupForm(forms.Form):
+    ins = forms.CharField(label=gettext_lazy("Matricule INS (15 caractères)"), max_length=20)
+    birth_date = forms.DateField(
+        label=gettext_lazy("Date de naissance"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ActivationForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Code d'activation remis par le CHU"), max_length=20)
+    birth_date = forms.DateField(
+        label=gettext_lazy("Date de naissance"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Nouveau mot de passe (12 caractères au moins)"), widget=forms.PasswordInput
+    )
+    password2 = forms.CharField(label=gettext_lazy("Confirmez le mot de passe"), widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password2"):
+            self.add_error("password2", _("Les deux mots de passe ne sont pas identiques."))
+        return data
+
+
+# --- Consent and emergency access -------------------------------------------------------------
+
+
+def _duration_field():
+    return forms.IntegerField(
+        label=gettext_lazy("Durée de l'autorisation (jours)"),
+        min_value=1,
+        max_value=settings.DMP_GRANT_MAX_DAYS,
+        initial=settings.DMP_GRANT_DEFAULT_DAYS,
+        help_text=gettext_lazy("%(max)d jours au plus.") % {"max": settings.DMP_GRANT_MAX_DAYS},
+    )
+
+
+class ConsentRequestForm(forms.Form):
+    purpose = forms.CharField(
+        label=gettext_lazy("Motif de la demande (lu par le patient)"),
+        max_length=checks.PURPOSE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duration_days"] = _duration_field()
+
+
+class InPersonConsentForm(ConsentRequestForm):
+    patient_present = forms.BooleanField(
+        label=gettext_lazy("J'atteste que le patient est présent et m'a donné son accord oralement"),
+        required=True,
+    )
+
+
+class EmergencyForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Motif de l'urgence"),
+        min_length=checks.REASON_MIN,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=EmergencyMode.choices, initial=EmergencyMode.EMERGENCY)
+
+    def __init__(self, *args, regulator: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if regulator:
+            self.fields["mode"].widget = forms.RadioSelect(choices=EmergencyMode.choices)
+        else:
+            self.fields["mode"].choices = [(EmergencyMode.EMERGENCY.value, EmergencyMode.EMERGENCY.label)]
+            self.fields["mode"].widget = forms.HiddenInput()

@@ -1,0 +1,205 @@
+"""DMP pages of documents (patient and professional): lists, a document, its file, masking, deletion, upload."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from audit.constants import Mode
+from chu_portal.refusals import errors_as_message, errors_into, wants_json
+
+from .. import access
+from ..forms import FilterForm, UploadForm
+from ..services import documents as documents_service
+from ..services import records
+from .common import page_number
+
+
+def _group(documents):
+    groups = {"chu": [], "professional": [], "patient": []}
+    for document in documents:
+        groups[document.source].append(document)
+    return [
+        ("hospital", _("Documents de l'hôpital"), groups["chu"]),
+        ("professionals", _("Documents des autres professionnels"), groups["professional"]),
+        ("mine", _("Mes documents"), groups["patient"]),
+    ]
+
+
+def _list_page(request, *, patient_id=None, record=None, template: str):
+    form = FilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = documents_service.documents_list(
+        actor=request.user,
+        patient_id=patient_id,
+        record=record,
+        type_code=filters.get("type_code") or None,
+        source=filters.get("source") or None,
+        since=filters.get("since"),
+        until=filters.get("until"),
+        page=page_number(request),
+        page_size=100,
+    )
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "record": page.record,
+            "patient": page.record.patient,
+            "groups": _group(page.documents),
+            "form": form,
+        },
+    )
+
+
+@login_required
+def home(request):
+    """The patient's DMP home: documents grouped hospital / other professionals / mine."""
+    if request.user.role != Role.PATIENT:
+        return redirect("dmp:pro_home")
+    record = records.own_record(request.user)
+    return _list_page(request, record=record, template="dmp/home.html")
+
+
+@login_required
+def patient_dmp(request, patient_id):
+    """A patient's DMP for a professional, as dmp/access.py allows."""
+    return _list_page(request, patient_id=patient_id, template="dmp/patient_dmp.html")
+
+
+@login_required
+def document_detail(request, document_id):
+    document, decision = documents_service.document_open(actor=request.user, document_id=document_id)
+    return render(
+        request,
+        "dmp/document.html",
+        {
+            "document": document,
+            "decision": decision,
+            "is_patient": decision.mode == Mode.SELF,
+            "who_sees": access.who_still_sees(document),
+        },
+    )
+
+
+@login_required
+@xframe_options_sameorigin
+def document_content(request, document_id):
+    download = request.GET.get("download") == "1"
+    document, handle = documents_service.document_content(
+        actor=request.user, document_id=document_id, download=download
+    )
+    response = FileResponse(
+        handle,
+        content_type=document.mime_type,
+        as_attachment=download,
+        filename=document.original_filename or "document",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _document_action(request, document_id, verb, done_message):
+    with errors_as_message(request):
+        document = verb(actor=request.user, document_id=document_id)
+        messages.success(request, done_message(document))
+    return redirect("dmp:document", document_id=document_id)
+
+
+@login_required
+@require_POST
+def document_mask(request, document_id):
+    return _document_action(
+        request,
+        document_id,
+        documents_service.document_mask,
+        lambda d: _("Document masqué. ") + access.who_still_sees(d),
+    )
+
+
+@login_required
+@require_POST
+def document_unmask(request, document_id):
+    return _document_action(
+        request,
+        document_id,
+        documents_service.document_unmask,
+        lambda d: _("Document démasqué. ") + access.who_still_sees(d),
+    )
+
+
+@login_required
+@require_POST
+def document_make_visible(request, document_id):
+    return _document_action(
+        request,
+        document_id,
+        documents_service.document_make_visible,
+        lambda d: _("Le document est désormais visible du patient."),
+    )
+
+
+@login_required
+@require_POST
+def document_delete(request, document_id):
+    documents_service.document_delete(actor=request.user, document_id=document_id)
+    messages.success(request, _("Document supprimé."))
+    return redirect("dmp:home")
+
+
+def _upload(request, *, patient_id=None):
+    is_patient = request.user.role == Role.PATIENT
+    script = wants_json(request)
+    record = records.own_record(request.user) if is_patient else records.record_by_patient_id(patient_id)
+    form = UploadForm(request.POST or None, request.FILES or None, patient_upload=is_patient)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            # A script's request lets every error through: the refusal middleware answers it in JSON.
+            with errors_into(form, fields={"file": "file"}, catch=not script):
+                document = documents_service.document_upload(
+                    actor=request.user,
+                    record=record,
+                    uploaded=data["file"],
+                    title=data["title"],
+                    type_code=data["type_code"],
+                    event_date=data.get("event_date"),
+                    visible_to_patient=data.get("visible_to_patient", True),
+                )
+                messages.success(request, _("Document « %(t)s » ajouté.") % {"t": document.title})
+                target = (
+                    reverse("dmp:home")
+                    if is_patient
+                    else reverse("dmp:patient_dmp", kwargs={"patient_id": record.patient.public_id})
+                )
+                if script:
+                    return JsonResponse({"redirect": target}, status=201)
+                return redirect(target)
+        elif script:
+            errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
+            return JsonResponse({"detail": errors, "code": "invalid"}, status=400)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "dmp/upload.html",
+        {"form": form, "patient": record.patient, "is_patient": is_patient, "max_mb": 20},
+        status=status,
+    )
+
+
+@login_required
+def upload_own(request):
+    return _upload(request)
+
+
+@login_required
+def upload_for_patient(request, patient_id):
+    return _upload(request, patient_id=patient_id)

@@ -1,0 +1,123 @@
+"""The patient's own DMP pages: medical profile, settings, blocked professionals, notifications, access history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from chu_portal.refusals import errors_as_message, errors_into
+
+from ..consent import blocking
+from ..constants import ProfileKind, RecordStatus
+from ..forms import ProfileForm, RppsForm, SettingsForm, StatusForm
+from ..services import history as history_service
+from ..services import notifications as notifications_service
+from ..services import profile as profile_service
+from ..services import record_settings
+from .common import page_number
+
+
+@login_required
+def profile(request):
+    form = ProfileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with errors_into(form):
+            profile_service.profile_add(actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Élément ajouté à votre profil médical."))
+            return redirect("dmp:profile")
+    record, entries = profile_service.profile_list(actor=request.user)
+    grouped = [(label, [e for e in entries if e.kind == kind]) for kind, label in ProfileKind.choices]
+    return render(request, "dmp/profile.html", {"form": form, "grouped": grouped, "record": record})
+
+
+@login_required
+@require_POST
+def profile_delete(request, entry_id):
+    profile_service.profile_delete(actor=request.user, entry_id=entry_id)
+    messages.success(request, _("Élément retiré de votre profil médical."))
+    return redirect("dmp:profile")
+
+
+@login_required
+def settings_page(request):
+    record = record_settings.record_settings_get(actor=request.user)
+    initial = {
+        "gp_rpps": record.gp.rpps if record.gp else "",
+        "emergency_access_allowed": record.emergency_access_allowed,
+        "samu_access_allowed": record.samu_access_allowed,
+        "notify_by_email": record.notify_by_email,
+    }
+    form = SettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with errors_into(form, fields={"gp": "gp_rpps", "rpps": "gp_rpps"}):
+            record_settings.record_settings_update(
+                actor=request.user,
+                gp=data["gp_rpps"] or None,
+                emergency_access_allowed=data["emergency_access_allowed"],
+                samu_access_allowed=data["samu_access_allowed"],
+                notify_by_email=data["notify_by_email"],
+            )
+            messages.success(request, _("Paramètres enregistrés."))
+            return redirect("dmp:settings")
+    return render(request, "dmp/settings.html", {"form": form, "record": record}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def settings_status(request):
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Cochez la case de confirmation pour changer le statut de votre DMP."))
+        return redirect("dmp:settings")
+    record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
+    labels = {
+        RecordStatus.ACTIVE: _("Votre DMP est actif."),
+        RecordStatus.CLOSED: _(
+            "Votre DMP est fermé : les professionnels ne le consultent plus et il n'est plus alimenté. Vous pouvez le rouvrir."
+        ),
+        RecordStatus.OPPOSED: _(
+            "Votre opposition est enregistrée : votre DMP n'est plus alimenté et vous seul(e) le consultez."
+        ),
+    }
+    messages.success(request, labels[form.cleaned_data["status"]])
+    return redirect("dmp:settings")
+
+
+@login_required
+def blocked(request):
+    form = RppsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with errors_into(form, "rpps"):
+            blocking.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
+            messages.success(request, _("Ce professionnel ne voit plus rien de votre DMP."))
+            return redirect("dmp:blocked")
+    query = request.GET.get("q", "").strip()
+    rows = blocking.blocked_list(actor=request.user)
+    found = blocking.professionals_search(actor=request.user, query=query) if query else []
+    return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
+
+
+@login_required
+@require_POST
+def unblock(request, rpps):
+    with errors_as_message(request):
+        blocking.professional_unblock(actor=request.user, rpps=rpps)
+        messages.success(request, _("Professionnel débloqué."))
+    return redirect("dmp:blocked")
+
+
+@login_required
+def notifications(request):
+    items = notifications_service.notifications_list(actor=request.user)
+    notifications_service.notifications_mark_read(actor=request.user)
+    return render(request, "dmp/notifications.html", {"items": items})
+
+
+@login_required
+def history(request):
+    page = history_service.access_history(actor=request.user, page=page_number(request))
+    return render(request, "dmp/history.html", {"page": page})

@@ -1,0 +1,54 @@
+"""DMP pages of professionals: their home, finding a patient, the GP's new documents."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from accounts.models import PROFESSIONAL_ROLES
+from chu_portal.errors import NotFound
+from chu_portal.refusals import errors_into
+from records.services import patients as patients_service
+
+from ..forms import LookupForm
+from ..services import professionals
+
+
+@login_required
+def pro_home(request):
+    if request.user.role not in PROFESSIONAL_ROLES:
+        return redirect("accounts:home")
+    return render(request, "dmp/pro_home.html", {"lookup_form": LookupForm()})
+
+
+@login_required
+def pro_find(request):
+    """CHU staff search by name/birth date/IPP/INS; others by exact INS and birth date (traced)."""
+    user = request.user
+    if user.is_chu_staff and "q" in request.GET:
+        query = request.GET.get("q", "").strip()
+        patients, total = [], 0
+        if query:
+            patients, total = patients_service.patient_search(actor=user, query=query)
+        return render(
+            request,
+            "dmp/pro_home.html",
+            {"lookup_form": LookupForm(), "patients": patients, "query": query, "total": total},
+        )
+    form = LookupForm(request.GET or None)
+    if form.is_valid():
+        with errors_into(form) as caught:
+            patient = professionals.patient_lookup(
+                actor=user, ins=form.cleaned_data["ins"], birth_date=form.cleaned_data["birth_date"]
+            )
+            return redirect("dmp:patient_dmp", patient_id=patient.public_id)
+        if isinstance(caught.error, NotFound):
+            # A lookup that matches nothing is an answer: the form says so, with 404.
+            return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)
+    return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def gp_dashboard(request):
+    documents = professionals.gp_dashboard(actor=request.user)
+    return render(request, "dmp/gp_dashboard.html", {"documents": documents})

@@ -1,0 +1,13 @@
+"""Template tags of the hospital record's pages: the emergency access form offered on a refusal page."""
+
+from django import template
+
+from records.forms import EmergencyAccessForm
+
+register = template.Library()
+
+
+@register.simple_tag
+def emergency_access_form(form=None):
+    """The form the refusal page offers (the one a view passed back with its errors, else a blank one)."""
+    return form if form is not None else EmergencyAccessForm()
