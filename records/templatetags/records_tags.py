@@ -1,6 +1,6 @@
 """Template tags of the hospital record's pages: the emergency access form offered on a refusal page."""
 
-from django import template
+from django import forms, template
 
 from records.forms import EmergencyAccessForm
 
@@ -10,4 +10,4 @@ register = template.Library()
 @register.simple_tag
 def emergency_access_form(form=None):
     """The form the refusal page offers (the one a view passed back with its errors, else a blank one)."""
-    return form if form is not None else EmergencyAccessForm()
+    return form if isinstance(form, forms.Form) else EmergencyAccessForm()

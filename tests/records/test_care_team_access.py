@@ -45,6 +45,7 @@ def test_doctor_of_another_unit_is_refused_with_an_offer_of_emergency_access(cli
     assert "Fibrillation" not in body
     assert "bris de glace" in body
     assert reverse("records:emergency_access", args=[camille.public_id]) in body
+    assert '<label for="id_reason">Motif de l&#x27;accès d&#x27;urgence</label>' in body  # the form's own label
 
 
 @pytest.mark.django_db(transaction=True)

@@ -70,7 +70,8 @@ def test_the_page_refuses_an_empty_reason_in_french(client, dr_leroy, camille, c
     client.force_login(dr_leroy)
     response = client.post(reverse("records:emergency_access", args=[camille.public_id]), {"reason": ""})
     assert response.status_code == 400
-    assert "motif" in response.content.decode()
+    body = response.content.decode()
+    assert "motif" in body and 'id="reason-error"' in body  # the bound form comes back with its error
     assert not EmergencyAccess.objects.exists()
 
 
