@@ -1,6 +1,6 @@
 """The DPO's pages: the console (filters, flagged traces first), reviews, exports and the integrity check.
 
-Views stay thin: every read and every verb goes through audit/services.py, which traces it; a refusal
+Views stay thin: every read and every verb goes through audit/review.py, which traces it; a refusal
 raised there is answered by chu_portal.refusals, like on every other page.
 """
 

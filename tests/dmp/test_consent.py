@@ -215,6 +215,19 @@ def test_grants_write_no_object_permission(camille, camille_dmp, dr_garnier, ph_
     assert "dmp-grant-permissions-expire" not in django_settings.CELERY_BEAT_SCHEDULE
 
 
+def test_the_data_migration_drops_the_old_grant_copies(camille_dmp, dr_garnier):
+    """Rows an older release wrote beside each grant are removed by dmp/0008 (no schema change)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    assign_perm("dmp.view_sharedrecord", dr_garnier, camille_dmp)
+    assign_perm("dmp.change_sharedrecord", dr_garnier, camille_dmp)  # not a grant's copy: kept
+    import_module("dmp.migrations.0008_drop_grant_object_permissions").drop_grant_permissions(apps, None)
+    kept = SharedRecordUserObjectPermission.objects.values_list("permission__codename", flat=True)
+    assert list(kept) == ["change_sharedrecord"]
+
+
 def test_patient_lists_her_grants_and_revokes_one(camille, camille_dmp, dr_garnier, ph_fournier):
     requests.consent_request_approve(actor=camille.account, request_id=ask(dr_garnier, camille).public_id)
     in_person = consent_grants.consent_in_person_record(
