@@ -35,6 +35,11 @@ LABELS = {
     OUT_OF_HOURS: _("lecture hors des heures ouvrées"),
     MANY_PATIENTS: _("nombreux patients consultés en peu de temps"),
     IN_PERSON_CONSENT: _("consentement recueilli en présence du patient"),
+    "login_lockout": _("connexion verrouillée après des échecs répétés"),
+    "second_factor_reset": _("second facteur réinitialisé"),
+    "admin_change": _("modification dans l'administration"),
+    "rate_limited": _("limite de fréquence atteinte"),
+    "account_recovery": _("récupération de compte"),
 }
 
 # Annotation name -> reason code; "flag_stored" carries the reason written with the trace.
