@@ -51,6 +51,13 @@ def _care_team_stays(user, now=None) -> QuerySet[Stay]:
     return Stay.objects.open_or_recent(now).filter(Q(unit__in=units) | Exists(moved_through))
 
 
+def care_team_units(patient, now=None) -> QuerySet[Unit]:
+    """The units of the patient's care team now: those holding her open or recent stay, the admitting
+    unit and every unit the stay moved through (`patient` a Patient, its pk or an OuterRef)."""
+    stays = Stay.objects.open_or_recent(now).filter(patient=patient)
+    return Unit.objects.filter(Q(stays__in=stays) | Q(movements__stay__in=stays))
+
+
 def opinions_giving_access(user, now=None) -> QuerySet[OpinionRequest]:
     """Opinion requests that let this doctor read the patient's record: open, or finished within the grace period."""
     now = now or timezone.now()

@@ -19,7 +19,7 @@ from accounts.validators import make_rpps
 from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument
-from dmp.services import documents, record_settings, records
+from dmp.services import designations, documents, record_settings, records
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 from records.services import reports as reports_service
@@ -349,11 +349,13 @@ class Command(BaseCommand):
     # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
     def _dmp_settings(self) -> None:
-        """Camille names her GP; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
+        """Camille names her GP, who accepts; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
         camille = self.patients["camille.martin"]
         record = records.shared_record_for(camille)
-        if record.gp_id is None:
-            record_settings.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
+        if designations.gp_of(record) is None:
+            moreau = self.users["dr.moreau"]
+            proposed = designations.designation_propose(actor=camille.account, rpps=moreau.rpps)
+            designations.designation_accept(actor=moreau, designation_id=proposed.public_id)
         lea = self.patients["lea.dubois"]
         if records.shared_record_for(lea).status != RecordStatus.OPPOSED:
             record_settings.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
