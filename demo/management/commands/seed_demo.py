@@ -39,6 +39,7 @@ class Pro:
     rpps10: str
     specialty: str = ""
     units: tuple[str, ...] = ()
+    regulation: bool = False  # a SAMU regulation doctor (ProfessionalProfile.regulation)
 
 
 PROFESSIONALS = [
@@ -75,6 +76,28 @@ PROFESSIONALS = [
         Profession.PHARMACIEN,
         "1000000006",
         "Pharmacie d'officine",
+    ),
+    # A medical secretary of Cardiologie: a CHU collaborator without a health profession.
+    Pro(
+        "sec.blanc",
+        "Nadia",
+        "Blanc",
+        Role.CHU_COLLABORATOR,
+        Profession.SECRETAIRE_MEDICALE,
+        "1000000007",
+        "",
+        ("CARDIO",),
+    ),
+    # A SAMU regulation doctor (centre 15): the SAMU mode of emergency access to the DMP; no CHU unit.
+    Pro(
+        "dr.samu",
+        "Hugo",
+        "Lambert",
+        Role.EXTERNAL_PROFESSIONAL,
+        Profession.MEDECIN,
+        "1000000008",
+        "Médecine d'urgence — régulation",
+        regulation=True,
     ),
 ]
 
@@ -231,7 +254,12 @@ class Command(BaseCommand):
         user = self._user(pro.username, pro.first, pro.last, pro.role)
         profile, _ = ProfessionalProfile.objects.get_or_create(
             user=user,
-            defaults={"rpps": make_rpps(pro.rpps10), "profession": pro.profession, "specialty": pro.specialty},
+            defaults={
+                "rpps": make_rpps(pro.rpps10),
+                "profession": pro.profession,
+                "specialty": pro.specialty,
+                "regulation": pro.regulation,
+            },
         )
         profile.full_clean()
         profile.units.add(*(self.units[code] for code in pro.units))
