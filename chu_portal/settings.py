@@ -289,6 +289,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "dmp.constants.DocumentStatus",
         "RecordStatusEnum": "dmp.constants.RecordStatus",
         "ProfileKindEnum": "dmp.constants.ProfileKind",
+        "DesignationKindEnum": "dmp.constants.DesignationKind",
+        "NotificationKindEnum": "dmp.constants.NotificationKind",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
