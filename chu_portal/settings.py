@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "RecordStatusEnum": "dmp.constants.RecordStatus",
         "ProfileKindEnum": "dmp.constants.ProfileKind",
         "DesignationKindEnum": "dmp.constants.DesignationKind",
+        "DesignationStatusEnum": "dmp.constants.DesignationStatus",
         "NotificationKindEnum": "dmp.constants.NotificationKind",
     },
 }

@@ -1,10 +1,11 @@
-"""Admin of the DMP: the access matrix (editable, every change traced and flagged); grants are read-only."""
+"""Admin of the DMP: the access and profile matrices (editable, every change traced and flagged); grants are
+read-only (consent services only)."""
 
 from django.contrib import admin
 
 from audit.admin import ReadOnlyModelAdmin, TracedModelAdmin
 
-from .models import AccessGrant, AccessMatrixEntry
+from .models import AccessGrant, AccessMatrixEntry, ProfileMatrixEntry
 
 
 @admin.register(AccessMatrixEntry)
@@ -15,6 +16,18 @@ class AccessMatrixEntryAdmin(TracedModelAdmin):
 
     def trace_extra(self, obj) -> str:
         return f"{obj.document_key} / {obj.profession}: allowed={obj.allowed}"
+
+
+@admin.register(ProfileMatrixEntry)
+class ProfileMatrixEntryAdmin(TracedModelAdmin):
+    """Which profile kinds (allergies, treatments...) each profession reads (docs/domain.md, "The medical profile")."""
+
+    list_display = ("kind", "profession", "allowed")
+    list_editable = ("allowed",)
+    list_filter = ("profession", "kind")
+
+    def trace_extra(self, obj) -> str:
+        return f"{obj.kind} / {obj.profession}: allowed={obj.allowed}"
 
 
 @admin.register(AccessGrant)
