@@ -25,10 +25,10 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
-    initialize,
     invariant,
     precondition,
     rule,
@@ -38,16 +38,20 @@ from hypothesis.stateful import (
 from accounts.models import ApiToken, Profession, Role, Unit, User
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, ServiceError
+from dmp.consent import blocking, grants
+from dmp.consent import emergency as dmp_emergency
+from dmp.consent import requests as consent_requests
 from dmp.constants import NotificationKind
-from dmp.consent import blocking, emergency as dmp_emergency, grants, requests as consent_requests
 from dmp.feed import delivery
 from dmp.models import AccessGrant, ConsentRequest, DmpEmergencyAccess, Notification, SharedDocument, SharedRecord
 from dmp.services import documents as documents_service
 from dmp.services import history, notifications, professionals, profile, record_settings
 from fhir import services as fhir_services
 from records.models import EmergencyAccess, OpinionRequest, Patient, Report, Stay
-from records.services import care, patients as records_patients, reports as reports_service
+from records.services import care
 from records.services import emergency as records_emergency
+from records.services import patients as records_patients
+from records.services import reports as reports_service
 from tests.conftest import VerifiedClient
 from tests.factories import professional
 
