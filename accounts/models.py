@@ -40,6 +40,11 @@ class Profession(models.TextChoices):
     SECRETAIRE_MEDICALE = "secretaire_medicale", _("Secrétaire médicale")
 
 
+# The health professions of the Code de la santé publique (part 4) that the portal knows: every profession
+# but the medical secretary's, who works for a care team without being a health professional. Only they
+# read, feed or ask access to the DMP (docs/domain.md, "Health professionals only").
+HEALTH_PROFESSIONS = frozenset(p for p in Profession if p != Profession.SECRETAIRE_MEDICALE)
+
 # Professions that author and sign medical reports in the CHU.
 PRESCRIBING_PROFESSIONS = frozenset({Profession.MEDECIN, Profession.SAGE_FEMME})
 

@@ -19,6 +19,8 @@ class Mode(models.TextChoices):
     AUTHOR = "author", "author"
     CONSENT = "consent", "consent"
     IN_PERSON_CONSENT = "in_person_consent", "in-person consent"
+    # A grant to a colleague of the patient's care-team unit covers the team (CSP R.1111-46).
+    TEAM_CONSENT = "team_consent", "team consent"
     EMERGENCY = "emergency", "emergency"
     SAMU = "samu", "SAMU"
     FEED = "feed", "feed"

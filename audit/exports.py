@@ -112,6 +112,7 @@ _PURPOSE = {
     "author": "TREAT",
     "consent": "TREAT",
     "in_person_consent": "TREAT",
+    "team_consent": "TREAT",
     "self": "PATRQT",
     "feed": "HOPERAT",
     "dpo_review": "HCOMPL",

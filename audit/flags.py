@@ -27,6 +27,9 @@ REFUSAL_BURST = "refusal_burst"
 OUT_OF_HOURS = "out_of_hours"
 MANY_PATIENTS = "many_patients"
 IN_PERSON_CONSENT = "in_person_consent"
+GP_RIGHTS = "gp_rights"
+# The DMP's trace actions that give or end GP-level rights (dmp.constants.DmpAction: audit names no app).
+GP_RIGHTS_ACTIONS = ["designation_accept", "designation_end"]
 
 LABELS = {
     FLAGGED_MODES[Mode.EMERGENCY]: _("accès d'urgence (bris de glace)"),
@@ -35,6 +38,7 @@ LABELS = {
     OUT_OF_HOURS: _("lecture hors des heures ouvrées"),
     MANY_PATIENTS: _("nombreux patients consultés en peu de temps"),
     IN_PERSON_CONSENT: _("consentement recueilli en présence du patient"),
+    GP_RIGHTS: _("droits du médecin traitant donnés ou retirés"),
 }
 
 # Annotation name -> reason code; "flag_stored" carries the reason written with the trace.
@@ -43,6 +47,7 @@ ANNOTATIONS = {
     "flag_out_of_hours": OUT_OF_HOURS,
     "flag_many_patients": MANY_PATIENTS,
     "flag_in_person_consent": IN_PERSON_CONSENT,
+    "flag_gp_rights": GP_RIGHTS,
 }
 
 
@@ -112,6 +117,11 @@ def _in_person_consent() -> Case:
     return _bool(Q(mode=Mode.IN_PERSON_CONSENT) & ~Q(action__in=[Action.READ, Action.LIST, Action.SEARCH]))
 
 
+def _gp_rights() -> Case:
+    # Who reads the whole DMP, masked documents included, changed (CSP L.1111-16): the DPO sees each change.
+    return _bool(Q(action__in=GP_RIGHTS_ACTIONS, outcome=Outcome.ALLOWED))
+
+
 def with_flags(queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
     """Annotate every flag rule as a boolean column (one query for the whole page)."""
     return queryset.annotate(
@@ -119,6 +129,7 @@ def with_flags(queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         flag_out_of_hours=_out_of_hours(),
         flag_many_patients=_many_patients(),
         flag_in_person_consent=_in_person_consent(),
+        flag_gp_rights=_gp_rights(),
     )
 
 

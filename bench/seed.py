@@ -26,6 +26,7 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -155,9 +156,18 @@ def create_base(*, patients: int, load_patients: int, clinicians: int, gps: int)
     gp_users = _users("bgp", gps, Role.EXTERNAL_PROFESSIONAL, "Gilles")
     _professionals(gp_users, Profession.MEDECIN, 2_000_000)
     # GPs: médecin traitant of every patient whose number mod gps is theirs.
+    # The right is guardian's object permission (dmp.gp_rights) beside a designation in force.
+    permission = Permission.objects.get(codename="gp_rights", content_type__app_label="dmp")
     _exec(
-        "UPDATE dmp_sharedrecord r SET gp_id = (%(gps)s::bigint[])[1 + r.patient_id %% %(n)s]",
+        "INSERT INTO dmp_designation (public_id, record_id, doctor_id, kind, status, in_person, proposed_at, accepted_at)"
+        " SELECT gen_random_uuid(), r.id, (%(gps)s::bigint[])[1 + r.patient_id %% %(n)s], 'gp', 'active', false,"
+        " now(), now() FROM dmp_sharedrecord r",
         {"gps": [u.pk for u in gp_users], "n": gps},
+    )
+    _exec(
+        "INSERT INTO dmp_sharedrecorduserobjectpermission (content_object_id, user_id, permission_id)"
+        " SELECT record_id, doctor_id, %(perm)s FROM dmp_designation WHERE kind = 'gp' AND status = 'active'",
+        {"perm": permission.pk},
     )
 
     # Consent grants of every clinician on every typical patient (checked in SQL by dmp/access.py).
@@ -187,7 +197,8 @@ def _pdf_meta() -> tuple[int, str]:
 
 DOCUMENT_INSERT = """
 INSERT INTO dmp_shareddocument (public_id, record_id, title, type_code, class_code, source, author_id, event_date,
-    created_at, file, original_filename, mime_type, size, sha256, status, masked, visible_to_patient, deleted_at)
+    created_at, file, original_filename, mime_type, size, sha256, status, masked, visible_to_patient, deleted_at,
+    lineage)
 SELECT md5('doc' || g)::uuid,
        {record_expr},
        'Compte rendu ' || g,
@@ -195,7 +206,8 @@ SELECT md5('doc' || g)::uuid,
        (%(authors)s::bigint[])[1 + g %% %(n_authors)s],
        (%(now)s::timestamptz - ((g * 7919) %% 730) * interval '1 day')::date,
        %(now)s::timestamptz - ((g * 7919) %% 730) * interval '1 day' - (g %% 86400) * interval '1 second',
-       %(file)s, 'compte-rendu.pdf', 'application/pdf', %(size)s, %(sha)s, 'current', false, true, NULL
+       %(file)s, 'compte-rendu.pdf', 'application/pdf', %(size)s, %(sha)s, 'current', false, true, NULL,
+       md5('lineage' || g)::uuid
 FROM generate_series(%(low)s, %(high)s) AS g
 """
 

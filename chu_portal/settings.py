@@ -279,6 +279,8 @@ FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invali
 RECORDS_RECENT_STAY_DAYS = env_int("RECORDS_RECENT_STAY_DAYS", 30)
 # A consulted doctor keeps read access this many hours after the opinion request is answered or closed.
 OPINION_GRACE_HOURS = env_int("OPINION_GRACE_HOURS", 48)
+# An opinion request left open this many days expires (computed at check time; the grace period then runs).
+OPINION_MAX_DAYS = env_int("OPINION_MAX_DAYS", 14)
 # Emergency access (bris de glace) window, in hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
 # DMP uploads: largest accepted file, in bytes (20 MB).

@@ -87,6 +87,30 @@ api_v1 = [
         "consent-requests/<str:request_id>/deny/", dmp_api.ConsentRequestDenyView.as_view(), name="consent-request-deny"
     ),
     path("dmp/<str:patient_id>/grants/", dmp_api.GrantListView.as_view(), name="dmp-grants"),
+    path("dmp/<str:patient_id>/designations/", dmp_api.DesignationsView.as_view(), name="dmp-designations"),
+    path(
+        "dmp/<str:patient_id>/designations/in-person/",
+        dmp_api.DesignationInPersonView.as_view(),
+        name="dmp-designation-in-person",
+    ),
+    path("designations/", dmp_api.DesignationInboxView.as_view(), name="designations"),
+    path("designations/<str:designation_id>/", dmp_api.DesignationDetailView.as_view(), name="designation-detail"),
+    path(
+        "designations/<str:designation_id>/accept/",
+        dmp_api.DesignationAcceptView.as_view(),
+        name="designation-accept",
+    ),
+    path(
+        "designations/<str:designation_id>/decline/",
+        dmp_api.DesignationDeclineView.as_view(),
+        name="designation-decline",
+    ),
+    path("notifications/", dmp_api.NotificationsView.as_view(), name="notifications"),
+    path(
+        "notifications/<str:notification_id>/read/",
+        dmp_api.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
     path("grants/<str:grant_id>/", dmp_api.GrantDetailView.as_view(), name="grant-detail"),
     path(
         "dmp/<str:patient_id>/emergency-access/",

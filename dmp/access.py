@@ -1,14 +1,19 @@
-"""The one place that decides who sees which DMP document, and its SQL scopes (docs/domain.md, "The DMP").
+"""The one place that decides who reads the DMP, and its SQL scopes (docs/domain.md, "The DMP", with the CSP articles).
 
-Who sees what:
-- the patient: every document of their DMP but those "invisible to the patient", whatever the status;
-- the GP (médecin traitant): every document, masked ones and invisible-to-patient ones included;
-- the author of a document: that document, masked or not;
-- a professional with a live grant (consent, in-person consent) or an emergency/SAMU access:
-  the documents that are not masked and whose type the access matrix opens to their profession;
+Who sees what (each rule's article is in docs/domain.md):
+- the patient: every document of her DMP but those "invisible to the patient", whatever the status;
+- a doctor with GP-level rights (her médecin traitant, or another doctor she gave the same rights;
+  L.1111-16): every document, masked ones and invisible-to-patient ones included;
+- a health professional with a live grant of his own (consent, in-person consent; L.1111-17), a CHU
+  professional whose colleague of the patient's care-team unit holds such a grant (team consent,
+  R.1111-46), or an emergency/SAMU access: the documents that are not masked (any version masked
+  masks them all) and whose type the access matrix opens to his profession (R.1111-46, R.1111-49);
+- the author of a document: that document alone, masked or not (R.1111-49), never the record;
 - a blocked professional: nothing; a closed DMP: nothing for professionals (`dmp_closed`);
-  an opposed DMP: nothing for anybody but the patient (`dmp_opposed`).
+  an opposed DMP: nothing for anybody but the patient (`dmp_opposed`); a medical secretary or any
+  account without a health profession: nothing.
 A document the caller may not see is absent from lists and counts, and fetching it answers 404.
+Every decision is one SQL query whatever the number of grants, designations and windows.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import PROFESSIONAL_ROLES, Role
+from accounts.models import HEALTH_PROFESSIONS, PROFESSIONAL_ROLES, Profession, Role
 from audit.constants import Mode
 from chu_portal.errors import Decision
+from records import access as records_access
 from records.models import Patient
 
 from .constants import MATRIX_PATIENT_DOCUMENTS, DocumentClass, DocumentStatus, RecordStatus
@@ -31,9 +37,15 @@ from .models import (
     AccessMatrixEntry,
     BlockedProfessional,
     DmpEmergencyAccess,
+    ProfileMatrixEntry,
     SharedDocument,
     SharedRecord,
+    SharedRecordUserObjectPermission,
 )
+
+# The guardian permission (codename on SharedRecord) that carries GP-level rights.
+GP_RIGHTS = "gp_rights"
+CHU_ROLES = (Role.CHU_CLINICIAN, Role.CHU_COLLABORATOR)
 
 
 class DocAction(StrEnum):
@@ -44,9 +56,11 @@ class DocAction(StrEnum):
 
 
 # Modes in which the access matrix and masking apply.
-MATRIX_MODES = frozenset({Mode.CONSENT, Mode.IN_PERSON_CONSENT, Mode.EMERGENCY, Mode.SAMU})
+MATRIX_MODES = frozenset({Mode.CONSENT, Mode.IN_PERSON_CONSENT, Mode.TEAM_CONSENT, Mode.EMERGENCY, Mode.SAMU})
 # Modes that read the whole DMP (profile included), not only one's own documents.
 RECORD_READ_MODES = MATRIX_MODES | {Mode.SELF, Mode.GP}
+# Modes that only read: nothing that lasts or that changes what others see is done from them.
+EMERGENCY_MODES = frozenset({Mode.EMERGENCY, Mode.SAMU})
 
 NOT_FOUND_DOCUMENT = Decision.deny("not_found", "Document introuvable.", status=404)
 
@@ -59,15 +73,71 @@ def _not_found_patient() -> Decision:
     return Decision.deny("not_found", _("Patient introuvable."), status=404)
 
 
-def live_grant(user, record: SharedRecord, now=None) -> AccessGrant | None:
-    """A grant honoured now: started, not expired, not revoked (whatever the guardian permissions say)."""
+def is_health_professional(user) -> bool:
+    """A professional account with a health profession (a medical secretary is not one)."""
+    if not _authenticated(user) or user.role not in PROFESSIONAL_ROLES:
+        return False
+    profile = user.professional
+    return bool(profile and profile.profession in HEALTH_PROFESSIONS)
+
+
+def _not_health_professional() -> Decision:
+    return Decision.deny(
+        "forbidden",
+        _(
+            "Le DMP n'est accessible qu'aux professionnels de santé : votre profession ne permet ni de le "
+            "consulter, ni de l'alimenter, ni d'en demander l'accès."
+        ),
+    )
+
+
+def live_grants(now=None) -> QuerySet[AccessGrant]:
+    """Grants honoured now: started, not expired, not revoked."""
     now = now or timezone.now()
+    return AccessGrant.objects.filter(revoked_at__isnull=True, starts__lte=now, expires__gt=now)
+
+
+def live_grant(user, record: SharedRecord, now=None) -> AccessGrant | None:
+    """The user's own grant honoured now on this record, the longest first."""
+    return live_grants(now).filter(record=record, professional=user).order_by("-expires").first()
+
+
+def gp_rights_holders(record_ref) -> QuerySet:
+    """Users holding GP-level rights on a record (`record_ref` a record or its pk), from guardian's table."""
+    return SharedRecordUserObjectPermission.objects.filter(
+        content_object=record_ref, permission__codename=GP_RIGHTS, permission__content_type__app_label="dmp"
+    )
+
+
+def has_gp_rights(user, record: SharedRecord) -> bool:
+    return _authenticated(user) and gp_rights_holders(record).filter(user=user).exists()
+
+
+def records_with_gp_rights(user) -> QuerySet:
+    """The ids of the DMPs on which `user` holds GP-level rights (a subquery)."""
+    return SharedRecordUserObjectPermission.objects.filter(
+        user=user, permission__codename=GP_RIGHTS, permission__content_type__app_label="dmp"
+    ).values("content_object_id")
+
+
+def team_grants(user, record_ref, patient_ref, now=None) -> QuerySet[AccessGrant]:  # refs: a record and patient, or pks
+    """Live grants to a colleague of `user` in a unit of the patient's care team (CSP R.1111-46).
+
+    The colleague is a CHU professional; the unit is one of `user`'s that holds the patient's open or
+    recent stay (records.access.care_team_units, the hospital record's window).
+    """
+    shared_units = records_access.care_team_units(patient_ref, now).filter(staff__user=user).values("pk")
     return (
-        AccessGrant.objects.filter(
-            record=record, professional=user, revoked_at__isnull=True, starts__lte=now, expires__gt=now
-        )
-        .order_by("-expires")
-        .first()
+        live_grants(now)
+        .filter(record=record_ref, professional__role__in=CHU_ROLES)
+        .exclude(professional=user)
+        .filter(professional__professional_profile__units__in=shared_units)
+    )
+
+
+def _windows(user, record_ref, mode: str, now) -> QuerySet[DmpEmergencyAccess]:
+    return DmpEmergencyAccess.objects.filter(
+        record=record_ref, professional=user, mode=mode, starts__lte=now, expires__gt=now
     )
 
 
@@ -78,14 +148,9 @@ def emergency_mode(user, record: SharedRecord, now=None) -> str | None:
     flag withdrawn, ends the window at once.
     """
     now = now or timezone.now()
-    modes = set(
-        DmpEmergencyAccess.objects.filter(
-            record=record, professional=user, starts__lte=now, expires__gt=now
-        ).values_list("mode", flat=True)
-    )
-    if Mode.EMERGENCY in modes and record.emergency_access_allowed:
+    if record.emergency_access_allowed and _windows(user, record, Mode.EMERGENCY, now).exists():
         return Mode.EMERGENCY
-    if Mode.SAMU in modes and record.samu_access_allowed and _is_regulator(user):
+    if record.samu_access_allowed and _is_regulator(user) and _windows(user, record, Mode.SAMU, now).exists():
         return Mode.SAMU
     return None
 
@@ -109,8 +174,28 @@ def is_blocked(user, record: SharedRecord) -> bool:
     return BlockedProfessional.objects.filter(record=record, professional=user).exists()
 
 
+def _access_flags(user, record: SharedRecord, now) -> dict:
+    """Everything a professional's decision needs about this record, in one query."""
+    record_ref, patient_ref = record.pk, record.patient_id
+    own = live_grants(now).filter(record=record_ref, professional=user).order_by("-expires")
+    return (
+        SharedRecord.objects.filter(pk=record.pk)
+        .annotate(
+            is_blocked=Exists(BlockedProfessional.objects.filter(record=record_ref, professional=user)),
+            is_gp_rights=Exists(gp_rights_holders(record_ref).filter(user=user)),
+            is_grant_source=Subquery(own.values("source")[:1]),
+            is_team=Exists(team_grants(user, record_ref, patient_ref, now))
+            if user.role in CHU_ROLES
+            else Exists(AccessGrant.objects.none()),
+            is_emergency=Exists(_windows(user, record_ref, Mode.EMERGENCY, now)),
+            is_samu=Exists(_windows(user, record_ref, Mode.SAMU, now)),
+        )
+        .values("is_blocked", "is_gp_rights", "is_grant_source", "is_team", "is_emergency", "is_samu")[0]
+    )
+
+
 def record_decision(user, record: SharedRecord, now=None) -> Decision:
-    """May `user` open `record` (the DMP) now, and in which mode?"""
+    """May `user` open `record` (the DMP) now, and in which mode? One query for a professional."""
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
@@ -119,19 +204,25 @@ def record_decision(user, record: SharedRecord, now=None) -> Decision:
         return _not_found_patient()
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Le DMP n'est accessible qu'au patient et aux professionnels de santé."))
-    refusal = _closed_to(user, record)
+    if not is_health_professional(user):
+        return _not_health_professional()
+    now = now or timezone.now()
+    flags = _access_flags(user, record, now)
+    if flags["is_blocked"]:
+        return _blocked()
+    refusal = _status_refusal(record)
     if refusal is not None:
         return refusal
-    if record.gp_id == user.pk:
+    if flags["is_gp_rights"]:
         return Decision.allow(Mode.GP)
-    grant = live_grant(user, record, now)
-    if grant is not None:
-        return Decision.allow(grant.source)
-    mode = emergency_mode(user, record, now)
-    if mode:
-        return Decision.allow(mode)
-    if SharedDocument.objects.filter(record=record, author=user, deleted_at__isnull=True).exists():
-        return Decision.allow(Mode.AUTHOR)
+    if flags["is_grant_source"]:
+        return Decision.allow(flags["is_grant_source"])
+    if flags["is_team"]:
+        return Decision.allow(Mode.TEAM_CONSENT)
+    if flags["is_emergency"] and record.emergency_access_allowed:
+        return Decision.allow(Mode.EMERGENCY)
+    if flags["is_samu"] and record.samu_access_allowed and _is_regulator(user):
+        return Decision.allow(Mode.SAMU)
     return Decision.deny(
         "forbidden",
         _(
@@ -163,6 +254,11 @@ def _matrix_q(user) -> Q:
     return allowed
 
 
+def masked_lineages() -> QuerySet:
+    """The lineages (all versions of a document) of which a version is masked: a mask covers them all."""
+    return SharedDocument.objects.filter(masked=True).values("lineage")
+
+
 def document_scope(user, mode: str) -> Q:
     """The documents (of a record already decided) that `user` sees in `mode`, as a SQL condition."""
     alive = Q(deleted_at__isnull=True)
@@ -173,7 +269,8 @@ def document_scope(user, mode: str) -> Q:
     if mode == Mode.AUTHOR:
         return alive & Q(author=user)
     if mode in MATRIX_MODES:
-        return alive & ((Q(masked=False) & _matrix_q(user)) | Q(author=user))
+        unmasked = Q(masked=False) & ~Q(lineage__in=masked_lineages())
+        return alive & ((unmasked & _matrix_q(user)) | Q(author=user))
     return Q(pk__in=[])
 
 
@@ -186,7 +283,7 @@ def documents_in(user, record: SharedRecord, mode: str, *, include_superseded: b
 
 
 def documents_visible_to(user, patient: Patient, *, include_superseded: bool = False, now=None) -> QuerySet:
-    """Every document of `patient`'s DMP that `user` may see now (empty when refused)."""
+    """Every document of `patient`'s DMP that `user` may list now (empty when refused)."""
     record = SharedRecord.objects.filter(patient=patient).select_related("patient").first()
     if record is None:
         return SharedDocument.objects.none()
@@ -196,17 +293,23 @@ def documents_visible_to(user, patient: Patient, *, include_superseded: bool = F
     return documents_in(user, record, decision.mode, include_superseded=include_superseded)
 
 
+def _document_access(user, document: SharedDocument, now) -> Decision:
+    """The record's decision, or the author's own reading of this one document (it opens nothing else)."""
+    decision = record_decision(user, document.record, now)
+    if decision.allowed or decision.status == 401:
+        return decision
+    if document.author_id == user.pk and is_health_professional(user):
+        if decision.code in ("blocked", "dmp_closed", "dmp_opposed"):
+            return decision  # the author knows the document exists: say why
+        return Decision.allow(Mode.AUTHOR)
+    return NOT_FOUND_DOCUMENT
+
+
 def decide_document(user, document: SharedDocument, action: DocAction = DocAction.READ, now=None) -> Decision:
     """May `user` do `action` on `document`? A document they may not see is answered 404."""
-    decision = record_decision(user, document.record, now)
+    decision = _document_access(user, document, now)
     if not decision.allowed:
-        if decision.code in ("blocked", "dmp_closed", "dmp_opposed") and document.author_id == getattr(
-            user, "pk", None
-        ):
-            return decision  # the author knows the document exists: say why
-        if decision.status == 401:
-            return decision
-        return NOT_FOUND_DOCUMENT
+        return decision
     in_scope = (
         SharedDocument.objects.filter(pk=document.pk, record=document.record)
         .filter(document_scope(user, decision.mode))
@@ -234,10 +337,22 @@ def decide_document(user, document: SharedDocument, action: DocAction = DocActio
     if action == DocAction.MAKE_VISIBLE:
         if decision.mode == Mode.SELF:
             return Decision.deny("forbidden", _("Seul un professionnel rend un document visible du patient."))
+        if decision.mode in EMERGENCY_MODES:
+            return emergency_read_only()
         if document.visible_to_patient:
             return Decision.deny("conflict", _("Ce document est déjà visible du patient."), status=409)
         return decision
     return Decision.deny("forbidden", _("Action non autorisée."))
+
+
+def emergency_read_only() -> Decision:
+    return Decision.deny(
+        "forbidden",
+        _(
+            "Un accès d'urgence ne permet que de lire : rien de durable ni rien qui change ce que voient les "
+            "autres ne se fait dans ce mode."
+        ),
+    )
 
 
 def decide_add(user, record: SharedRecord) -> Decision:
@@ -249,6 +364,8 @@ def decide_add(user, record: SharedRecord) -> Decision:
             return _not_found_patient()
         mode = Mode.SELF
     elif user.role in PROFESSIONAL_ROLES:
+        if not is_health_professional(user):
+            return _not_health_professional()
         mode = Mode.AUTHOR
     else:
         return Decision.deny("forbidden", _("Seuls le patient et les professionnels de santé alimentent le DMP."))
@@ -270,19 +387,47 @@ def decide_manage(user, record: SharedRecord) -> Decision:
     return Decision.deny("forbidden", _("Seul le patient gère les paramètres de son DMP."))
 
 
+def decide_history(user, record: SharedRecord) -> Decision:
+    """The DMP's access history: the patient, and the doctors with GP-level rights (CSP R.1111-43)."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role == Role.PATIENT:
+        return decide_manage(user, record)
+    decision = record_decision(user, record)
+    if decision.allowed and decision.mode == Mode.GP:
+        return decision
+    if not decision.allowed and decision.code in ("blocked", "dmp_closed", "dmp_opposed", "not_authenticated"):
+        return decision
+    return Decision.deny(
+        "forbidden",
+        _("L'historique des accès au DMP est réservé au patient et à son médecin traitant."),
+    )
+
+
+def profile_kinds_q(user, mode: str) -> Q:
+    """The profile entries `user` reads in `mode`: all for the patient and GP-level rights, else the profile matrix."""
+    if mode in (Mode.SELF, Mode.GP):
+        return Q()
+    if mode not in MATRIX_MODES:
+        return Q(pk__in=[])
+    profile = user.professional
+    allowed = ProfileMatrixEntry.objects.filter(profession=profile.profession if profile else "", allowed=True)
+    return Q(kind__in=allowed.values("kind"))
+
+
 def decide_lookup(user) -> Decision:
     """Finding a patient by exact INS and birth date: health professionals."""
-    if _authenticated(user) and user.role in PROFESSIONAL_ROLES:
+    if is_health_professional(user):
         return Decision.allow(Mode.NONE)
     return Decision.deny("forbidden", _("La recherche d'un DMP est réservée aux professionnels de santé."))
 
 
 def gp_new_documents(user, *, days: int, now=None) -> QuerySet:
-    """New documents of the patients whose médecin traitant `user` is (masked ones too)."""
+    """New documents of the patients on whose DMP `user` holds GP-level rights (masked ones too)."""
     now = now or timezone.now()
     return (
         SharedDocument.objects.filter(
-            record__gp=user,
+            record__in=records_with_gp_rights(user),
             record__status=RecordStatus.ACTIVE,
             deleted_at__isnull=True,
             status=DocumentStatus.CURRENT,
@@ -292,6 +437,27 @@ def gp_new_documents(user, *, days: int, now=None) -> QuerySet:
         .select_related("author__professional_profile", "record__patient")
         .order_by("-created_at", "-id")
     )
+
+
+def is_doctor(user) -> bool:
+    profile = getattr(user, "professional", None)
+    return bool(profile and profile.profession == Profession.MEDECIN and user.role in PROFESSIONAL_ROLES)
+
+
+def decide_designation(user, record: SharedRecord, *, in_person: bool, now=None) -> Decision:
+    """May `user` (a doctor) take GP-level rights on this DMP: accept the patient's proposal, or record
+    one made with the patient present (in person: never from an emergency access, which only reads)?"""
+    refusal = _professional_on_record(user, record)
+    if refusal is not None:
+        return refusal
+    if not is_doctor(user):
+        return Decision.deny("forbidden", _("Seul un médecin reçoit les droits du médecin traitant."))
+    if in_person:
+        current = record_decision(user, record, now)
+        if current.allowed and current.mode in EMERGENCY_MODES:
+            return emergency_read_only()
+        return Decision.allow(Mode.IN_PERSON_CONSENT)
+    return Decision.allow(Mode.CONSENT)
 
 
 def who_still_sees(document: SharedDocument) -> str:
@@ -310,10 +476,12 @@ def who_still_sees(document: SharedDocument) -> str:
 # --- Consent requests and emergency access (the consent issue) -------------------------------
 
 
-def _closed_to(user, record: SharedRecord) -> Decision | None:
-    """What closes a DMP to a professional whatever their access: a block, the patient's opposition or closing."""
-    if is_blocked(user, record):
-        return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
+def _blocked() -> Decision:
+    return Decision.deny("blocked", _("Le patient a bloqué votre accès à son DMP."))
+
+
+def _status_refusal(record: SharedRecord) -> Decision | None:
+    """What closes a DMP to every professional: the patient's opposition, or closing it."""
     if record.status == RecordStatus.OPPOSED:
         return Decision.deny(
             "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
@@ -323,14 +491,23 @@ def _closed_to(user, record: SharedRecord) -> Decision | None:
     return None
 
 
+def _closed_to(user, record: SharedRecord) -> Decision | None:
+    """What closes a DMP to a professional whatever their access: a block, the patient's opposition or closing."""
+    if is_blocked(user, record):
+        return _blocked()
+    return _status_refusal(record)
+
+
 def _professional_on_record(user, record: SharedRecord) -> Decision | None:
-    """The refusals shared by consent and emergency: not a professional (another patient: 404), or closed to them."""
+    """The refusals shared by consent and emergency: not a health professional (another patient: 404), or closed."""
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT and record.patient.account_id != user.pk:
         return _not_found_patient()
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Réservé aux professionnels de santé."))
+    if not is_health_professional(user):
+        return _not_health_professional()
     return _closed_to(user, record)
 
 

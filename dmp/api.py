@@ -15,9 +15,9 @@ from chu_portal.errors import InvalidInput
 from .consent import blocking, requests
 from .consent import emergency as consent_emergency
 from .consent import grants as consent_grants
-from .constants import ProfileKind, RecordStatus
-from .models import MedicalProfileEntry, SharedDocument, SharedRecord
-from .services import documents, professionals, record_settings
+from .constants import DesignationKind, ProfileKind, RecordStatus
+from .models import Designation, MedicalProfileEntry, Notification, SharedDocument, SharedRecord
+from .services import designations, documents, notifications, professionals, record_settings
 from .services import profile as profile_service
 
 
@@ -62,7 +62,7 @@ def settings_json(record: SharedRecord) -> dict:
         "status": record.status,
         "emergency_access_allowed": record.emergency_access_allowed,
         "samu_access_allowed": record.samu_access_allowed,
-        "gp": _person(record.gp),
+        "gp": _person(designations.gp_of(record)),
         "notify_by_email": record.notify_by_email,
     }
 
@@ -171,8 +171,14 @@ class SettingsSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RecordStatus.choices, required=False)
     emergency_access_allowed = serializers.BooleanField(required=False)
     samu_access_allowed = serializers.BooleanField(required=False)
-    gp = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=11)
     notify_by_email = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        """An unknown field is an error, not silently ignored (the GP, once a setting, is a designation now)."""
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: "Paramètre inconnu." for name in unknown})
+        return attrs
 
 
 class SettingsView(APIView):
@@ -185,8 +191,6 @@ class SettingsView(APIView):
         data = SettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
-        if "gp" in changes:
-            changes["gp"] = changes["gp"] or None
         return Response(
             settings_json(record_settings.record_settings_update(actor=request.user, patient_id=patient_id, **changes))
         )
@@ -352,4 +356,111 @@ class EmergencyAccessView(APIView):
                 "expires": emergency.expires,
             },
             status=status.HTTP_201_CREATED,
+        )
+
+
+# --- GP-level rights (docs/api.md, "GP-level rights") ------------------------------------------
+
+
+def designation_json(designation: Designation) -> dict:
+    return {
+        "id": str(designation.public_id),
+        "patient": str(designation.record.patient.public_id),
+        "patient_name": designation.record.patient.display_name,
+        "doctor": _person(designation.doctor),
+        "kind": designation.kind,
+        "status": designation.status,
+        "in_person": designation.in_person,
+        "proposed_at": designation.proposed_at,
+        "accepted_at": designation.accepted_at,
+        "ended_at": designation.ended_at,
+    }
+
+
+class DesignationProposeSerializer(serializers.Serializer):
+    rpps = serializers.RegexField(r"^[0-9]{11}$", max_length=11)
+    kind = serializers.ChoiceField(choices=DesignationKind.choices, required=False, default=DesignationKind.GP)
+
+
+class DesignationInPersonSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DesignationKind.choices, required=False, default=DesignationKind.GP)
+    patient_present = serializers.BooleanField()
+
+
+def _list(items: list) -> Response:
+    return Response({"count": len(items), "next": None, "previous": None, "results": items})
+
+
+class DesignationsView(APIView):
+    def get(self, request, patient_id):
+        rows = designations.designations_list(actor=request.user, patient_id=patient_id)
+        return _list([designation_json(d) for d in rows])
+
+    def post(self, request, patient_id):
+        data = DesignationProposeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        designation = designations.designation_propose(actor=request.user, patient_id=patient_id, **data.validated_data)
+        return Response(designation_json(designation), status=status.HTTP_201_CREATED)
+
+
+class DesignationInPersonView(APIView):
+    def post(self, request, patient_id):
+        data = DesignationInPersonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        designation = designations.designation_in_person(
+            actor=request.user, patient_id=patient_id, **data.validated_data
+        )
+        return Response(designation_json(designation), status=status.HTTP_201_CREATED)
+
+
+class DesignationInboxView(APIView):
+    def get(self, request):
+        return _list([designation_json(d) for d in designations.designations_to_answer(actor=request.user)])
+
+
+class DesignationAcceptView(APIView):
+    def post(self, request, designation_id):
+        return Response(
+            designation_json(designations.designation_accept(actor=request.user, designation_id=designation_id))
+        )
+
+
+class DesignationDeclineView(APIView):
+    def post(self, request, designation_id):
+        return Response(
+            designation_json(designations.designation_decline(actor=request.user, designation_id=designation_id))
+        )
+
+
+class DesignationDetailView(APIView):
+    def delete(self, request, designation_id):
+        designations.designation_remove(actor=request.user, designation_id=designation_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Notifications (docs/api.md, "Notifications") ---------------------------------------------
+
+
+def notification_json(note: Notification) -> dict:
+    return {
+        "id": str(note.public_id),
+        "kind": note.kind,
+        "message": note.message,
+        "document": str(note.document.public_id) if note.document_id else None,
+        "created_at": note.created_at,
+        "read_at": note.read_at,
+    }
+
+
+class NotificationsView(APIView):
+    def get(self, request):
+        page, size = page_params(request, default_size=notifications.PAGE_SIZE)
+        result = notifications.notifications_page(actor=request.user, page=page, page_size=size)
+        return paginated(request, [notification_json(n) for n in result.items], result.total, page, size)
+
+
+class NotificationReadView(APIView):
+    def post(self, request, notification_id):
+        return Response(
+            notification_json(notifications.notification_read(actor=request.user, notification_id=notification_id))
         )

@@ -68,6 +68,20 @@ class EmergencyMode(models.TextChoices):
     SAMU = "samu", _("Régulation SAMU")
 
 
+class DesignationKind(models.TextChoices):
+    """GP-level rights on a DMP: the médecin traitant (one), or another doctor the patient gives the same rights."""
+
+    GP = "gp", _("Médecin traitant")
+    GP_LEVEL = "gp_level", _("Médecin ayant les droits du médecin traitant")
+
+
+class DesignationStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposée")
+    ACTIVE = "active", _("En vigueur")
+    DECLINED = "declined", _("Déclinée")
+    ENDED = "ended", _("Terminée")
+
+
 class ProfileKind(models.TextChoices):
     ALLERGY = "allergy", _("Allergie")
     VACCINATION = "vaccination", _("Vaccination")
@@ -82,6 +96,7 @@ class NotificationKind(models.TextChoices):
     CONSENT_REQUEST = "consent_request", _("Demande d'autorisation")
     CONSENT_ANSWER = "consent_answer", _("Réponse à une demande d'autorisation")
     SETTINGS = "settings", _("Paramètres")
+    DESIGNATION = "designation", _("Médecin traitant")
 
 
 # The matrix key of the patient's own documents (class 90) in the access matrix.
@@ -110,6 +125,10 @@ class DmpAction(StrEnum):
     CONSENT_REQUEST = "consent_request"
     CONSENT_APPROVE = "consent_approve"
     CONSENT_DENY = "consent_deny"
+    DESIGNATION_PROPOSE = "designation_propose"
+    DESIGNATION_ACCEPT = "designation_accept"
+    DESIGNATION_DECLINE = "designation_decline"
+    DESIGNATION_END = "designation_end"
 
 
 class FeedStatus(models.TextChoices):

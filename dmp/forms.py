@@ -8,7 +8,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .consent import checks
-from .constants import PATIENT_UPLOAD_TYPES, DocumentSource, DocumentType, EmergencyMode, ProfileKind, RecordStatus
+from .constants import (
+    PATIENT_UPLOAD_TYPES,
+    DesignationKind,
+    DocumentSource,
+    DocumentType,
+    EmergencyMode,
+    ProfileKind,
+    RecordStatus,
+)
 
 # --- Documents, the patient's pages, professionals, activation ---------------------------------
 
@@ -54,12 +62,6 @@ class ProfileForm(forms.Form):
 
 
 class SettingsForm(forms.Form):
-    gp_rpps = forms.CharField(
-        label=gettext_lazy("Numéro RPPS de votre médecin traitant"),
-        required=False,
-        max_length=11,
-        help_text=gettext_lazy("Laissez vide si vous n'avez pas de médecin traitant."),
-    )
     emergency_access_allowed = forms.BooleanField(
         label=gettext_lazy("Autoriser l'accès d'urgence (bris de glace) à mon DMP"), required=False
     )
@@ -149,3 +151,19 @@ class EmergencyForm(forms.Form):
         else:
             self.fields["mode"].choices = [(EmergencyMode.EMERGENCY.value, EmergencyMode.EMERGENCY.label)]
             self.fields["mode"].widget = forms.HiddenInput()
+
+
+class DesignationForm(forms.Form):
+    """The patient proposes a doctor for GP-level rights (he accepts in the portal)."""
+
+    rpps = forms.CharField(label=gettext_lazy("Numéro RPPS du médecin"), max_length=11)
+    kind = forms.ChoiceField(label=gettext_lazy("Rôle"), choices=DesignationKind.choices, initial=DesignationKind.GP)
+
+
+class InPersonDesignationForm(forms.Form):
+    """The doctor records a designation made in his consultation."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Rôle"), choices=DesignationKind.choices, initial=DesignationKind.GP)
+    patient_present = forms.BooleanField(
+        label=gettext_lazy("J'atteste que le patient est présent et me désigne lui-même"), required=True
+    )

@@ -17,6 +17,8 @@ from records.models import Patient, Report
 
 from .constants import (
     ConsentStatus,
+    DesignationKind,
+    DesignationStatus,
     DocumentClass,
     DocumentSource,
     DocumentStatus,
@@ -32,27 +34,25 @@ from .constants import (
 
 
 class SharedRecord(models.Model):
-    """One DMP per patient, with the patient's choices (GP, emergency and SAMU access, e-mails)."""
+    """One DMP per patient, with the patient's choices (emergency and SAMU access, e-mails).
+
+    The médecin traitant and the other doctors with the same rights are not a column: they are
+    `Designation` rows, and the right itself is the guardian object permission `GP_RIGHTS`
+    (docs/domain.md, "GP-level rights").
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="shared_record")
     status = models.CharField(_("statut"), max_length=10, choices=RecordStatus.choices, default=RecordStatus.ACTIVE)
     emergency_access_allowed = models.BooleanField(_("accès d'urgence autorisé"), default=True)
     samu_access_allowed = models.BooleanField(_("accès SAMU autorisé"), default=True)
-    gp = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("médecin traitant"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="gp_of",
-    )
     notify_by_email = models.BooleanField(_("notifications par e-mail"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(status__in=RecordStatus.values), name="dmp_status_valid")]
+        permissions = [("gp_rights", "GP-level rights on the DMP (médecin traitant DMP)")]
 
     def __str__(self) -> str:
         return f"DMP {self.patient}"
@@ -63,7 +63,7 @@ class SharedRecord(models.Model):
 
 
 class SharedRecordUserObjectPermission(UserObjectPermissionBase):
-    """Guardian's direct-FK object permissions on a DMP, derived from AccessGrant by the services."""
+    """Guardian's direct-FK object permissions on a DMP: the GP-level rights, written by dmp/services/designations.py."""
 
     content_object = models.ForeignKey(SharedRecord, on_delete=models.CASCADE)
 
@@ -105,6 +105,8 @@ class SharedDocument(models.Model):
     masked = models.BooleanField(_("masqué aux professionnels"), default=False)
     visible_to_patient = models.BooleanField(_("visible du patient"), default=True)
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    # Every version of one document shares its first version's lineage: a mask covers them all.
+    lineage = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     # The feed (records -> DMP) files one document per signed report version: its idempotency key.
     source_report_id = models.UUIDField(null=True, blank=True, unique=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -113,9 +115,6 @@ class SharedDocument(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["record", "status", "deleted_at", "created_at"], name="dmp_doc_record_list")]
         constraints = [
-            models.CheckConstraint(
-                condition=~(Q(masked=True) & Q(visible_to_patient=False)), name="dmp_doc_not_masked_and_invisible"
-            ),
             models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="dmp_doc_status_valid"),
             models.CheckConstraint(condition=Q(source__in=DocumentSource.values), name="dmp_doc_source_valid"),
             models.CheckConstraint(condition=Q(type_code__in=DocumentType.values), name="dmp_doc_type_valid"),
@@ -188,6 +187,70 @@ class BlockedProfessional(models.Model):
         return f"{self.professional} blocked on {self.record}"
 
 
+class Designation(models.Model):
+    """The patient gives a doctor GP-level rights: her médecin traitant (kind `gp`, one at a time) or another doctor.
+
+    Proposed by the patient, in force once the doctor accepts it (or records it as made with the
+    patient present), until either ends it. The right itself is the guardian permission GP_RIGHTS,
+    granted and withdrawn with the designation by dmp/services/designations.py in one transaction.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    record = models.ForeignKey(SharedRecord, on_delete=models.CASCADE, related_name="designations")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dmp_designations")
+    kind = models.CharField(_("type"), max_length=10, choices=DesignationKind.choices)
+    status = models.CharField(_("statut"), max_length=10, choices=DesignationStatus.choices)
+    in_person = models.BooleanField(_("faite en consultation"), default=False)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DesignationKind.values), name="dmp_designation_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=DesignationStatus.values), name="dmp_designation_status_valid"
+            ),
+            # One médecin traitant in force per DMP; one open designation per doctor and DMP.
+            models.UniqueConstraint(
+                fields=["record"],
+                condition=Q(kind=DesignationKind.GP, status=DesignationStatus.ACTIVE),
+                name="dmp_designation_one_gp",
+            ),
+            models.UniqueConstraint(
+                fields=["record", "doctor"],
+                condition=Q(status__in=[DesignationStatus.PROPOSED, DesignationStatus.ACTIVE]),
+                name="dmp_designation_one_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=DesignationStatus.ACTIVE) | Q(accepted_at__isnull=False),
+                name="dmp_designation_active_accepted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.kind} of {self.record} ({self.status})"
+
+
+class DmpReader(models.Model):
+    """Each professional who has read a DMP, once: the patient is told of the first read by a new professional."""
+
+    record = models.ForeignKey(SharedRecord, on_delete=models.CASCADE, related_name="readers")
+    professional = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    first_read_at = models.DateTimeField(default=timezone.now)
+    first_mode = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "professional"], name="dmp_reader_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.professional} read {self.record}"
+
+
 class MedicalProfileEntry(models.Model):
     """An entry of the patient's medical profile: allergy, vaccination, treatment or history."""
 
@@ -256,6 +319,32 @@ class AccessMatrixEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profession} / {self.document_key}: {'✓' if self.allowed else '–'}"
+
+
+class ProfileMatrixEntry(models.Model):
+    """One cell of the profile matrix: may this profession read this kind of profile entry (allergies...)?
+
+    Data like the document matrix (docs/domain.md, "The medical profile"): seeded by a migration, edited in the admin.
+    """
+
+    profession = models.CharField(_("profession"), max_length=30, choices=Profession.choices)
+    kind = models.CharField(_("catégorie"), max_length=15, choices=ProfileKind.choices)
+    allowed = models.BooleanField(_("lecture autorisée"), default=False)
+
+    class Meta:
+        ordering = ["kind", "profession"]
+        verbose_name = _("case de la matrice du profil médical")
+        verbose_name_plural = _("matrice du profil médical")
+        constraints = [
+            models.UniqueConstraint(fields=["profession", "kind"], name="dmp_profile_matrix_unique"),
+            models.CheckConstraint(
+                condition=Q(profession__in=Profession.values), name="dmp_profile_matrix_profession_valid"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ProfileKind.values), name="dmp_profile_matrix_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profession} / {self.kind}: {'✓' if self.allowed else '–'}"
 
 
 def _hash_code(raw: str) -> str:

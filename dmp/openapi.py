@@ -9,7 +9,17 @@ from rest_framework import serializers
 from chu_portal.schema import PAGE_PARAMETERS, PersonSerializer, page_of, responses
 
 from . import api
-from .constants import DocumentClass, DocumentSource, DocumentStatus, DocumentType, ProfileKind, RecordStatus
+from .constants import (
+    DesignationKind,
+    DesignationStatus,
+    DocumentClass,
+    DocumentSource,
+    DocumentStatus,
+    DocumentType,
+    NotificationKind,
+    ProfileKind,
+    RecordStatus,
+)
 
 TAG = ["shared record (DMP)"]
 # DMP refusals: 403 forbidden / blocked / dmp_closed / dmp_opposed; 404 for what may not be revealed.
@@ -246,3 +256,73 @@ extend_schema_view(
         responses=responses({201: EmergencyOutSerializer}, 400, 401, 403, 404, 409),
     )
 )(api.EmergencyAccessView)
+
+
+# --- GP-level rights and notifications (issue 16) ------------------------------------------------
+
+
+class DesignationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    patient_name = serializers.CharField()
+    doctor = PersonSerializer()
+    kind = serializers.ChoiceField(choices=DesignationKind.choices)
+    status = serializers.ChoiceField(choices=DesignationStatus.choices)
+    in_person = serializers.BooleanField()
+    proposed_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+
+
+class NotificationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=NotificationKind.choices)
+    message = serializers.CharField()
+    document = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+GP_TAG = ["GP-level rights"]
+
+extend_schema_view(
+    get=extend_schema(tags=GP_TAG, responses=responses({200: page_of(DesignationOutSerializer)}, 401, 403, 404)),
+    post=extend_schema(
+        tags=GP_TAG,
+        request=api.DesignationProposeSerializer,
+        responses=responses({201: DesignationOutSerializer}, 400, 401, 403, 404, 409),
+    ),
+)(api.DesignationsView)
+extend_schema_view(
+    post=extend_schema(
+        tags=GP_TAG,
+        request=api.DesignationInPersonSerializer,
+        responses=responses({201: DesignationOutSerializer}, 400, 401, 403, 404, 409),
+    )
+)(api.DesignationInPersonView)
+extend_schema_view(
+    get=extend_schema(tags=GP_TAG, responses=responses({200: page_of(DesignationOutSerializer)}, 401, 403))
+)(api.DesignationInboxView)
+for _view in (api.DesignationAcceptView, api.DesignationDeclineView):
+    extend_schema_view(
+        post=extend_schema(
+            tags=GP_TAG, request=None, responses=responses({200: DesignationOutSerializer}, 401, 403, 404, 409)
+        )
+    )(_view)
+extend_schema_view(
+    delete=extend_schema(
+        tags=GP_TAG, responses=responses({204: OpenApiResponse(description="Ended.")}, 401, 403, 404, 409)
+    )
+)(api.DesignationDetailView)
+extend_schema_view(
+    get=extend_schema(
+        tags=["notifications"],
+        parameters=PAGE_PARAMETERS,
+        responses=responses({200: page_of(NotificationOutSerializer)}, 400, 401),
+    )
+)(api.NotificationsView)
+extend_schema_view(
+    post=extend_schema(
+        tags=["notifications"], request=None, responses=responses({200: NotificationOutSerializer}, 401, 404)
+    )
+)(api.NotificationReadView)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.constants import Mode, Outcome
 from dmp.constants import DocumentSource, DocumentStatus
+from dmp.services import designations
 from records.constants import InsStatus
 
 LOINC = "http://loinc.org"
@@ -100,7 +101,7 @@ def patient(view) -> dict:
         "gender": GENDER.get(p.sex, "unknown"),
         "birthDate": p.birth_date.isoformat(),
     }
-    gp = view.record.gp if view.record is not None else None
+    gp = designations.gp_of(view.record) if view.record is not None else None
     if gp is not None:
         resource["generalPractitioner"] = [_practitioner(gp)]
     return resource
@@ -260,7 +261,15 @@ def oppositions(record) -> list[dict]:
 
 _ACTION = {"create": "C", "update": "U", "sign": "U", "amend": "U", "mask": "U", "unmask": "U", "delete": "D"}
 _READS = {"read", "list", "download", "lookup"}
-_TREAT_MODES = {Mode.CARE_TEAM, Mode.OPINION_REQUEST, Mode.GP, Mode.AUTHOR, Mode.CONSENT, Mode.IN_PERSON_CONSENT}
+_TREAT_MODES = {
+    Mode.CARE_TEAM,
+    Mode.OPINION_REQUEST,
+    Mode.GP,
+    Mode.AUTHOR,
+    Mode.CONSENT,
+    Mode.IN_PERSON_CONSENT,
+    Mode.TEAM_CONSENT,
+}
 _ENTITY_TYPES = {"dmp_document": "DocumentReference", "dmp_document_content": "DocumentReference"}
 
 

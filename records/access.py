@@ -51,15 +51,41 @@ def _care_team_stays(user, now=None) -> QuerySet[Stay]:
     return Stay.objects.open_or_recent(now).filter(Q(unit__in=units) | Exists(moved_through))
 
 
+def care_team_units(patient: Patient, now=None) -> QuerySet[Unit]:
+    """The units treating the patient now: those her open or recent stays passed through (SQL).
+
+    The admitting unit and every unit a stay was transferred to, for the stay's whole window: the
+    same stays and window as the care-team rule (`RECORDS_RECENT_STAY_DAYS`). Their staff are the
+    patient's care team in the CHU (CSP L.1110-4, L.1110-12).
+    """
+    stays = Stay.objects.open_or_recent(now).filter(patient=patient)
+    admitted_here = stays.filter(unit=OuterRef("pk"))
+    moved_here = StayMovement.objects.filter(stay__in=stays, unit=OuterRef("pk"))
+    return Unit.objects.filter(Exists(admitted_here) | Exists(moved_here))
+
+
+def opinion_is_expired(opinion: OpinionRequest, now=None) -> bool:
+    """Open past `OPINION_MAX_DAYS` (`OpinionRequest.expires_at`): it can no longer be answered or closed."""
+    now = now or timezone.now()
+    return opinion.status == OpinionStatus.OPEN and opinion.expires_at <= now
+
+
 def opinions_giving_access(user, now=None) -> QuerySet[OpinionRequest]:
-    """Opinion requests that let this doctor read the patient's record: open, or finished within the grace period."""
+    """Opinion requests that let this doctor read the patient's record.
+
+    Open and younger than `OPINION_MAX_DAYS`; or answered, closed or expired within the grace
+    period (`OPINION_GRACE_HOURS`) after that end.
+    """
     now = now or timezone.now()
     grace = timezone.timedelta(hours=settings.OPINION_GRACE_HOURS)
+    max_age = timezone.timedelta(days=settings.OPINION_MAX_DAYS)
     addressed = Q(consulted_doctor=user)
     if user.role == Role.CHU_CLINICIAN:
         addressed |= Q(consulted_doctor__isnull=True, consulted_unit__in=_user_units(user))
+    # An open request ends when it expires (created_at + max_age); access lasts the grace period after.
     return OpinionRequest.objects.filter(addressed).filter(
-        Q(status=OpinionStatus.OPEN) | Q(finished_at__gte=now - grace), created_at__lte=now
+        Q(status=OpinionStatus.OPEN, created_at__gte=now - max_age - grace) | Q(finished_at__gte=now - grace),
+        created_at__lte=now,
     )
 
 
@@ -168,6 +194,16 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
             return Decision.deny(
                 "forbidden", _("Un avis demandé donne accès en lecture seule ; répondez par une note de consultation.")
             )
+        if decision.mode == Mode.EMERGENCY:
+            # Break-the-glass is read-only and temporary: nothing done under it may open lasting
+            # access (a transfer into one's unit, an opinion request) or change what the team sees.
+            return Decision.deny(
+                "forbidden",
+                _(
+                    "L'accès d'urgence permet de consulter le dossier, pas d'y agir : les demandes d'avis, "
+                    "les transferts et les transmissions sont réservés à l'équipe de soins du patient."
+                ),
+            )
         if action == RecordAction.REQUEST_OPINION and user.role != Role.CHU_CLINICIAN:
             return Decision.deny("forbidden", _("Seuls les médecins de l'équipe de soins demandent un avis."))
         return decision
@@ -176,6 +212,8 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
         opinion: OpinionRequest = target
         if opinion.status != OpinionStatus.OPEN:
             return Decision.deny("conflict", _("Cette demande d'avis est déjà close."), status=409)
+        if opinion_is_expired(opinion, now):
+            return Decision.deny("conflict", opinion_expired_message(), status=409)
         if not opinions_giving_access(user, now).filter(pk=opinion.pk).exists():
             return Decision.deny("forbidden", _("Cette demande d'avis ne vous est pas adressée."))
         return Decision.allow(Mode.OPINION_REQUEST)
@@ -217,6 +255,13 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
             "conflict", _("Un brouillon se modifie directement ; seul un compte rendu signé s'amende."), status=409
         )
     return Decision.allow(Mode.AUTHOR if decision.mode == Mode.CARE_TEAM else decision.mode)
+
+
+def opinion_expired_message() -> str:
+    return _(
+        "Cette demande d'avis a expiré sans réponse (ouverte depuis plus de %(days)s jours) ; "
+        "le médecin qui l'a envoyée peut en adresser une nouvelle."
+    ) % {"days": settings.OPINION_MAX_DAYS}
 
 
 def reports_visible_in_record(user) -> Q:

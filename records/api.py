@@ -73,7 +73,7 @@ def stay_json(stay: Stay) -> dict:
         "opinion_requests": [
             {
                 "id": str(o.public_id),
-                "status": o.status,
+                "status": o.shown_status,
                 "consulted_doctor": o.consulted_doctor.username if o.consulted_doctor_id else None,
                 "consulted_unit": o.consulted_unit.code if o.consulted_unit_id else None,
                 "answer": str(o.answer.public_id) if o.answer_id else None,
@@ -316,8 +316,10 @@ class OpinionSerializer(serializers.Serializer):
     consulted_doctor = serializers.CharField(allow_null=True)
     consulted_unit = serializers.CharField(allow_null=True)
     question = serializers.CharField()
-    status = serializers.ChoiceField(choices=["open", "answered", "closed"])
+    # `expired`: left open past OPINION_MAX_DAYS (derived at read time, never stored).
+    status = serializers.ChoiceField(choices=["open", "answered", "closed", "expired"])
     created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     answer = serializers.UUIDField(allow_null=True)
 
@@ -353,8 +355,9 @@ def opinion_json(opinion) -> dict:
         "consulted_doctor": opinion.consulted_doctor.username if opinion.consulted_doctor_id else None,
         "consulted_unit": opinion.consulted_unit.code if opinion.consulted_unit_id else None,
         "question": opinion.question,
-        "status": opinion.status,
+        "status": opinion.shown_status,
         "created_at": opinion.created_at,
+        "expires_at": opinion.expires_at if opinion.status == "open" else None,
         "finished_at": opinion.finished_at,
         "answer": str(opinion.answer.public_id) if opinion.answer_id else None,
     }

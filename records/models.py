@@ -268,6 +268,11 @@ class OpinionStatus(models.TextChoices):
     CLOSED = "closed", _("Close sans réponse")
 
 
+# Shown, not stored: an open request past OPINION_MAX_DAYS (records.access.opinions_giving_access).
+OPINION_EXPIRED = "expired"
+OPINION_EXPIRED_LABEL = _("Expirée sans réponse")
+
+
 class OpinionRequest(models.Model):
     """Demande d'avis: a care-team doctor asks a colleague (or a unit) of another specialty for an opinion.
 
@@ -327,6 +332,23 @@ class OpinionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"opinion on {self.patient} ({self.status})"
+
+    @property
+    def expires_at(self):
+        """When an unanswered request stops giving access (then the grace period): `OPINION_MAX_DAYS` after it."""
+        return self.created_at + timezone.timedelta(days=settings.OPINION_MAX_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == OpinionStatus.OPEN and self.expires_at <= timezone.now()
+
+    @property
+    def shown_status(self) -> str:
+        """The status as pages and the API show it: `expired` is derived at read time, never stored."""
+        return OPINION_EXPIRED if self.is_expired else self.status
+
+    def get_shown_status_display(self) -> str:
+        return OPINION_EXPIRED_LABEL if self.is_expired else self.get_status_display()
 
 
 class HandoverNote(models.Model):

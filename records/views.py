@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -53,6 +54,8 @@ def patient_record(request, patient_id):
             "qualify_form": QualifyIdentityForm(),
             "opinion_form": OpinionRequestForm(),
             "units": Unit.objects.order_by("name"),
+            # An opinion is asked of another unit, never one's own (records.services.care).
+            "consult_units": Unit.objects.exclude(staff__user=request.user).order_by("name"),
         },
     )
 
@@ -210,7 +213,16 @@ def opinion_request(request, stay_id):
 @login_required
 def opinions(request):
     received, sent = care.opinions_inbox(actor=request.user)
-    return render(request, "records/opinions.html", {"received": received, "sent": sent, "form": OpinionAnswerForm()})
+    return render(
+        request,
+        "records/opinions.html",
+        {
+            "received": received,
+            "sent": sent,
+            "form": OpinionAnswerForm(),
+            "opinion_max_days": settings.OPINION_MAX_DAYS,
+        },
+    )
 
 
 @login_required

@@ -53,7 +53,7 @@ def _postgres_only(request):
 
 @pytest.fixture(autouse=True)
 def _access_matrix(request):
-    """A transactional test's flush empties the access matrix that a data migration seeds: put it back.
+    """A transactional test's flush empties the access matrices that data migrations seed: put them back.
 
     (Without this, a test after a live-server or transactional test would see no document at all.)
     """
@@ -68,10 +68,12 @@ def _access_matrix(request):
 
     from django.apps import apps
 
-    from dmp.models import AccessMatrixEntry
+    from dmp.models import AccessMatrixEntry, ProfileMatrixEntry
 
     if not AccessMatrixEntry.objects.exists():
         importlib.import_module("dmp.migrations.0002_access_matrix_default").seed(apps, None)
+    if not ProfileMatrixEntry.objects.exists():
+        importlib.import_module("dmp.migrations.0009_designations").seed_profile_matrix(apps, None)
 
 
 @pytest.fixture

@@ -150,3 +150,11 @@ class ReportFactory(factory.django.DjangoModelFactory):
     author = factory.LazyAttribute(lambda o: professional(units=[o.stay.unit]))
     status = ReportStatus.SIGNED
     signed_at = factory.LazyFunction(timezone.now)
+
+
+def designate_gp(record, doctor, kind="gp"):
+    """The patient proposes `doctor` for GP-level rights and he accepts, through the services (traced)."""
+    from dmp.services import designations
+
+    proposed = designations.designation_propose(actor=record.patient.account, rpps=doctor.rpps, kind=kind)
+    return designations.designation_accept(actor=doctor, designation_id=proposed.public_id)

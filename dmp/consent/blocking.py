@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from accounts.models import PROFESSIONAL_ROLES, Role, User
 from audit import services as audit
 from audit.constants import Action
-from chu_portal.errors import AccessDenied, Decision
+from chu_portal.errors import AccessDenied, Conflict, Decision
 
+from .. import access
 from ..constants import DmpAction
 from ..models import BlockedProfessional
 from ..services.professionals import professional_by_rpps
@@ -54,6 +55,14 @@ def professional_block(*, actor, patient_id=None, rpps: str) -> BlockedProfessio
     """The patient blocks a professional: they see nothing of the DMP, grant or emergency notwithstanding."""
     record, decision = managed_record(actor, patient_id, DmpAction.BLOCK, "dmp_blocked")
     professional = professional_by_rpps(rpps)
+    if access.has_gp_rights(professional, record):
+        # CSP L.1111-16: the médecin traitant reads the whole DMP; the patient withdraws the rights first.
+        raise Conflict(
+            _(
+                "Ce médecin a les droits du médecin traitant sur votre DMP : retirez d'abord sa désignation "
+                "(rubrique « Médecin traitant »), puis bloquez-le si vous le souhaitez."
+            )
+        )
     with transaction.atomic():
         block, _created = BlockedProfessional.objects.get_or_create(record=record, professional=professional)
         audit.record(

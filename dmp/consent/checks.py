@@ -57,7 +57,7 @@ def clean_duration(duration_days) -> int:
 
 def check_no_live_access(actor, record: SharedRecord) -> None:
     """Asking again while an authorisation runs is a state conflict, not a new question."""
-    if record.gp_id == actor.pk:
+    if access.has_gp_rights(actor, record):
         raise Conflict(_("Vous êtes le médecin traitant de ce patient : vous avez déjà accès à son DMP."))
     grant = access.live_grant(actor, record)
     if grant is not None:

@@ -17,7 +17,7 @@ from chu_portal.errors import AccessDenied, Conflict, InvalidInput
 from .. import access
 from ..constants import EmergencyMode, NotificationKind
 from ..models import DmpEmergencyAccess, Notification, SharedRecord
-from ..services.notifications import notify_patient
+from ..services.notifications import notify_gp_level, notify_patient
 from ..services.records import record_by_patient_id
 from .checks import REASON_MIN, professional_label
 
@@ -75,16 +75,26 @@ def emergency_access_open(
             reason=reason,
         )
         label = _("la régulation du SAMU") if mode == Mode.SAMU else _("un accès d'urgence (bris de glace)")
+        at = date_format(timezone.localtime(now), "SHORT_DATETIME_FORMAT")
         notify_patient(
             record,
             NotificationKind.EMERGENCY_ACCESS,
             _("%(who)s a ouvert votre DMP par %(how)s le %(at)s. Motif : %(reason)s")
+            % {"who": professional_label(actor), "how": label, "at": at, "reason": reason},
+        )
+        # CSP R.1111-48: the médecin traitant (and every doctor with his rights) is informed too.
+        notify_gp_level(
+            record,
+            NotificationKind.EMERGENCY_ACCESS,
+            _("%(who)s a ouvert le DMP de votre patient(e) %(p)s par %(how)s le %(at)s. Motif : %(reason)s")
             % {
                 "who": professional_label(actor),
+                "p": record.patient.display_name,
                 "how": label,
-                "at": date_format(timezone.localtime(now), "SHORT_DATETIME_FORMAT"),
+                "at": at,
                 "reason": reason,
             },
+            exclude=actor,
         )
     return emergency
 

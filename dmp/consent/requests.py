@@ -248,6 +248,8 @@ class AccessStatus:
     grant: AccessGrant | None
     emergencies: list[DmpEmergencyAccess]
     is_regulator: bool
+    is_health_professional: bool = True
+    is_doctor: bool = False
 
     @property
     def pending(self) -> ConsentRequest | None:
@@ -269,4 +271,6 @@ def access_status(*, actor, patient_id) -> AccessStatus:
         grant=access.live_grant(actor, record, now),
         emergencies=list(access.live_emergency_accesses(actor, now).filter(record=record)),
         is_regulator=bool(profile and profile.regulation),
+        is_health_professional=access.is_health_professional(actor),
+        is_doctor=access.is_doctor(actor),
     )

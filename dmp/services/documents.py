@@ -32,7 +32,7 @@ from ..constants import (
 )
 from ..models import SharedDocument, SharedRecord
 from ..pdf import render_report_pdf
-from .notifications import notify_new_document, notify_patient
+from .notifications import note_reader, notify_new_document, notify_patient
 from .records import PAGE_SIZE, parse_date, record_by_patient_id, shared_record_for
 
 
@@ -111,6 +111,7 @@ def documents_list(
             object_type="dmp_document",
             object_ids=[d.public_id for d in documents],
         )
+        note_reader(actor, record, decision)
     return DocumentPage(record, decision, documents, total, page, page_size)
 
 
@@ -125,9 +126,15 @@ def _document_traced(actor, document_id, action, object_type: str) -> tuple[Shar
         action=action,
         object_type=object_type,
         load=lambda: _document(document_id),
-        decide=lambda document: access.decide_document(actor, document, DocAction.READ),
+        decide=lambda document: _decided_and_noted(actor, document),
         describe=lambda document: (document.record.patient.public_id, document.public_id),
     )
+
+
+def _decided_and_noted(actor, document: SharedDocument) -> Decision:
+    decision = access.decide_document(actor, document, DocAction.READ)
+    note_reader(actor, document.record, decision)
+    return decision
 
 
 def document_content(*, actor, document_id, download: bool = False):
@@ -274,7 +281,9 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
             sha256=described.sha256,
             replaces=previous,
             source_report_id=report.public_id,
+            # A new version of a masked document arrives masked; all versions share one lineage.
             masked=previous.masked if previous else False,
+            lineage=previous.lineage if previous else uuid.uuid4(),
         )
         if previous is not None:
             previous.status = DocumentStatus.SUPERSEDED
@@ -295,7 +304,9 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
     return document
 
 
-def _change_document(*, actor, document_id, doc_action: DocAction, trace_action, apply) -> SharedDocument:
+def _change_document(
+    *, actor, document_id, doc_action: DocAction, trace_action, apply, lineage: bool = False
+) -> SharedDocument:
     document = _document(document_id)
     decision = access.decide_document(actor, document, doc_action)
     patient_id = document.record.patient.public_id
@@ -313,6 +324,11 @@ def _change_document(*, actor, document_id, doc_action: DocAction, trace_action,
         fields = apply(locked)
         if fields:
             locked.save(update_fields=fields)
+        if lineage and fields:
+            # Masks follow the document: every version of it takes the same state.
+            SharedDocument.objects.filter(lineage=locked.lineage).exclude(pk=locked.pk).update(
+                **{field: getattr(locked, field) for field in fields}
+            )
         audit.record(
             actor=actor,
             action=trace_action,
@@ -327,7 +343,7 @@ def _change_document(*, actor, document_id, doc_action: DocAction, trace_action,
 
 
 def document_mask(*, actor, document_id) -> SharedDocument:
-    """The patient hides a document from professionals (the GP and the author still see it)."""
+    """The patient hides a document, every version of it, from professionals (the GP and the author still see it)."""
 
     def apply(doc):
         if not doc.visible_to_patient:
@@ -336,17 +352,29 @@ def document_mask(*, actor, document_id) -> SharedDocument:
         return ["masked"]
 
     return _change_document(
-        actor=actor, document_id=document_id, doc_action=DocAction.MASK, trace_action=DmpAction.MASK, apply=apply
+        actor=actor,
+        document_id=document_id,
+        doc_action=DocAction.MASK,
+        trace_action=DmpAction.MASK,
+        apply=apply,
+        lineage=True,
     )
 
 
 def document_unmask(*, actor, document_id) -> SharedDocument:
+    """The patient shows a document again, every version of it."""
+
     def apply(doc):
         doc.masked = False
         return ["masked"]
 
     return _change_document(
-        actor=actor, document_id=document_id, doc_action=DocAction.MASK, trace_action=DmpAction.UNMASK, apply=apply
+        actor=actor,
+        document_id=document_id,
+        doc_action=DocAction.MASK,
+        trace_action=DmpAction.UNMASK,
+        apply=apply,
+        lineage=True,
     )
 
 

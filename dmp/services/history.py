@@ -1,4 +1,8 @@
-"""The patient's access history: every access by someone else to her two records, in plain words by day."""
+"""The access history: every access by someone else to the patient's records, in plain words by day.
+
+The patient reads the accesses to her two records (CSP L.1111-19, R.1111-43); a doctor with GP-level
+rights reads those to her DMP only (the hospital record's traces are not his to read).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from django.utils.translation import ngettext
 
 from accounts.models import Profession, ProfessionalProfile
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, Mode
 from audit.models import AuditEvent
 
+from .. import access
 from ..models import AccessGrant
-from .records import PAGE_SIZE, managed_record
+from .records import PAGE_SIZE, own_record, record_by_patient_id
 
 
 @dataclass
@@ -34,10 +39,22 @@ class HistoryPage:
 
 
 def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PAGE_SIZE) -> HistoryPage:
-    """Every access by someone else to the patient's DMP and hospital record (who, profession, when, what, mode)."""
-    record, decision = managed_record(actor, patient_id, Action.LIST, "audit_event")
+    """Every access by someone else to the patient's DMP (and, for her, hospital record): who, profession, when, what, mode."""
+    record = record_by_patient_id(patient_id) if patient_id is not None else own_record(actor)
+    decision = access.decide_history(actor, record)
+    if not decision.allowed:
+        audit.refuse(
+            actor=actor,
+            action=Action.LIST,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type="audit_event",
+            object_id=record.public_id,
+        )
     patient_id = record.patient.public_id
     queryset = AuditEvent.objects.filter(patient_id=patient_id).exclude(actor_id=actor.public_id).order_by("-at", "-id")
+    if decision.mode == Mode.GP:
+        queryset = queryset.filter(object_type__startswith="dmp")
     page = max(page, 1)
     start = (page - 1) * page_size
     with transaction.atomic():
@@ -120,6 +137,11 @@ def _what(action: str, object_type: str, n: int) -> str:
     simple = {
         "consent_request": _("a demandé l'accès à votre DMP"),
         "grant": _("a enregistré votre autorisation d'accès à votre DMP"),
+        "revoke": _("a retiré une autorisation d'accès à votre DMP"),
+        "designation_propose": _("a proposé un médecin traitant pour votre DMP"),
+        "designation_accept": _("a accepté d'être votre médecin traitant pour le DMP"),
+        "designation_decline": _("a décliné la désignation comme médecin traitant"),
+        "designation_end": _("a mis fin à une désignation de médecin traitant"),
         "lookup": _("a retrouvé votre DMP par votre INS et votre date de naissance"),
         "make_visible": _("a rendu un document visible pour vous"),
         "download": ngettext("a téléchargé %(n)s document de votre DMP", "a téléchargé %(n)s documents de votre DMP", n)
@@ -142,6 +164,7 @@ def _how(mode: str, outcome: str, granted_on: datetime.datetime | None) -> str:
     return {
         "in_person_consent": _("autorisation donnée en consultation"),
         "gp": _("en tant que votre médecin traitant"),
+        "team_consent": _("équipe de soins que vous avez autorisée"),
         "care_team": _("équipe de soins du CHU"),
         "opinion_request": _("avis demandé par l'équipe qui vous soigne"),
         "emergency": _("accès d'urgence (bris de glace)"),

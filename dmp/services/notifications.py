@@ -1,23 +1,63 @@
-"""The inbox: messages to patients and professionals (no medical content by e-mail)."""
+"""The inbox: messages to patients and professionals (no medical content by e-mail), and who is told of what.
+
+Rules (docs/domain.md, "Notifications"): the patient is told of each new document she sees, of the
+first read of her DMP by each new professional, and of every emergency or SAMU access; the doctors
+with GP-level rights are told of new documents and of every emergency or SAMU access (CSP R.1111-48).
+Nobody blocked, and nobody about a closed DMP, is told anything; a message names a document only to
+someone who may read it at that moment.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Role, User
+from audit.constants import Mode
+from chu_portal.errors import AccessDenied, Decision
+from chu_portal.ids import find_by_public_id
 
-from ..constants import NotificationKind
-from ..models import Notification, SharedDocument, SharedRecord
+from .. import access
+from ..constants import NotificationKind, RecordStatus
+from ..models import BlockedProfessional, Notification, SharedDocument, SharedRecord
+
+PAGE_SIZE = 20
+# Kinds about what happens in a DMP: never sent about a closed one.
+ACTIVITY_KINDS = frozenset(
+    {NotificationKind.NEW_DOCUMENT, NotificationKind.NEW_ACCESS, NotificationKind.EMERGENCY_ACCESS}
+)
+
+
+def _silenced(recipient: User, kind: str, record: SharedRecord | None, may_be_blocked: bool) -> bool:
+    if record is None:
+        return False
+    if kind in ACTIVITY_KINDS and record.status == RecordStatus.CLOSED:
+        return True
+    if recipient.role == Role.PATIENT or not may_be_blocked:
+        return False  # a patient is never blocked, nor a doctor while he holds GP-level rights
+    return BlockedProfessional.objects.filter(record=record, professional=recipient).exists()
 
 
 def notify(
-    *, recipient: User, kind: str, message: str, record=None, document=None, email: bool = False
-) -> Notification:
-    """Put a message in the recipient's inbox; e-mail them after commit when they opted in (no medical content)."""
+    *,
+    recipient: User,
+    kind: str,
+    message: str,
+    record=None,
+    document=None,
+    email: bool = False,
+    may_be_blocked: bool = True,
+) -> Notification | None:
+    """Put a message in the recipient's inbox; e-mail them after commit when they opted in (no medical content).
+
+    Nothing is sent to a professional the patient blocked, nor about activity in a closed DMP."""
+    if _silenced(recipient, kind, record, may_be_blocked):
+        return None
     note = Notification.objects.create(
         recipient=recipient, kind=kind, message=message, record=record, document=document
     )
@@ -43,12 +83,16 @@ def notify_patient(record: SharedRecord, kind: str, message: str, document=None)
         )
 
 
-def notifications_list(*, actor, limit: int = 100) -> list[Notification]:
-    return list(Notification.objects.filter(recipient=actor).select_related("document")[:limit])
+def gp_level_doctors(record: SharedRecord) -> list[User]:
+    """The doctors holding GP-level rights on this DMP now."""
+    return list(User.objects.filter(pk__in=access.gp_rights_holders(record).values("user_id")))
 
 
-def notifications_mark_read(*, actor) -> int:
-    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+def notify_gp_level(record: SharedRecord, kind: str, message: str, *, exclude=None) -> None:
+    """Tell every doctor with GP-level rights (R.1111-48 for emergency accesses)."""
+    for doctor in gp_level_doctors(record):
+        if doctor.pk != getattr(exclude, "pk", None):
+            notify(recipient=doctor, kind=kind, message=message, record=record, may_be_blocked=False)
 
 
 def notify_new_document(record: SharedRecord, document: SharedDocument, *, exclude=None) -> None:
@@ -59,12 +103,99 @@ def notify_new_document(record: SharedRecord, document: SharedDocument, *, exclu
             _("Nouveau document dans votre DMP : %(t)s") % {"t": document.title},
             document,
         )
-    if record.gp_id and record.gp_id != getattr(exclude, "pk", None):
+    # Doctors with GP-level rights read every document of the DMP (L.1111-16): the message may name it.
+    for doctor in gp_level_doctors(record):
+        if doctor.pk == getattr(exclude, "pk", None):
+            continue
         notify(
-            recipient=record.gp,
+            recipient=doctor,
             kind=NotificationKind.NEW_DOCUMENT,
             message=_("Nouveau document pour votre patient(e) %(p)s : %(t)s")
             % {"p": record.patient.display_name, "t": document.title},
             record=record,
             document=document,
+            may_be_blocked=False,
         )
+
+
+# Reads that open the DMP (not the author's reading of his own document, nor the patient's own).
+FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF}
+
+
+def _first_read(record: SharedRecord, professional, mode: str) -> bool:
+    """Insert the (record, professional) reader row unless present, in one statement; True when inserted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO dmp_dmpreader (record_id, professional_id, first_read_at, first_mode) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (record_id, professional_id) DO NOTHING RETURNING id",
+            [record.pk, professional.pk, connection.ops.adapt_datetimefield_value(timezone.now()), mode],
+        )
+        return cursor.fetchone() is not None
+
+
+def note_reader(actor, record: SharedRecord, decision: Decision) -> None:
+    """In the read's transaction: the first read of this DMP by a professional tells the patient (any mode)."""
+    if not decision.allowed or decision.mode not in FIRST_READ_MODES:
+        return
+    if not _first_read(record, actor, decision.mode):
+        return  # read before: the patient was told then
+    notify_patient(
+        record,
+        NotificationKind.NEW_ACCESS,
+        _("%(who)s a consulté votre DMP pour la première fois (%(how)s).")
+        % {"who": actor.display_name, "how": mode_phrase(decision.mode)},
+    )
+
+
+def mode_phrase(mode: str) -> str:
+    return {
+        Mode.GP: _("en tant que médecin traitant"),
+        Mode.CONSENT: _("avec votre autorisation"),
+        Mode.IN_PERSON_CONSENT: _("avec l'autorisation donnée en consultation"),
+        Mode.TEAM_CONSENT: _("au titre de l'équipe de soins que vous avez autorisée"),
+        Mode.EMERGENCY: _("en accès d'urgence"),
+        Mode.SAMU: _("par la régulation du SAMU"),
+    }.get(mode, _("avec un accès au DMP"))
+
+
+@dataclass
+class NotificationPage:
+    items: list[Notification]
+    total: int
+    unread: int
+    page: int
+    page_size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+
+def notifications_page(*, actor, page: int = 1, page_size: int = PAGE_SIZE) -> NotificationPage:
+    """The recipient's inbox, newest first, paginated (three queries whatever its length)."""
+    if not (actor and actor.is_authenticated):
+        raise AccessDenied(Decision.deny("not_authenticated", _("Connexion requise."), status=401))
+    queryset = Notification.objects.filter(recipient=actor)
+    page = max(int(page), 1)
+    start = (page - 1) * page_size
+    items = list(queryset.select_related("document").order_by("-created_at", "-id")[start : start + page_size])
+    return NotificationPage(items, queryset.count(), queryset.filter(read_at__isnull=True).count(), page, page_size)
+
+
+def notifications_list(*, actor, limit: int = 100) -> list[Notification]:
+    return notifications_page(actor=actor, page=1, page_size=limit).items
+
+
+def notifications_mark_read(*, actor) -> int:
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notification_read(*, actor, notification_id) -> Notification:
+    """Mark one of one's own notifications read (another's: 404)."""
+    note = find_by_public_id(Notification.objects.filter(recipient=actor), notification_id)
+    if note is None:
+        raise AccessDenied(Decision.deny("not_found", _("Notification introuvable."), status=404))
+    if note.read_at is None:
+        note.read_at = timezone.now()
+        note.save(update_fields=["read_at"])
+    return note

@@ -14,11 +14,13 @@ from chu_portal.ids import get_by_public_id_or_404
 from .. import access
 from ..constants import DmpAction, ProfileKind
 from ..models import MedicalProfileEntry, SharedRecord
+from .notifications import note_reader
 from .records import managed_record, own_record, parse_date, record_by_patient_id
 
 
 def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalProfileEntry]]:
-    """Profile entries: the patient, and professionals who read the DMP (not an author-only access)."""
+    """Profile entries: the patient and GP-level doctors all; other professionals who read the DMP, the kinds the
+    profile matrix opens to their profession (an author-only access reads none)."""
     record = record_by_patient_id(patient_id) if patient_id is not None else own_record(actor)
     decision = access.record_decision(actor, record)
     if decision.allowed and decision.mode not in access.RECORD_READ_MODES:
@@ -32,7 +34,9 @@ def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalP
             object_type="dmp_profile",
         )
     with transaction.atomic():
-        entries = list(record.profile_entries.filter(deleted_at__isnull=True))
+        entries = list(
+            record.profile_entries.filter(deleted_at__isnull=True).filter(access.profile_kinds_q(actor, decision.mode))
+        )
         audit.record(
             actor=actor,
             action=Action.LIST,
@@ -41,6 +45,7 @@ def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalP
             object_type="dmp_profile",
             object_ids=[e.public_id for e in entries],
         )
+        note_reader(actor, record, decision)
     return record, entries
 
 

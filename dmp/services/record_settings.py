@@ -1,4 +1,4 @@
-"""The patient's settings of her DMP: GP, status, emergency and SAMU access, e-mails."""
+"""The patient's settings of her DMP: status, emergency and SAMU access, e-mails (the GP: designations.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from chu_portal.errors import InvalidInput
 
 from ..constants import DmpAction, RecordStatus
 from ..models import SharedRecord
-from .professionals import professional_by_rpps
 from .records import managed_record
 
 
@@ -27,25 +26,20 @@ def record_settings_get(*, actor, patient_id=None) -> SharedRecord:
             object_type="dmp_settings",
             object_id=record.public_id,
         )
-    return SharedRecord.objects.select_related("gp__professional_profile", "patient").get(pk=record.pk)
+    return SharedRecord.objects.select_related("patient").get(pk=record.pk)
 
 
-SETTINGS_FIELDS = ("status", "emergency_access_allowed", "samu_access_allowed", "gp", "notify_by_email")
+SETTINGS_FIELDS = ("status", "emergency_access_allowed", "samu_access_allowed", "notify_by_email")
 
 
 def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord:
-    """The patient changes their DMP's settings (GP by RPPS or None, status, emergency, SAMU, e-mails); traced."""
+    """The patient changes their DMP's settings (status, emergency, SAMU, e-mails); traced."""
     record, decision = managed_record(actor, patient_id, DmpAction.SETTINGS, "dmp_settings")
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise InvalidInput(_("Paramètre inconnu : %(f)s") % {"f": ", ".join(sorted(unknown))})
     if "status" in changes and changes["status"] not in RecordStatus.values:
         raise InvalidInput(_("Statut inconnu."), fields={"status": _("Statut inconnu.")})
-    gp_user = None
-    if "gp" in changes and changes["gp"]:
-        gp_user = professional_by_rpps(changes["gp"])
-        if gp_user.professional.profession != "medecin":
-            raise InvalidInput(_("Le médecin traitant doit être un médecin."), fields={"gp": _("Pas un médecin.")})
     with transaction.atomic():
         locked = SharedRecord.objects.select_for_update().select_related("patient").get(pk=record.pk)
         changed = []
@@ -57,9 +51,6 @@ def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord
             locked.status = changes["status"]
             locked.status_changed_at = timezone.now()
             changed += ["status", "status_changed_at"]
-        if "gp" in changes and (gp_user.pk if gp_user else None) != locked.gp_id:
-            locked.gp = gp_user
-            changed.append("gp")
         if changed:
             locked.save(update_fields=changed)
         audit.record(
@@ -71,4 +62,4 @@ def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord
             object_id=locked.public_id,
             reason=",".join(f for f in changed if f != "status_changed_at"),
         )
-    return SharedRecord.objects.select_related("gp__professional_profile", "patient").get(pk=record.pk)
+    return SharedRecord.objects.select_related("patient").get(pk=record.pk)

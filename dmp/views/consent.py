@@ -18,7 +18,8 @@ from ..consent import emergency as consent_emergency
 from ..consent import grants as consent_grants
 from ..consent import requests
 from ..constants import ConsentStatus
-from ..forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm
+from ..forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm, InPersonDesignationForm
+from ..services import designations
 from .common import page_number
 
 # --- The professional -------------------------------------------------------------------------
@@ -36,6 +37,7 @@ def access_request(request, patient_id):
         "emergency": EmergencyForm(
             request.POST if posted == "emergency" else None, prefix="emergency", regulator=regulator
         ),
+        "designation": InPersonDesignationForm(request.POST if posted == "designation" else None, prefix="designation"),
     }
     if posted in forms_ and forms_[posted].is_valid():
         data = forms_[posted].cleaned_data
@@ -49,6 +51,16 @@ def access_request(request, patient_id):
                     duration_days=data["duration_days"],
                 )
                 done = _("Demande envoyée : le patient la verra dans son espace et pourra l'accepter ou la refuser.")
+            elif posted == "designation":
+                designations.designation_in_person(
+                    actor=request.user,
+                    record=status.record,
+                    kind=data["kind"],
+                    patient_present=data["patient_present"],
+                )
+                done = _(
+                    "Désignation enregistrée : vous avez les droits du médecin traitant ; le patient en est informé."
+                )
             elif posted == "in_person":
                 consent_grants.consent_in_person_record(
                     actor=request.user,

@@ -12,7 +12,8 @@ from chu_portal.refusals import errors_as_message, errors_into
 
 from ..consent import blocking
 from ..constants import ProfileKind, RecordStatus
-from ..forms import ProfileForm, RppsForm, SettingsForm, StatusForm
+from ..forms import DesignationForm, ProfileForm, RppsForm, SettingsForm, StatusForm
+from ..services import designations as designations_service
 from ..services import history as history_service
 from ..services import notifications as notifications_service
 from ..services import profile as profile_service
@@ -45,7 +46,6 @@ def profile_delete(request, entry_id):
 def settings_page(request):
     record = record_settings.record_settings_get(actor=request.user)
     initial = {
-        "gp_rpps": record.gp.rpps if record.gp else "",
         "emergency_access_allowed": record.emergency_access_allowed,
         "samu_access_allowed": record.samu_access_allowed,
         "notify_by_email": record.notify_by_email,
@@ -53,17 +53,54 @@ def settings_page(request):
     form = SettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with errors_into(form, fields={"gp": "gp_rpps", "rpps": "gp_rpps"}):
+        with errors_into(form):
             record_settings.record_settings_update(
                 actor=request.user,
-                gp=data["gp_rpps"] or None,
                 emergency_access_allowed=data["emergency_access_allowed"],
                 samu_access_allowed=data["samu_access_allowed"],
                 notify_by_email=data["notify_by_email"],
             )
             messages.success(request, _("Paramètres enregistrés."))
             return redirect("dmp:settings")
-    return render(request, "dmp/settings.html", {"form": form, "record": record}, status=400 if form.errors else 200)
+    context = {"form": form, "record": record, "gp": designations_service.gp_of(record)}
+    return render(request, "dmp/settings.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def designations(request):
+    """The patient's médecin traitant and the doctors with the same rights: propose, follow, withdraw."""
+    form = DesignationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with errors_into(form, "rpps"):
+            designations_service.designation_propose(actor=request.user, **form.cleaned_data)
+            messages.success(
+                request,
+                _("Proposition envoyée : le médecin l'accepte dans son espace ; vous en serez informé(e)."),
+            )
+            return redirect("dmp:designations")
+    rows = designations_service.designations_list(actor=request.user)
+    query = request.GET.get("q", "").strip()
+    found = blocking.professionals_search(actor=request.user, query=query) if query else []
+    return render(
+        request,
+        "dmp/designations.html",
+        {
+            "form": form,
+            "rows": rows,
+            "query": query,
+            "found": [p for p in found if p.professional.profession == "medecin"],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def designation_remove(request, designation_id):
+    with errors_as_message(request):
+        designations_service.designation_remove(actor=request.user, designation_id=designation_id)
+        messages.success(request, _("Désignation retirée : ce médecin n'a plus les droits du médecin traitant."))
+    return redirect("dmp:designations")
 
 
 @login_required

@@ -1,16 +1,20 @@
-"""DMP pages of professionals: their home, finding a patient, the GP's new documents."""
+"""DMP pages of professionals: their home, finding a patient, the GP's new documents, designations to answer."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.errors import NotFound
-from chu_portal.refusals import errors_into
+from chu_portal.refusals import errors_as_message, errors_into
 from records.services import patients as patients_service
 
 from ..forms import LookupForm
+from ..services import designations as designations_service
 from ..services import professionals
 
 
@@ -52,3 +56,23 @@ def pro_find(request):
 def gp_dashboard(request):
     documents = professionals.gp_dashboard(actor=request.user)
     return render(request, "dmp/gp_dashboard.html", {"documents": documents})
+
+
+@login_required
+def pro_designations(request):
+    """The proposals of GP-level rights waiting for this doctor's answer."""
+    rows = designations_service.designations_to_answer(actor=request.user)
+    return render(request, "dmp/pro_designations.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def pro_designation_answer(request, designation_id, answer):
+    with errors_as_message(request):
+        if answer == "accepter":
+            designations_service.designation_accept(actor=request.user, designation_id=designation_id)
+            messages.success(request, _("Désignation acceptée : vous avez les droits du médecin traitant sur ce DMP."))
+        else:
+            designations_service.designation_decline(actor=request.user, designation_id=designation_id)
+            messages.success(request, _("Proposition déclinée ; le patient en est informé."))
+    return redirect("dmp:pro_designations")

@@ -82,6 +82,13 @@ def opinion_request_create(
             )
     elif consulted_unit_code:
         unit = unit_by_code(consulted_unit_code)
+        if unit.staff.filter(user=actor).exists():
+            # One's own unit already reads the record as the care team: a request to it would
+            # only open a window that outlives the care team's (or an emergency access).
+            raise InvalidInput(
+                _("On ne demande pas un avis à sa propre unité : choisissez une autre unité ou un confrère."),
+                fields={"consulted": _("Choisissez une unité où vous ne travaillez pas.")},
+            )
     else:
         raise InvalidInput(_("Choisissez le médecin ou l'unité consultés."), fields={"consulted": _("Obligatoire.")})
     with transaction.atomic():
@@ -134,6 +141,8 @@ def opinion_answer(*, actor, opinion_id, body: str, title: str = "") -> OpinionR
         if locked.status != OpinionStatus.OPEN:
             raise Conflict(_("Cette demande d'avis est déjà close."))
         now = timezone.now()
+        if access.opinion_is_expired(locked, now):
+            raise Conflict(access.opinion_expired_message())
         note = Report.objects.create(
             stay=opinion.stay,
             type_code=ReportType.CONSULTATION_REPORT,
@@ -159,7 +168,7 @@ def opinion_answer(*, actor, opinion_id, body: str, title: str = "") -> OpinionR
 
 
 def opinion_close(*, actor, opinion_id) -> OpinionRequest:
-    """The requesting doctor closes a request left unanswered (the grace period then starts)."""
+    """The requesting doctor closes a request left unanswered and not expired (the grace period then starts)."""
     opinion = _opinion(opinion_id)
     if opinion.requested_by_id != actor.pk:
         refuse(
@@ -174,6 +183,9 @@ def opinion_close(*, actor, opinion_id) -> OpinionRequest:
         locked = OpinionRequest.objects.select_for_update().get(pk=opinion.pk)
         if locked.status != OpinionStatus.OPEN:
             raise Conflict(_("Cette demande d'avis est déjà close."))
+        if access.opinion_is_expired(locked):
+            # Closing now would restart the consulted doctor's grace period: an expired request stays as it is.
+            raise Conflict(_("Cette demande d'avis a déjà expiré ; il n'y a rien à clore."))
         locked.status, locked.finished_at = OpinionStatus.CLOSED, timezone.now()
         locked.save(update_fields=["status", "finished_at"])
         audit.record(
@@ -188,7 +200,8 @@ def opinion_close(*, actor, opinion_id) -> OpinionRequest:
 
 
 def opinions_inbox(*, actor) -> tuple[list[OpinionRequest], list[OpinionRequest]]:
-    """Requests addressed to the caller (open or in their grace period) and those the caller sent; traced."""
+    """Requests addressed to the caller (open, or answered, closed or expired within the grace period)
+    and those the caller sent; traced."""
     if not actor.is_chu_staff:
         refuse(
             actor,

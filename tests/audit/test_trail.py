@@ -15,6 +15,7 @@ from audit.models import AuditEvent, AuditSeal
 from dmp.services import documents
 from dmp.services import records as dmp_records
 from records.services import patients, reports
+from tests.factories import designate_gp
 
 
 def write_traces(actor, n):
@@ -247,8 +248,7 @@ def test_what_is_shown_is_read_inside_the_transaction_that_traces_it(
 
     settings.MEDIA_ROOT = tmp_path
     record = dmp_records.shared_record_for(camille)
-    record.gp = dr_moreau
-    record.save(update_fields=["gp"])
+    designate_gp(record, dr_moreau)
     document = documents.chu_document_file(report=discharge_letter)
     reads = {
         "report": (

@@ -21,6 +21,8 @@ CAST = {
     "dr.moreau": "external_professional",
     "dr.garnier": "external_professional",
     "ph.fournier": "external_professional",
+    "sec.blanc": "chu_collaborator",
+    "dr.samu": "external_professional",
     "dpo.mercier": "dpo",
     "admin": "admin",
 }
@@ -77,3 +79,18 @@ def test_the_demo_story_holds(seeded, client):
     assert client.get(f"/patients/{camille.public_id}/dossier/").status_code == 200
     client.force_login(User.objects.get(username="dr.leroy"))
     assert client.get(f"/patients/{camille.public_id}/dossier/").status_code == 403
+
+
+def test_the_secretary_and_the_samu_regulator_are_in_the_cast(seeded):
+    from accounts.models import ProfessionalProfile
+
+    blanc = ProfessionalProfile.objects.get(user__username="sec.blanc")
+    assert (blanc.profession, blanc.regulation) == ("secretaire_medicale", False)
+    assert list(blanc.units.values_list("code", flat=True)) == ["CARDIO"]
+    assert blanc.user.get_full_name() == "Nadia Blanc"
+    samu = ProfessionalProfile.objects.get(user__username="dr.samu")
+    assert (samu.profession, samu.regulation, samu.units.count()) == ("medecin", True, 0)
+    assert samu.user.get_full_name() == "Hugo Lambert"
+    assert ProfessionalProfile.objects.filter(regulation=True).count() == 1  # nobody else is a regulator
+    call_command("seed_demo", stdout=io.StringIO())
+    assert ProfessionalProfile.objects.filter(user__username__in=["sec.blanc", "dr.samu"]).count() == 2

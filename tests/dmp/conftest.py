@@ -14,7 +14,7 @@ from dmp.constants import DocumentClass, DocumentSource, DocumentType, GrantSour
 from dmp.models import SharedDocument
 from dmp.services import documents, records
 from records.constants import ReportType
-from tests.factories import ReportFactory, professional
+from tests.factories import ReportFactory, designate_gp, professional
 
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
@@ -52,8 +52,7 @@ def ph_fournier(db):
 @pytest.fixture
 def camille_dmp(camille, dr_moreau):
     record = records.shared_record_for(camille)
-    record.gp = dr_moreau
-    record.save(update_fields=["gp"])
+    designate_gp(record, dr_moreau)
     return record
 
 

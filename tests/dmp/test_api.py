@@ -122,20 +122,23 @@ def test_settings_get_and_patch_and_the_opposed_code(api, camille, camille_dmp, 
     body = client.get(url).json()
     assert body["emergency_access_allowed"] is True and body["samu_access_allowed"] is True
     assert body["gp"]["rpps"] == dr_moreau.rpps
-    patched = client.patch(url, {"status": "opposed", "gp": dr_garnier.rpps}, format="json").json()
-    assert patched["status"] == "opposed" and patched["gp"]["rpps"] == dr_garnier.rpps
+    # The médecin traitant is not a setting the patient types: a designation the doctor accepts.
+    assert client.patch(url, {"gp": dr_garnier.rpps}, format="json").status_code == 400
+    patched = client.patch(url, {"status": "opposed"}, format="json").json()
+    assert patched["status"] == "opposed" and patched["gp"]["rpps"] == dr_moreau.rpps
     refused = api.__class__().as_user(dr_garnier).get(docs_url(camille))
     assert refused.status_code == 403 and refused.json()["code"] == "dmp_opposed"
     assert api.__class__().as_user(dr_garnier).get(url).status_code == 403
 
 
-def test_blocked_professionals_and_profile(api, camille, camille_dmp, dr_moreau):
+def test_blocked_professionals_and_profile(api, camille, camille_dmp, dr_moreau, dr_garnier):
     client = api.as_user(camille.account)
     base = f"/api/v1/dmp/{camille.public_id}"
-    assert client.post(f"{base}/blocked-professionals/", {"rpps": dr_moreau.rpps}, format="json").status_code == 201
-    assert client.get(f"{base}/blocked-professionals/").json()["results"][0]["rpps"] == dr_moreau.rpps
-    assert api.__class__().as_user(dr_moreau).get(docs_url(camille)).json()["code"] == "blocked"
-    assert client.delete(f"{base}/blocked-professionals/{dr_moreau.rpps}/").status_code == 204
+    grant(camille_dmp, dr_garnier)
+    assert client.post(f"{base}/blocked-professionals/", {"rpps": dr_garnier.rpps}, format="json").status_code == 201
+    assert client.get(f"{base}/blocked-professionals/").json()["results"][0]["rpps"] == dr_garnier.rpps
+    assert api.__class__().as_user(dr_garnier).get(docs_url(camille)).json()["code"] == "blocked"
+    assert client.delete(f"{base}/blocked-professionals/{dr_garnier.rpps}/").status_code == 204
     assert (
         client.post(f"{base}/profile/", {"kind": "allergy", "label": "Pénicilline"}, format="json").status_code == 201
     )

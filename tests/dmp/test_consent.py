@@ -211,7 +211,8 @@ def test_grants_write_no_object_permission(camille, camille_dmp, dr_garnier, ph_
     )
     consent_grants.grant_revoke(actor=camille.account, grant_id=grant.public_id)
     assert AccessGrant.objects.count() == 2
-    assert not SharedRecordUserObjectPermission.objects.exists()
+    # The only object permissions are GP-level rights (the médecin traitant of the fixture).
+    assert set(SharedRecordUserObjectPermission.objects.values_list("permission__codename", flat=True)) == {"gp_rights"}
     assert "dmp-grant-permissions-expire" not in django_settings.CELERY_BEAT_SCHEDULE
 
 
@@ -224,7 +225,9 @@ def test_the_data_migration_drops_the_old_grant_copies(camille_dmp, dr_garnier):
     assign_perm("dmp.view_sharedrecord", dr_garnier, camille_dmp)
     assign_perm("dmp.change_sharedrecord", dr_garnier, camille_dmp)  # not a grant's copy: kept
     import_module("dmp.migrations.0008_drop_grant_object_permissions").drop_grant_permissions(apps, None)
-    kept = SharedRecordUserObjectPermission.objects.values_list("permission__codename", flat=True)
+    kept = SharedRecordUserObjectPermission.objects.filter(user=dr_garnier).values_list(
+        "permission__codename", flat=True
+    )
     assert list(kept) == ["change_sharedrecord"]
 
 

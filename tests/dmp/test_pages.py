@@ -6,9 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dmp import access
 from dmp.constants import DocumentType
-from dmp.models import SharedDocument
+from dmp.models import Designation, SharedDocument
 from dmp.services import activation, documents
+from tests.conftest import VerifiedClient
 
 from .conftest import MINIMAL_PDF, grant, upload
 
@@ -136,11 +138,29 @@ def test_closing_the_dmp_needs_a_confirmation(client, camille, camille_dmp):
     assert camille_dmp.status == "closed"
 
 
-def test_settings_page_names_the_gp_by_rpps(client, camille, camille_dmp, dr_garnier):
+def test_the_gp_is_proposed_on_its_page_and_takes_effect_when_the_doctor_accepts(
+    client, camille, camille_dmp, dr_moreau, dr_garnier, fed_letter
+):
+    """CSP L.1111-16: typing an RPPS opens nothing; the doctor accepts, then reads masked documents."""
     client.force_login(camille.account)
-    client.post(reverse("dmp:settings"), {"gp_rpps": dr_garnier.rpps, "emergency_access_allowed": "on"})
+    client.post(reverse("dmp:settings"), {"emergency_access_allowed": "on"})
     camille_dmp.refresh_from_db()
-    assert camille_dmp.gp == dr_garnier and not camille_dmp.samu_access_allowed
+    assert not camille_dmp.samu_access_allowed
+    assert dr_moreau.display_name in client.get(reverse("dmp:settings")).content.decode()
+    documents.document_mask(actor=camille.account, document_id=fed_letter.public_id)
+    client.post(reverse("dmp:designations"), {"rpps": dr_garnier.rpps, "kind": "gp_level"})
+    assert access.record_decision(dr_garnier, camille_dmp).code == "forbidden"
+    page = client.get(reverse("dmp:designations")).content.decode()
+    assert dr_garnier.display_name in page and "Proposée" in page
+    garnier = VerifiedClient()
+    garnier.force_login(dr_garnier)
+    (proposal,) = Designation.objects.filter(doctor=dr_garnier)
+    assert camille.display_name in garnier.get(reverse("dmp:pro_designations")).content.decode()
+    garnier.post(reverse("dmp:pro_designation_answer", args=[proposal.public_id, "accepter"]))
+    assert access.record_decision(dr_garnier, camille_dmp).mode == "gp"
+    assert fed_letter.public_id in {d.public_id for d in access.documents_visible_to(dr_garnier, camille)}
+    client.post(reverse("dmp:designation_remove", args=[proposal.public_id]))
+    assert access.record_decision(dr_garnier, camille_dmp).code == "forbidden"
 
 
 def test_profile_history_notifications_and_blocked_pages_render(client, camille, camille_dmp, fed_letter, dr_moreau):
@@ -150,8 +170,8 @@ def test_profile_history_notifications_and_blocked_pages_render(client, camille,
     documents.document_open(actor=dr_moreau, document_id=fed_letter.public_id)
     assert "médecin traitant" in client.get(reverse("dmp:history")).content.decode()
     assert fed_letter.title in client.get(reverse("dmp:notifications")).content.decode()
-    client.post(reverse("dmp:blocked"), {"rpps": dr_moreau.rpps})
-    assert dr_moreau.rpps in client.get(reverse("dmp:blocked")).content.decode()
+    refused = client.post(reverse("dmp:blocked"), {"rpps": dr_moreau.rpps}).content.decode()
+    assert "retirez d&#x27;abord sa désignation" in refused  # the GP is not blocked while he holds the rights
 
 
 def test_a_patient_activates_her_space_with_the_chu_code(client, dr_bernard):

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from dmp.models import SharedDocument, SharedRecord
+from dmp.services import designations
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def test_seed_demo_builds_the_dmp_cast_once(settings):
     call_command("seed_demo", "--force", verbosity=0)
     call_command("seed_demo", "--force", verbosity=0)
     camille = SharedRecord.objects.get(patient__account__username="camille.martin")
-    assert camille.gp.username == "dr.moreau"
+    assert designations.gp_of(camille).username == "dr.moreau"
     documents = {d.title: d for d in SharedDocument.objects.filter(record=camille)}
     assert set(documents) == {
         "Lettre de liaison — Cardiologie",

@@ -3,18 +3,17 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.constants import Mode
-from chu_portal.errors import AccessDenied
+from chu_portal.errors import AccessDenied, Conflict
 from dmp import access
 from dmp.consent import blocking, grants
 from dmp.constants import DocumentType, RecordStatus
 from dmp.models import AccessMatrixEntry, SharedDocument
 from dmp.services import documents, record_settings
 
-from .conftest import grant
+from .conftest import MINIMAL_PDF, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +33,10 @@ def test_gp_still_sees_a_masked_document(camille, dr_moreau, fed_letter):
     assert decision.mode == Mode.GP and document.masked
 
 
-def test_author_still_sees_a_masked_document(camille, dr_bernard, fed_letter):
+def test_author_still_sees_a_masked_document_but_only_that_document(camille, dr_bernard, fed_letter):
+    """CSP R.1111-49: the author reads his masked document; authorship opens neither the list nor the record."""
     documents.document_mask(actor=camille.account, document_id=fed_letter.public_id)
-    assert visible_ids(dr_bernard, camille) == {fed_letter.public_id}
+    assert visible_ids(dr_bernard, camille) == set()
     _document, decision = documents.document_open(actor=dr_bernard, document_id=fed_letter.public_id)
     assert decision.mode == Mode.AUTHOR
 
@@ -78,14 +78,22 @@ def test_the_matrix_is_data_an_admin_edits(camille, camille_dmp, ph_fournier, op
     assert visible_ids(ph_fournier, camille) == {operative_report.public_id}
 
 
-def test_blocked_professional_sees_nothing_even_as_gp_or_with_a_grant(camille, camille_dmp, dr_moreau, fed_letter):
-    grant(camille_dmp, dr_moreau)
-    blocking.professional_block(actor=camille.account, rpps=dr_moreau.rpps)
-    assert visible_ids(dr_moreau, camille) == set()
+def test_blocked_professional_sees_nothing_even_with_a_grant(camille, camille_dmp, dr_garnier, fed_letter):
+    grant(camille_dmp, dr_garnier)
+    blocking.professional_block(actor=camille.account, rpps=dr_garnier.rpps)
+    assert visible_ids(dr_garnier, camille) == set()
     with pytest.raises(AccessDenied) as refused:
-        documents.documents_list(actor=dr_moreau, patient_id=camille.public_id)
+        documents.documents_list(actor=dr_garnier, patient_id=camille.public_id)
     assert refused.value.code == "blocked"
-    blocking.professional_unblock(actor=camille.account, rpps=dr_moreau.rpps)
+    blocking.professional_unblock(actor=camille.account, rpps=dr_garnier.rpps)
+    assert visible_ids(dr_garnier, camille) == {fed_letter.public_id}
+
+
+def test_the_gp_cannot_be_blocked_while_he_holds_the_rights(camille, camille_dmp, dr_moreau, fed_letter):
+    """CSP L.1111-16: the médecin traitant reads the whole DMP; the patient removes the designation first."""
+    with pytest.raises(Conflict) as refused:
+        blocking.professional_block(actor=camille.account, rpps=dr_moreau.rpps)
+    assert refused.value.status == 409 and "retirez d'abord sa désignation" in str(refused.value)
     assert visible_ids(dr_moreau, camille) == {fed_letter.public_id}
 
 
@@ -114,9 +122,24 @@ def test_patient_does_not_see_an_invisible_document_until_a_professional_release
     assert document.public_id in visible_ids(camille.account, camille)
 
 
-def test_a_document_cannot_be_both_masked_and_invisible_to_the_patient(make_document, camille_dmp):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        make_document(camille_dmp, masked=True, visible_to_patient=False)
+def test_a_mask_covers_every_version_of_the_document(camille, camille_dmp, dr_bernard, dr_garnier, discharge_letter):
+    """Masks follow the document: the older version is masked too (lists with include_superseded, content)."""
+    from records.services import reports
+
+    first = documents.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
+    amendment = reports.report_amend(actor=dr_bernard, report_id=discharge_letter.public_id, title=None, body="v2")
+    signed = reports.report_sign(actor=dr_bernard, report_id=amendment.public_id)
+    second = documents.chu_document_file(report=signed, content=MINIMAL_PDF)
+    grant(camille_dmp, dr_garnier)
+    every = {first.public_id, second.public_id}
+    assert {d.public_id for d in access.documents_visible_to(dr_garnier, camille, include_superseded=True)} == every
+    documents.document_mask(actor=camille.account, document_id=second.public_id)
+    assert not access.documents_visible_to(dr_garnier, camille, include_superseded=True).exists()
+    with pytest.raises(AccessDenied) as refused:
+        documents.document_content(actor=dr_garnier, document_id=first.public_id)
+    assert refused.value.status == 404
+    documents.document_unmask(actor=camille.account, document_id=second.public_id)
+    assert {d.public_id for d in access.documents_visible_to(dr_garnier, camille, include_superseded=True)} == every
 
 
 def test_outsider_without_authorisation_is_refused_with_forbidden(camille, dr_garnier, fed_letter):

@@ -246,7 +246,7 @@ def test_the_api_covers_opinions_handover_and_transfers(api, camille_stay, dr_be
 
 
 def test_the_record_page_queries_stay_bounded_with_notes_and_opinions(
-    client, camille, cardiology, dr_bernard, inf_roux
+    client, camille, cardiology, orthopaedics, dr_bernard, inf_roux
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -271,7 +271,7 @@ def test_the_record_page_queries_stay_bounded_with_notes_and_opinions(
         care.handover_add(actor=inf_roux, stay_id=other.public_id, body=f"note {i}")
         ReportFactory(stay=other, author=dr_bernard)
     care.opinion_request_create(
-        actor=dr_bernard, stay_id=stay.public_id, question="Question pour l'orthopédie ?", consulted_unit_code="CARDIO"
+        actor=dr_bernard, stay_id=stay.public_id, question="Question pour l'orthopédie ?", consulted_unit_code="ORTHO"
     )
     assert count() == small
 

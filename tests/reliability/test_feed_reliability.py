@@ -18,7 +18,7 @@ from records.constants import InsStatus, ReportStatus, ReportType
 from records.models import Report
 from records.services import patients
 from records.services import reports as reports_service
-from tests.factories import PatientFactory, ReportFactory, StayFactory
+from tests.factories import PatientFactory, ReportFactory, StayFactory, designate_gp
 
 from .conftest import QUEUE, wait_until
 
@@ -28,8 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def gp_record(camille, dr_moreau):
     record = dmp_records.shared_record_for(camille)
-    record.gp = dr_moreau
-    record.save(update_fields=["gp"])
+    designate_gp(record, dr_moreau)
     return record
 
 

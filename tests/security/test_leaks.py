@@ -36,6 +36,7 @@ from tests.factories import (
     StayFactory,
     UnitFactory,
     UserFactory,
+    designate_gp,
     professional,
 )
 
@@ -87,8 +88,7 @@ def world(db, settings, tmp_path):
     )
     assert draft.pk
     record = records.shared_record_for(victim)
-    record.gp = gp
-    record.save(update_fields=["gp"])
+    designate_gp(record, gp)
     fed = documents_service.chu_document_file(report=report, content=MINIMAL_PDF)
     from django.core.files.base import ContentFile
 

@@ -6,7 +6,7 @@ import pytest
 
 from dmp.services import documents, records
 from tests.dmp.conftest import MINIMAL_PDF
-from tests.factories import PASSWORD, totp_code
+from tests.factories import PASSWORD, designate_gp, totp_code
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +18,7 @@ def test_reading_a_document_and_a_report_logs_no_medical_content_nor_secret(
     client, api, caplog, dr_bernard, dr_moreau, camille, discharge_letter
 ):
     record = records.shared_record_for(camille)
-    record.gp = dr_moreau
-    record.save(update_fields=["gp"])
+    designate_gp(record, dr_moreau)
     document = documents.chu_document_file(report=discharge_letter, content=MINIMAL_PDF)
     caplog.set_level(logging.DEBUG)
 

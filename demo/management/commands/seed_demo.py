@@ -19,7 +19,7 @@ from accounts.validators import make_rpps
 from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument
-from dmp.services import documents, record_settings, records
+from dmp.services import designations, documents, record_settings, records
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 from records.services import reports as reports_service
@@ -39,6 +39,7 @@ class Pro:
     rpps10: str
     specialty: str = ""
     units: tuple[str, ...] = ()
+    regulation: bool = False  # a SAMU regulation doctor (ProfessionalProfile.regulation)
 
 
 PROFESSIONALS = [
@@ -75,6 +76,28 @@ PROFESSIONALS = [
         Profession.PHARMACIEN,
         "1000000006",
         "Pharmacie d'officine",
+    ),
+    # A medical secretary of Cardiologie: a CHU collaborator without a health profession.
+    Pro(
+        "sec.blanc",
+        "Nadia",
+        "Blanc",
+        Role.CHU_COLLABORATOR,
+        Profession.SECRETAIRE_MEDICALE,
+        "1000000007",
+        "",
+        ("CARDIO",),
+    ),
+    # A SAMU regulation doctor (centre 15): the SAMU mode of emergency access to the DMP; no CHU unit.
+    Pro(
+        "dr.samu",
+        "Hugo",
+        "Lambert",
+        Role.EXTERNAL_PROFESSIONAL,
+        Profession.MEDECIN,
+        "1000000008",
+        "Médecine d'urgence — régulation",
+        regulation=True,
     ),
 ]
 
@@ -231,7 +254,12 @@ class Command(BaseCommand):
         user = self._user(pro.username, pro.first, pro.last, pro.role)
         profile, _ = ProfessionalProfile.objects.get_or_create(
             user=user,
-            defaults={"rpps": make_rpps(pro.rpps10), "profession": pro.profession, "specialty": pro.specialty},
+            defaults={
+                "rpps": make_rpps(pro.rpps10),
+                "profession": pro.profession,
+                "specialty": pro.specialty,
+                "regulation": pro.regulation,
+            },
         )
         profile.full_clean()
         profile.units.add(*(self.units[code] for code in pro.units))
@@ -349,11 +377,13 @@ class Command(BaseCommand):
     # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
     def _dmp_settings(self) -> None:
-        """Camille names her GP; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
+        """Camille names her GP, who accepts; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
         camille = self.patients["camille.martin"]
         record = records.shared_record_for(camille)
-        if record.gp_id is None:
-            record_settings.record_settings_update(actor=camille.account, gp=self.users["dr.moreau"].rpps)
+        if designations.gp_of(record) is None:
+            moreau = self.users["dr.moreau"]
+            proposed = designations.designation_propose(actor=camille.account, rpps=moreau.rpps)
+            designations.designation_accept(actor=moreau, designation_id=proposed.public_id)
         lea = self.patients["lea.dubois"]
         if records.shared_record_for(lea).status != RecordStatus.OPPOSED:
             record_settings.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
