@@ -353,11 +353,17 @@ def gp_dashboard_ids(state: State, who: Person) -> set[str]:
     return {d.id for d in state.docs.values() if d.current and not d.deleted}
 
 
-def may_be_notified(state: State, who: Person) -> bool:
-    """Nobody blocked, and no professional on a closed or opposed DMP, is notified (issue 16 point 8)."""
+ACTIVITY_KINDS = frozenset({"new_document", "new_access", "emergency_access"})
+
+
+def may_be_notified(state: State, who: Person, kind: str = "new_document") -> bool:
+    """Nobody blocked, and nobody on a closed DMP, is notified (issue 16 point 8; CSP R.1111-36: a closed DMP is
+    archived, nothing happens in it). A block silences everything; closing silences the DMP's activity."""
+    if kind in ACTIVITY_KINDS and state.status == "closed":
+        return False
     if who.role == PATIENT:
         return who.key == state.patient
-    return state.status == "active" and who.key not in state.blocked
+    return who.key not in state.blocked
 
 
 def may_see_title(state: State, who: Person, doc: Doc) -> bool:
@@ -405,6 +411,20 @@ def may_file(state: State, who: Person) -> bool:
     if who.role == PATIENT:
         return who.key == state.patient and state.status == "active"
     return who.health_professional and state.status == "active"
+
+
+def may_take_gp_rights(state: State, who: Person, *, in_person: bool) -> bool:
+    """CSP L.1111-16: GP-level rights go to a médecin only, on an active DMP that did not block him; recorded in
+    person, never from an emergency access (issue 16 point 5: emergency mode only reads)."""
+    if not (who.professional and who.profession == "medecin"):
+        return False
+    if state.status != "active" or who.key in state.blocked:
+        return False
+    if in_person:
+        allowed, mode = record_mode(state, who)
+        if allowed and mode in (EMERGENCY, SAMU):
+            return False
+    return True
 
 
 def may_block(state: State, who_blocked: Person) -> bool:
