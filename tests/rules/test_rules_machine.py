@@ -27,7 +27,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -120,6 +120,15 @@ settings.register_profile(
     suppress_health_check=list(HealthCheck),
 )
 PROFILE = settings.get_profile("rules-long" if LONG else "rules-ci")
+if os.environ.get("RULES_EXAMPLES"):  # exploration: another budget, not derandomised
+    PROFILE = settings(
+        PROFILE,
+        max_examples=int(os.environ["RULES_EXAMPLES"]),
+        stateful_step_count=int(os.environ.get("RULES_STEPS", "20")),
+        derandomize=False,
+    )
+if os.environ.get("RULES_NO_SHRINK") == "1":  # exploration: report the first difference as found, unshrunk
+    PROFILE = settings(PROFILE, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 class Outcome:
@@ -835,6 +844,7 @@ class RulesMachine(RuleBasedStateMachine):
             M.may_write_in_record(self.state, person)
             and person.role == M.CHU_CLINICIAN
             and not (consulted_units & person.units)
+            and (bool(unit) or self.person(doctor).role == M.CHU_CLINICIAN)
         )
         if (outcome == Outcome.OK) != expected:
             self.fail(
