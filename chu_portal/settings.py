@@ -267,6 +267,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "dmp.constants.DocumentStatus",
         "RecordStatusEnum": "dmp.constants.RecordStatus",
         "ProfileKindEnum": "dmp.constants.ProfileKind",
+        "DesignationKindEnum": "dmp.constants.DesignationKind",
+        "DesignationStatusEnum": "dmp.constants.DesignationStatus",
+        "NotificationKindEnum": "dmp.constants.NotificationKind",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

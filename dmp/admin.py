@@ -1,8 +1,8 @@
-"""Admin of the DMP: the access matrix (editable data); grants are read-only (only consent services create them)."""
+"""Admin of the DMP: the access and profile matrices (editable data); grants are read-only (consent services only)."""
 
 from django.contrib import admin
 
-from .models import AccessGrant, AccessMatrixEntry
+from .models import AccessGrant, AccessMatrixEntry, ProfileMatrixEntry
 
 
 @admin.register(AccessMatrixEntry)
@@ -10,6 +10,15 @@ class AccessMatrixEntryAdmin(admin.ModelAdmin):
     list_display = ("document_key", "profession", "allowed")
     list_editable = ("allowed",)
     list_filter = ("profession", "document_key")
+
+
+@admin.register(ProfileMatrixEntry)
+class ProfileMatrixEntryAdmin(admin.ModelAdmin):
+    """Which profile kinds (allergies, treatments...) each profession reads (docs/domain.md, "The medical profile")."""
+
+    list_display = ("kind", "profession", "allowed")
+    list_editable = ("allowed",)
+    list_filter = ("profession", "kind")
 
 
 @admin.register(AccessGrant)

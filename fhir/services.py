@@ -54,9 +54,7 @@ def patient_read(*, actor, patient_id) -> PatientView:
 
     def load() -> PatientView:
         patient = _patient(patient_id)
-        record = (
-            SharedRecord.objects.select_related("gp__professional_profile", "patient").filter(patient=patient).first()
-        )
+        record = SharedRecord.objects.select_related("patient").filter(patient=patient).first()
         return PatientView(patient, record)
 
     view, decision = audit.read_traced(

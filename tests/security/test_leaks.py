@@ -192,7 +192,18 @@ KWARGS = {
     "uidb64": lambda w, i: "MQ",
     "token": lambda w, i: "set-password",
     "rest": lambda w, i: "Observation",
+    "designation_id": lambda w, i: _victims("Designation", record__patient=w.victim).public_id,
+    "notification_id": lambda w, i: _victims("Notification", recipient=w.victim.account).public_id,
+    "answer": lambda w, i: ("accepter", "decliner")[i % 2],
 }
+
+
+def _victims(model: str, **lookup):
+    """The victim's first object of a DMP model (her médecin traitant's designation, a notification)."""
+    from django.apps import apps
+
+    return apps.get_model("dmp", model).objects.filter(**lookup).first()
+
 
 # Every URL name -> the methods to probe ("GET", "POST"). Patterns whose path names a patient
 # object are probed with the victim's; the others with what the caller may list or search.
@@ -340,6 +351,16 @@ PROBE = {
         )
     },
     "api:grant-detail": ["DELETE"],
+    # GP-level rights and notifications (issue 16).
+    **{f"api:{n}": ["GET"] for n in ("designations", "notifications")},
+    "api:dmp-designations": ["GET", "POST"],
+    **{
+        f"api:{n}": ["POST"]
+        for n in ("dmp-designation-in-person", "designation-accept", "designation-decline", "notification-read")
+    },
+    "api:designation-detail": ["DELETE"],
+    **{f"dmp:{n}": ["GET"] for n in ("designations", "pro_designations")},
+    **{f"dmp:{n}": ["POST"] for n in ("designation_remove", "pro_designation_answer")},
     **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},
     "dmp:access_request": ["GET", "POST"],
     # The feed dashboard (issue 5): administrators, no medical content.
@@ -398,7 +419,7 @@ def test_no_medical_model_is_registered_in_the_admin():
     medical = {"records", "dmp"}
     registered = {f"{m._meta.app_label}.{m.__name__}" for m in admin.site._registry if m._meta.app_label in medical}
     # Access-matrix rows and grants carry no medical content (who may read which type, who is authorised).
-    assert registered <= {"dmp.AccessMatrixEntry", "dmp.AccessGrant"}
+    assert registered <= {"dmp.AccessMatrixEntry", "dmp.ProfileMatrixEntry", "dmp.AccessGrant"}
 
 
 # --- Probing ----------------------------------------------------------------------------------
@@ -435,6 +456,7 @@ OPENS_ACCESS = {
     "api:patient-emergency-access",
     "api:dmp-emergency-access",
     "api:dmp-consent-in-person",
+    "api:dmp-designation-in-person",
     "dmp:access_request",
 }
 
