@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -104,7 +105,7 @@ LONG = os.environ.get("RULES_LONG") == "1"
 IGNORE = [p for p in os.environ.get("RULES_IGNORE", "").split(";") if p]
 settings.register_profile(
     "rules-ci",
-    max_examples=12,
+    max_examples=10,
     stateful_step_count=10,
     deadline=None,
     derandomize=True,
@@ -263,6 +264,36 @@ class RulesMachine(RuleBasedStateMachine):
     def new_title(self, prefix):
         self.serial += 1
         return f"{prefix} n°{self.serial}"
+
+    # --- the starting point varies -------------------------------------------------------------------------
+
+    @initialize(
+        amend=st.booleans(),
+        mask=st.booleans(),
+        grant_to=st.sampled_from([None, "dr.garnier", "dr.bernard", "ph.fournier", "dr.leroy"]),
+    )
+    def start(self, amend, mask, grant_to):
+        """Examples start from the demo, or with its discharge letter amended (two versions), the letter masked by
+        Camille, and one professional already authorised in person (a CHU doctor's grant covers his team)."""
+        if amend:
+            letter = (
+                Report.objects.filter(
+                    stay__patient=self.patient, author__username="dr.bernard", type_code="11490-0", status="signed"
+                )
+                .exclude(replaced_by__isnull=False)
+                .first()
+            )
+            if letter is not None:
+                draft = reports_service.report_amend(
+                    actor=self.users["dr.bernard"], report_id=letter.public_id, title=None, body="Version corrigée."
+                )
+                self._deliver(reports_service.report_sign(actor=self.users["dr.bernard"], report_id=draft.public_id))
+        if mask:
+            letter = next(d for d in self.state.docs.values() if d.type_code == "11490-0" and d.current)
+            documents_service.document_mask(actor=self.users[PATIENT_KEY], document_id=letter.id)
+            self.state.masked_lineages.add(self.state.root(letter.id))
+        if grant_to is not None:
+            self.in_person_consent(grant_to)
 
     # --- documents --------------------------------------------------------------------------------------------
 
