@@ -110,10 +110,6 @@ def test_an_open_opinion_request_expires(camille, camille_stay, dr_bernard, dr_l
         patients.record_open(actor=dr_leroy, patient_id=camille.public_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main: fhir.services.patient_read still select_related('gp__...'), a field issue 16 removed (FieldError)",
-)
 # issue 16 hole: filing a document opens the patient's identity (FHIR Patient) and a list
 def test_authorship_opens_no_identity(camille, camille_dmp, dr_garnier):
     # The machine's shrunk example: professional_upload(who='dr.garnier', visible=False), then FHIR Patient.

@@ -18,11 +18,9 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import os
-import warnings
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.exceptions import FieldError
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
@@ -95,8 +93,6 @@ MISSING = [
     ]
     if not landed
 ]
-# A channel that crashes on main (FieldError) is skipped with a warning rather than hiding every other check.
-FHIR_PATIENT_BROKEN = False
 OPINION_MAX_DAYS = getattr(django_settings, "OPINION_MAX_DAYS", 14)
 
 LONG = os.environ.get("RULES_LONG") == "1"
@@ -1054,12 +1050,8 @@ class RulesMachine(RuleBasedStateMachine):
                     f"{key} ({mode}): content of {s.docs[doc_id].title!r} {outcome}, model {'allows' if expected else 'refuses'}"
                 )
         # Identity (FHIR Patient).
-        outcome, _r = (
-            (None, None)
-            if FHIR_PATIENT_BROKEN
-            else attempt(lambda: fhir_services.patient_read(actor=user, patient_id=pid))
-        )
-        if outcome is not None and (outcome == Outcome.OK) != M.may_read_identity(s, who):
+        outcome, _r = attempt(lambda: fhir_services.patient_read(actor=user, patient_id=pid))
+        if (outcome == Outcome.OK) != M.may_read_identity(s, who):
             diffs.append(
                 f"{key} ({mode}): FHIR Patient {outcome}, model {'allows' if M.may_read_identity(s, who) else 'refuses'}"
             )
@@ -1156,14 +1148,4 @@ def test_every_read_channel_follows_the_rules(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     seed_cast()
-    global FHIR_PATIENT_BROKEN
-    try:
-        with transaction.atomic():
-            fhir_services.patient_read(
-                actor=User.objects.get(username=PATIENT_KEY),
-                patient_id=Patient.objects.get(account__username=PATIENT_KEY).public_id,
-            )
-    except FieldError as exc:  # the lead's area: reported, the channel skipped meanwhile
-        FHIR_PATIENT_BROKEN = True
-        warnings.warn(f"FHIR Patient channel skipped: fhir.services.patient_read fails ({exc})", stacklevel=1)
     run_state_machine_as_test(RulesMachine, settings=PROFILE)
