@@ -277,7 +277,7 @@ def may_read_document(state: State, who: Person, doc: Doc) -> bool:
 def listed_documents(state: State, who: Person, *, include_superseded: bool) -> set[str] | None:
     """The ids a list (REST, FHIR search, pages) shows `who`; None when the list is refused.
 
-    Authorship alone puts nothing in a list (issue 16 point 7)."""
+    Authorship alone puts nothing in a list (CSP R.1111-47: feeding is not reading; issue 16 point 7)."""
     allowed, mode = record_mode(state, who)
     if not allowed:
         return None
@@ -286,7 +286,8 @@ def listed_documents(state: State, who: Person, *, include_superseded: bool) -> 
 
 def may_read_identity(state: State, who: Person) -> bool:
     """FHIR Patient/{id}: any CHU staff member (identity is not medical content, hospital record rule), or
-    whoever the DMP record decision lets in. Never by authorship alone (issue 16, point 7)."""
+    whoever the DMP record decision lets in (CSP L.1111-17). Never by authorship alone (L.1110-4: the secret is
+    shared only as the law allows; issue 16, point 7)."""
     if who.chu_staff:
         return True
     return record_mode(state, who)[0]
@@ -367,7 +368,8 @@ def may_be_notified(state: State, who: Person, kind: str = "new_document") -> bo
 
 
 def may_see_title(state: State, who: Person, doc: Doc) -> bool:
-    """A notification names a document only to someone who may read it (issue 16 point 8)."""
+    """A notification names a document only to someone who may read it (CSP L.1110-4: a title is already medical
+    information; issue 16 point 8)."""
     return may_read_document(state, who, doc)
 
 
@@ -433,7 +435,8 @@ def may_block(state: State, who_blocked: Person) -> bool:
 
 
 def may_make_visible(state: State, who: Person, doc: Doc) -> bool:
-    """DMPi rule: a professional who reads the document releases it; not from emergency mode (issue 16 point 5)."""
+    """DMPi rule (no CSP article): a professional who reads the document releases it; not from emergency mode,
+    which only reads (CSP L.1111-17; issue 16 point 5)."""
     if who.role == PATIENT or doc.visible_to_patient:
         return False
     allowed, mode = record_mode(state, who)
