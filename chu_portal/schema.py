@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers
 
@@ -98,10 +100,27 @@ PAGE_PARAMETERS = [
 ]
 
 
+class Instant(serializers.DateTimeField):
+    """A date-time in UTC, ISO 8601 with `Z` (docs/api.md: "UTC ISO-8601 times"), whatever TIME_ZONE is."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(**kwargs)
+
+
+def checked_by_service(field: serializers.Field, schema: dict) -> serializers.Field:
+    """A request field that the service checks itself, after its access decision (so that a refusal is
+    traced first and the message is the service's): the schema states the check (`schema`, the
+    field's whole JSON schema), the serializer does not repeat it."""
+    return extend_schema_field(schema)(field)
+
+
 class PersonSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    rpps = serializers.CharField(allow_null=True)
-    profession = serializers.CharField(allow_null=True)
+    """A user as the API names people: display name, RPPS and profession (null for a patient or a system)."""
+
+    name = serializers.CharField(source="display_name")
+    rpps = serializers.CharField(source="professional.rpps", allow_null=True)
+    profession = serializers.CharField(source="professional.profession", allow_null=True)
 
 
 class SwaggerDocsView(SpectacularSwaggerSplitView):

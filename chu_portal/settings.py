@@ -270,6 +270,10 @@ SPECTACULAR_SETTINGS = {
         "DesignationKindEnum": "dmp.constants.DesignationKind",
         "DesignationStatusEnum": "dmp.constants.DesignationStatus",
         "NotificationKindEnum": "dmp.constants.NotificationKind",
+        "ConsentStatusEnum": "dmp.constants.ConsentStatus",
+        "OpinionStatusEnum": ["open", "answered", "closed", "expired"],
+        "GrantSourceEnum": "dmp.constants.GrantSource",
+        "EmergencyModeEnum": "dmp.constants.EmergencyMode",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)
