@@ -94,9 +94,12 @@ def page_of(child: type[serializers.Serializer]) -> type[serializers.Serializer]
     return _pages[name]
 
 
+# As chu_portal.api.page_params reads them: whole numbers from 1 (else 400 `invalid`); a size above 200 is capped.
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1."),
-    OpenApiParameter("page_size", int, description="Items per page (1 to 200, default 50)."),
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number, from 1."),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1}, description="Items per page (default 50, capped at 200)."
+    ),
 ]
 
 

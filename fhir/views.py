@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.api import exception_handler as api_exception_handler
+from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
 
 from . import builders, services
@@ -63,14 +64,7 @@ class FhirView(APIView):
 
 
 def _page(request) -> tuple[int, int]:
-    try:
-        page = int(request.query_params.get("page", 1))
-        count = int(request.query_params.get("_count", DEFAULT_COUNT))
-    except ValueError as exc:
-        raise InvalidInput(_("Paramètre de pagination invalide (page, _count).")) from exc
-    if page < 1 or count < 1:
-        raise InvalidInput(_("Paramètre de pagination invalide (page, _count)."))
-    return page, min(count, MAX_COUNT)
+    return page_params(request, DEFAULT_COUNT, MAX_COUNT, size_param="_count")
 
 
 def _patient_param(request, *, required: bool = True) -> str | None:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from audit import services as audit
-from audit.constants import Mode
+from audit.constants import Mode, ObjectType
 from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
@@ -49,7 +49,7 @@ def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
             action=DmpAction.ISSUE_ACTIVATION_CODE,
             decision=Decision.deny("forbidden", _("Réservé au personnel du CHU.")),
             patient_id=patient.public_id,
-            object_type="activation_code",
+            object_type=ObjectType.ACTIVATION_CODE,
         )
     raw = "-".join("".join(secrets.choice(CODE_ALPHABET) for _i in range(4)) for _j in range(3))
     with transaction.atomic():
@@ -76,7 +76,7 @@ def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
             action=DmpAction.ISSUE_ACTIVATION_CODE,
             mode=Mode.NONE,
             patient_id=patient.public_id,
-            object_type="activation_code",
+            object_type=ObjectType.ACTIVATION_CODE,
         )
     return raw, account
 
@@ -107,7 +107,11 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
     if birth != patient.birth_date:
         ActivationCode.objects.filter(pk=activation.pk).update(failed_attempts=activation.failed_attempts + 1)
         audit.record_refusal(
-            actor=None, action=DmpAction.ACTIVATE, code="invalid", patient_id=patient.public_id, object_type="account"
+            actor=None,
+            action=DmpAction.ACTIVATE,
+            code="invalid",
+            patient_id=patient.public_id,
+            object_type=ObjectType.ACCOUNT,
         )
         raise InvalidInput(str(ACTIVATION_REFUSED), fields={"code": str(ACTIVATION_REFUSED)})
     account = patient.account
@@ -129,7 +133,7 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
             action=DmpAction.ACTIVATE,
             mode=Mode.SELF,
             patient_id=patient.public_id,
-            object_type="account",
+            object_type=ObjectType.ACCOUNT,
             object_id=account.public_id,
         )
     return account
