@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import fhir as audit_fhir
 from chu_portal.api import exception_handler as api_exception_handler
 from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
@@ -196,7 +197,7 @@ class AuditEventSearchView(FhirView):
         events, total = services.trace_search(
             actor=request.user, patient_id=_patient_param(request, required=False), page=page, page_size=count
         )
-        return Response(builders.bundle(request, [builders.audit_event(e) for e in events], total, page, count))
+        return Response(builders.bundle(request, [audit_fhir.audit_event(e) for e in events], total, page, count))
 
 
 class NotFoundView(FhirView):
