@@ -71,12 +71,16 @@ def paginated(request, items: list, total: int, page: int, page_size: int) -> Re
     )
 
 
+# Beyond this a page number is no list anyone reads, and its SQL offset would overflow.
+MAX_PAGE = 1_000_000
+
+
 def page_params(
     request, default_size: int = 50, max_size: int = 200, *, size_param: str = "page_size", strict: bool = True
 ) -> tuple[int, int]:
     """The one reader of page numbers, for the API, /fhir/ (`size_param="_count"`) and the pages.
 
-    `page` and the size are whole numbers from 1; a size above `max_size` is capped. Strict (the API
+    `page` is a whole number from 1 to MAX_PAGE, the size one from 1; a size above `max_size` is capped. Strict (the API
     and FHIR): anything else is `InvalidInput` (400, `invalid`, naming the parameter); lenient (the
     pages, `strict=False`): page 1 and the default size instead.
     """
@@ -90,7 +94,7 @@ def page_params(
             value = default if raw in (None, "") else int(raw)
         except ValueError:
             value = 0
-        if value < 1:
+        if value < 1 or (name == "page" and value > MAX_PAGE):
             if strict:
                 message = _("Paramètre de pagination invalide (%(names)s).") % {"names": f"page, {size_param}"}
                 raise InvalidInput(message, fields={name: _("Un nombre entier à partir de 1.")})

@@ -259,6 +259,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # OpenAPI links (creating operations -> operations taking the id), for stateful clients.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chu_portal.schema.declare_body_errors",
+        "chu_portal.schema.add_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReportTypeEnum": "records.constants.ReportType",
         "StayKindEnum": "records.constants.StayKind",

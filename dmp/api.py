@@ -390,7 +390,7 @@ class UnblockView(APIView):
     @extend_schema(
         tags=TAG,
         parameters=[OpenApiParameter("rpps", str, OpenApiParameter.PATH, pattern=RPPS_PATTERN)],
-        responses=responses({204: OpenApiResponse(description="Unblocked.")}, 401, 403, 404),
+        responses=responses({204: OpenApiResponse(description="Unblocked.")}, 400, 401, 403, 404),
     )
     def delete(self, request, patient_id, rpps):
         blocking.professional_unblock(actor=request.user, patient_id=patient_id, rpps=rpps)
