@@ -16,10 +16,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttling import ConsentRequestThrottle
 from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
 from chu_portal.schema import PAGE_PARAMETERS, Instant, PersonSerializer, checked_by_service, page_of, responses
 
+from . import files
 from .consent import blocking, requests
 from .consent import emergency as consent_emergency
 from .consent import grants as consent_grants
@@ -309,7 +311,7 @@ class DocumentContentView(APIView):
             handle,
             content_type=document.mime_type,
             as_attachment=download,
-            filename=document.original_filename or "document",
+            filename=files.name_for_type(document.original_filename or "document", document.mime_type),
         )
         response["Cache-Control"] = "private, no-store"
         return response
@@ -447,6 +449,8 @@ class EmergencySerializer(serializers.Serializer):
 
 
 class ConsentRequestCreateView(APIView):
+    throttle_classes = [ConsentRequestThrottle]
+
     @extend_schema(
         tags=CONSENT_TAG,
         request=ConsentRequestSerializer,

@@ -30,6 +30,8 @@ SHOTS = [
     ("two-records", None, "/deux-dossiers/"),
     ("patient-dmp", "camille.martin", "/dmp/"),
     ("patient-history", "camille.martin", "/dmp/historique-des-acces/"),
+    ("patient-gp", "camille.martin", "/dmp/medecin-traitant/?q=garnier"),
+    ("doctor-designations", "dr.moreau", "/dmp/pro/designations/"),
     ("clinician-patients", "dr.bernard", "/patients/"),
     ("clinician-record", "dr.bernard", "record"),
     ("gp-dashboard", "dr.moreau", "/dmp/pro/nouveaux-documents/"),

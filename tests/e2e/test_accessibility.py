@@ -22,6 +22,7 @@ PAGES = {
             "/dmp/parametres/",
             "/dmp/historique-des-acces/",
             "/dmp/profil-medical/",
+            "/dmp/medecin-traitant/?q=garnier",
             "/accounts/securite/",
         ],
     ),
@@ -29,7 +30,7 @@ PAGES = {
         "dr.bernard",
         ["/patients/", "/patients/recherche/?q=martin", "/avis/", "/lettres-de-liaison-manquantes/"],
     ),
-    "gp": ("dr.moreau", ["/dmp/pro/", "/dmp/pro/nouveaux-documents/"]),
+    "gp": ("dr.moreau", ["/dmp/pro/", "/dmp/pro/nouveaux-documents/", "/dmp/pro/designations/", "/dmp/notifications/"]),
     "dpo": ("dpo.mercier", ["/controle/"]),
 }
 
