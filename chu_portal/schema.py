@@ -82,9 +82,7 @@ def error_body(status: int) -> type[serializers.Serializer]:
     """The {"detail", "code", "fields"?} body of one status, its `code` limited to that status's codes."""
     if status not in _error_bodies:
         codes = ERROR_CODES_BY_STATUS[status]
-        code = extend_schema_field({"type": "string", "enum": codes})(
-            serializers.CharField(help_text=_ERROR_TEXT[status])
-        )
+        code = with_schema(serializers.CharField(help_text=_ERROR_TEXT[status]), {"type": "string", "enum": codes})
         _error_bodies[status] = type(
             f"Error{status}Serializer",
             (ErrorSerializer,),
@@ -160,7 +158,17 @@ def checked_by_service(field: serializers.Field, schema: dict) -> serializers.Fi
     """A request field that the service checks itself, after its access decision (so that a refusal is
     traced first and the message is the service's): the schema states the check (`schema`, the
     field's whole JSON schema), the serializer does not repeat it."""
-    return extend_schema_field(schema)(field)
+    return with_schema(field, schema)
+
+
+def with_schema(field: serializers.Field, schema: dict) -> serializers.Field:
+    """`field`, described by `schema` in the OpenAPI document. The annotation goes on a subclass: a
+    serializer deep-copies its declared fields (a new instance of the class), which drops anything
+    set on the instance."""
+    annotated = type(field.__class__.__name__, (field.__class__,), {"__module__": field.__class__.__module__})
+    extend_schema_field(schema)(annotated)
+    field.__class__ = annotated
+    return field
 
 
 class PersonSerializer(serializers.Serializer):

@@ -304,23 +304,6 @@ class MissingLetterSerializer(serializers.Serializer):
     discharged_at = Instant()
 
 
-def opinion_json(opinion) -> dict:
-    return {
-        "id": str(opinion.public_id),
-        "patient": str(opinion.patient.public_id),
-        "stay": str(opinion.stay.public_id),
-        "requested_by": opinion.requested_by.display_name,
-        "consulted_doctor": opinion.consulted_doctor.username if opinion.consulted_doctor_id else None,
-        "consulted_unit": opinion.consulted_unit.code if opinion.consulted_unit_id else None,
-        "question": opinion.question,
-        "status": opinion.shown_status,
-        "created_at": opinion.created_at,
-        "expires_at": opinion.expires_at if opinion.status == "open" else None,
-        "finished_at": opinion.finished_at,
-        "answer": str(opinion.answer.public_id) if opinion.answer_id else None,
-    }
-
-
 class TransferSerializer(serializers.Serializer):
     unit = serializers.CharField(max_length=20)
 
