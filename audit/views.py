@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message
 
@@ -41,10 +42,7 @@ def _filters_or_message(request):
 @require_GET
 def console(request):
     filters, error = _filters_or_message(request)
-    try:
-        page = max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        page = 1
+    page, _size = page_params(request, strict=False)
     result = trail_review.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
     if error:
         messages.error(request, error)
