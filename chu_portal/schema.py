@@ -200,6 +200,7 @@ ID_PARAMETER = {
     "ReportSummary": "report_id",
     "Stay": "stay_id",
     "Opinion": "opinion_id",
+    "StayOpinion": "opinion_id",
     "Document": "document_id",
     "ConsentRequestOut": "request_id",
     "GrantOut": "grant_id",
