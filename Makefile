@@ -12,7 +12,7 @@ screenshots:  ## phone and desktop screenshots of the main pages into docs/scree
 
 lint:  ## the static checks of make test, no service needed: ruff, ruff format, pending migrations, bandit, architecture
 	bash scripts/venv.sh requirements-dev.txt && .venv/bin/ruff check . && .venv/bin/ruff format --check . \
-	  && DATABASE_URL=sqlite://:memory: .venv/bin/python manage.py makemigrations --check --dry-run \
+	  && DEBUG=true DATABASE_URL=sqlite://:memory: .venv/bin/python manage.py makemigrations --check --dry-run \
 	  && .venv/bin/bandit -q -r accounts audit chu_portal demo dmp records fhir -x '*/migrations/*' -ll \
 	  && .venv/bin/python -m pytest -q tests/test_architecture.py
 

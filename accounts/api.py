@@ -1,6 +1,7 @@
 """API of accounts: token login and logout, and `/api/v1/me/`."""
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,6 +15,7 @@ from chu_portal.schema import responses
 
 from . import second_factor
 from .models import ApiToken
+from .throttling import TokenThrottle
 from .views import lockout_response
 
 
@@ -49,6 +51,7 @@ class MeSerializer(serializers.Serializer):
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [TokenThrottle]
 
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
@@ -60,14 +63,26 @@ class TokenView(APIView):
         )
         if getattr(request._request, "axes_locked_out", False):
             return lockout_response(request._request)
+        # One answer for every failure: a wrong password, a missing or a wrong code alike, so that
+        # the answer never says the password was right (no password oracle behind the second factor).
+        failed = ServiceError(
+            _(
+                "Identifiant, mot de passe ou code du second facteur incorrect (les professionnels "
+                "joignent le code de leur application, champ otp)."
+            ),
+            code="not_authenticated",
+            status=401,
+        )
         if user is None:
-            raise ServiceError(_("Identifiant ou mot de passe incorrect."), code="not_authenticated", status=401)
+            raise failed
         if second_factor.required_for(user):
             otp = serializer.validated_data.get("otp", "")
-            if not otp:
-                raise ServiceError(_("Code du second facteur requis (champ otp)."), code="otp_required", status=401)
-            if second_factor.verify(user, otp) is None:
-                raise ServiceError(_("Code du second facteur incorrect."), code="otp_invalid", status=401)
+            if not otp or second_factor.verify(user, otp) is None:
+                # Counted by django-axes like a wrong password: the code cannot be tried without end.
+                user_login_failed.send(
+                    sender=__name__, credentials={"username": user.get_username()}, request=request._request
+                )
+                raise failed
         token, raw = ApiToken.issue(user)
         return Response({"token": raw, "expires": token.expires}, status=status.HTTP_200_OK)
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -66,9 +67,49 @@ class Unit(models.Model):
 class User(AbstractUser):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=30, choices=Role.choices, default=Role.PATIENT)
+    # Part of every session's hash: raising it ends all the user's sessions (credentials_revoke).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid")]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_role = instance.__dict__.get("role")
+        return instance
+
+    def save(self, *args, **kwargs):
+        """A new password (set_password, not a login's rehash) or a new role ends the user's sessions
+        and API tokens: a credential that proved the old one dies with it (docs/security.md)."""
+        update_fields = kwargs.get("update_fields")
+        loaded_role = getattr(self, "_loaded_role", None)
+        role_changed = loaded_role is not None and loaded_role != self.role
+        if update_fields is not None and "role" not in update_fields:
+            role_changed = False
+        # AbstractBaseUser keeps the raw password until save; a login's rehash clears it first.
+        password_changed = self.pk is not None and self._password is not None
+        revoke = self.pk is not None and (role_changed or password_changed)
+        if revoke:
+            self.session_epoch += 1
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_epoch"}
+        super().save(*args, **kwargs)
+        self._loaded_role = self.role
+        if revoke:
+            ApiToken.objects.filter(user=self).live().update(revoked_at=timezone.now())
+
+    def credentials_revoke(self) -> None:
+        """End every session and API token of this user (second-factor reset, account recovery)."""
+        User.objects.filter(pk=self.pk).update(session_epoch=models.F("session_epoch") + 1)
+        self.refresh_from_db(fields=["session_epoch"])
+        ApiToken.objects.filter(user=self).live().update(revoked_at=timezone.now())
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers the password; the role and the epoch end sessions on their change too.
+        key_salt = "accounts.User.get_session_auth_hash"
+        value = f"{self.password}|{self.role}|{self.session_epoch}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def get_full_name(self) -> str:
         full = super().get_full_name()

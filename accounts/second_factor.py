@@ -108,6 +108,8 @@ def second_factor_reset(*, actor: User, user: User) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        # Whoever held the lost phone may hold a session or a token too: they end here.
+        user.credentials_revoke()
         audit.record(
             actor=actor,
             action=Action.RESET_SECOND_FACTOR,

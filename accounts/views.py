@@ -12,7 +12,7 @@ from django_otp import login as otp_login
 
 from chu_portal.refusals import errors_into
 
-from . import second_factor
+from . import second_factor, throttling
 from .forms import OtpForm
 from .models import Role
 
@@ -89,6 +89,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        # Reset e-mails asked from one address are limited (429 page past THROTTLE_RATES["password_reset"]).
+        throttling.limit_request(throttling.PasswordResetThrottle, request)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

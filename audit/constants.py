@@ -44,9 +44,27 @@ class Action(models.TextChoices):
     RESET_SECOND_FACTOR = "reset_second_factor", "reset second factor"
     EXPORT = "export", "export"
     REVIEW = "review", "review"
+    # An administrator's change in /admin/ (mode admin): the access matrix, roles, units, accounts.
+    ADMIN_ADD = "admin_add", "admin add"
+    ADMIN_CHANGE = "admin_change", "admin change"
+    ADMIN_DELETE = "admin_delete", "admin delete"
+    # An invitation link sent to a new staff account (sets its own password, then enrols).
+    INVITE = "invite", "invite"
+    # A request refused by a rate limit (accounts/throttling.py): a burst against an oracle.
+    RATE_LIMITED = "rate_limited", "rate limited"
+    # An activation code issued for an account already active: an account recovery.
+    ACCOUNT_RECOVERY = "account_recovery", "account recovery"
 
 
 # Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).
 FLAGGED_MODES = {Mode.EMERGENCY: "emergency_access", Mode.SAMU: "samu_access"}
 # Security events the DPO sees flagged whatever their mode.
-FLAGGED_ACTIONS = {Action.LOGIN_LOCKOUT: "login_lockout", Action.RESET_SECOND_FACTOR: "second_factor_reset"}
+FLAGGED_ACTIONS = {
+    Action.LOGIN_LOCKOUT: "login_lockout",
+    Action.RESET_SECOND_FACTOR: "second_factor_reset",
+    Action.ADMIN_ADD: "admin_change",
+    Action.ADMIN_CHANGE: "admin_change",
+    Action.ADMIN_DELETE: "admin_change",
+    Action.RATE_LIMITED: "rate_limited",
+    Action.ACCOUNT_RECOVERY: "account_recovery",
+}

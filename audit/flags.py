@@ -39,6 +39,11 @@ LABELS = {
     MANY_PATIENTS: _("nombreux patients consultés en peu de temps"),
     IN_PERSON_CONSENT: _("consentement recueilli en présence du patient"),
     GP_RIGHTS: _("droits du médecin traitant donnés ou retirés"),
+    "login_lockout": _("connexion verrouillée après des échecs répétés"),
+    "second_factor_reset": _("second facteur réinitialisé"),
+    "admin_change": _("modification dans l'administration"),
+    "rate_limited": _("limite de fréquence atteinte"),
+    "account_recovery": _("récupération de compte"),
 }
 
 # Annotation name -> reason code; "flag_stored" carries the reason written with the trace.

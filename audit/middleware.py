@@ -3,6 +3,8 @@
 import re
 import uuid
 
+from chu_portal.client_ip import client_ip
+
 from . import context
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -16,9 +18,7 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = context.set_current(
-            context.RequestContext(ip=request.META.get("REMOTE_ADDR") or None, request_id=request_id)
-        )
+        token = context.set_current(context.RequestContext(ip=client_ip(request), request_id=request_id))
         try:
             response = self.get_response(request)
         finally:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chu_portal.settings")
+# Development settings unless told otherwise (DEBUG defaults to off, which needs a SECRET_KEY).
+os.environ.setdefault("DEBUG", "true")
 
 import django  # noqa: E402
 

@@ -29,6 +29,8 @@ from records.services import reports as reports_service
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chu_portal.settings")
+# Development settings unless told otherwise (DEBUG defaults to off, which needs a SECRET_KEY).
+os.environ.setdefault("DEBUG", "true")
 
 QUEUE = "feed_bench"
 PARKED = "feed_bench_parked"

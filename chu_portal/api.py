@@ -7,7 +7,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ServiceError
+from .errors import RATE_LIMITED_MESSAGE, ServiceError
 
 
 class Pagination(PageNumberPagination):
@@ -32,7 +32,8 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code}
         if exc.fields:
             body["fields"] = {k: str(v) for k, v in exc.fields.items()}
-        return Response(body, status=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        return Response(body, status=exc.status, headers={"Retry-After": str(retry_after)} if retry_after else None)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -43,6 +44,9 @@ def exception_handler(exc, context):
     code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "invalid")
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": "Données invalides.", "code": code, "fields": exc.detail}
+    elif isinstance(exc, exceptions.Throttled):
+        # DRF's throttle (accounts/throttling.py); DRF's handler set Retry-After.
+        response.data = {"detail": str(RATE_LIMITED_MESSAGE), "code": code}
     else:
         response.data = {"detail": str(getattr(exc, "detail", exc)), "code": code}
     if response.status_code == status.HTTP_401_UNAUTHORIZED:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,17 @@ class NotFound(ServiceError):
 
     status = 404
     code = "not_found"
+
+
+RATE_LIMITED_MESSAGE = _("Trop de demandes en peu de temps : réessayez dans quelques minutes.")
+
+
+class RateLimited(ServiceError):
+    """Too many requests of one kind (accounts/throttling.py): 429, with the seconds to wait (Retry-After)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None):
+        super().__init__(message or str(RATE_LIMITED_MESSAGE))
+        self.retry_after = max(1, math.ceil(retry_after)) if retry_after else None

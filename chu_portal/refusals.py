@@ -11,7 +11,7 @@ from django.core.handlers.exception import response_for_exception
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
-from .errors import AccessDenied, NotFound, ServiceError
+from .errors import AccessDenied, NotFound, RateLimited, ServiceError
 
 # The API and FHIR views answer their own errors (chu_portal/api.py, fhir/views.py): never a page.
 API_PREFIXES = ("/api/", "/fhir/")
@@ -32,8 +32,12 @@ def refusal_response(request, exc: ServiceError):
 
     Never traces: the service that refused has traced it already.
     """
+    retry_after = getattr(exc, "retry_after", None)
     if wants_json(request):
-        return JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
+        response = JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
     if exc.status == 404:
         # Exactly what Django answers to Http404 raised by a view (404.html, nothing revealed).
         return response_for_exception(request, Http404(exc.message))
@@ -47,7 +51,10 @@ def refusal_response(request, exc: ServiceError):
         "can_break_glass": bool(decision and decision.can_break_glass),
         "traced": isinstance(exc, AccessDenied),
     }
-    return render(request, template, context, status=exc.status)
+    response = render(request, template, context, status=exc.status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 class RefusalMiddleware:
@@ -84,6 +91,8 @@ def _for_the_refusal_page(exc: ServiceError, *, refusals: bool) -> bool:
     """
     if exc.status == 404:
         return not isinstance(exc, NotFound)
+    if isinstance(exc, RateLimited):
+        return True  # 429 with Retry-After, never a form error answered 200
     return isinstance(exc, AccessDenied) and not refusals
 
 

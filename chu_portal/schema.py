@@ -58,7 +58,7 @@ _ERROR_TEXT = {
     409: "State conflict (`conflict`).",
     413: "File too large (`file_too_large`).",
     415: "Unsupported file type (`unsupported_file_type`).",
-    429: "Too many attempts (`rate_limited`).",
+    429: "Too many attempts (`rate_limited`); the `Retry-After` header gives the seconds to wait.",
 }
 
 
@@ -69,6 +69,19 @@ def errors(*statuses: int) -> dict:
 
 def responses(ok: dict, *statuses: int) -> dict:
     return {**ok, **errors(*statuses)}
+
+
+def retry_after_headers(result, generator, request, public):
+    """drf-spectacular post-processing hook: every 429 answer declares its `Retry-After` header."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            answer = operation.get("responses", {}).get("429") if isinstance(operation, dict) else None
+            if answer is not None:
+                answer.setdefault("headers", {})["Retry-After"] = {
+                    "description": "Seconds to wait before asking again.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+    return result
 
 
 _pages: dict[str, type[serializers.Serializer]] = {}

@@ -31,13 +31,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 # --- Core -----------------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", True)
+# Production is the default: DEBUG is on only when set (the README's run command sets it itself).
+DEBUG = env_bool("DEBUG", False)
+# A key published in this repository: used only in DEBUG, refused in production (docs/security.md).
 _DEV_SECRET_KEY = "dev-only-not-secret-chu-portal-embedded-mode-key-0123456789abcdef"
+
+
+def weak_secret_key(key: str) -> str:
+    """Why `key` may not sign production sessions and reset links ("" when it may)."""
+    if not key:
+        return "SECRET_KEY must be set when DEBUG is off (production mode)."
+    if key == _DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "SECRET_KEY is a published development key: set your own when DEBUG is off."
+    if len(key) < 50 or len(set(key)) < 5:
+        return "SECRET_KEY is weak (fewer than 50 characters or 5 distinct ones): set a random key of 50+ characters."
+    return ""
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not DEBUG and (problem := weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(problem)
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production mode).")
     SECRET_KEY = _DEV_SECRET_KEY
+# True only with the published development key (DEBUG at start-up): `seed_demo --force` needs it.
+SECRET_KEY_IS_DEVELOPMENT = SECRET_KEY == _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -68,8 +85,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses a body past the upload limit before anything reads it (chu_portal/uploads.py).
+    "chu_portal.uploads.UploadLimitMiddleware",
     "csp.middleware.CSPMiddleware",
     "chu_portal.middleware.PermissionsPolicyMiddleware",
+    "chu_portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -259,6 +279,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every 429 answer declares Retry-After (rate limits, accounts/throttling.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "chu_portal.schema.retry_after_headers"],
     "ENUM_NAME_OVERRIDES": {
         "ReportTypeEnum": "records.constants.ReportType",
         "StayKindEnum": "records.constants.StayKind",
@@ -286,8 +308,17 @@ OPINION_GRACE_HOURS = env_int("OPINION_GRACE_HOURS", 48)
 OPINION_MAX_DAYS = env_int("OPINION_MAX_DAYS", 14)
 # Emergency access (bris de glace) window, in hours.
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4)
-# DMP uploads: largest accepted file, in bytes (20 MB).
+# DMP uploads: largest accepted file, in bytes (20 MB). The request body may be this plus 256 KiB
+# (chu_portal/uploads.py); past it the portal answers 413 before reading the body.
 DMP_UPLOAD_MAX_BYTES = env_int("DMP_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "chu_portal.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# PDF inspection (dmp/files.py): most objects a PDF may hold, and the longest its inspection may take.
+DMP_UPLOAD_PDF_MAX_OBJECTS = env_int("DMP_UPLOAD_PDF_MAX_OBJECTS", 20000)
+DMP_UPLOAD_INSPECT_SECONDS = env_int("DMP_UPLOAD_INSPECT_SECONDS", 5)
 # Default lifetime of a DMP authorisation (AccessGrant), in days (assumed: 1 year).
 DMP_GRANT_DEFAULT_DAYS = env_int("DMP_GRANT_DEFAULT_DAYS", 365)
 # Longest DMP authorisation a professional may ask for, in days (requests above it are refused).
@@ -370,13 +401,43 @@ BACKUP_CODES_COUNT = 10
 PROFESSIONAL_SESSION_IDLE_SECONDS = env_int("PROFESSIONAL_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 
-# Login throttling (django-axes): lock a username from an address after repeated failures.
+# The client's address behind the hospital's proxy (chu_portal/client_ip.py): empty means REMOTE_ADDR;
+# e.g. X-Forwarded-For, read CLIENT_IP_PROXIES hops from the right (one per trusted proxy).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+CLIENT_IP_PROXIES = max(1, env_int("CLIENT_IP_PROXIES", 1))
+
+# Login throttling (django-axes): lock a username from an address after AXES_FAILURE_LIMIT failures,
+# and an address whatever the usernames (password spraying) after AXES_ADDRESS_FAILURE_LIMIT
+# (accounts/lockout.py). Both are traced and flagged for the DPO.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "chu_portal.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
+# django-axes' admin pages keep raw form data: not registered (unlock with manage.py axes_reset_ip/_username).
+AXES_ENABLE_ADMIN = False
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF rate ("30/hour"); "off" or "none" disables the limit."""
+    value = os.environ.get(name, default).strip()
+    return None if value.lower() in {"off", "none", ""} else value
+
+
+# Rate limits (accounts/throttling.py: DRF throttles on the Django cache), one setting per scope.
+THROTTLE_RATES = {
+    "lookup_user": env_rate("THROTTLE_LOOKUP_USER", "30/hour"),  # INS lookups by one professional
+    "lookup_ins": env_rate("THROTTLE_LOOKUP_INS", "10/hour"),  # lookups of one INS, by anyone
+    "token": env_rate("THROTTLE_TOKEN", "20/minute"),  # API token requests from one address
+    "password_reset": env_rate("THROTTLE_PASSWORD_RESET", "5/hour"),  # reset e-mails asked from one address
+    "activation": env_rate("THROTTLE_ACTIVATION", "10/hour"),  # activation attempts from one address
+    "consent_request": env_rate("THROTTLE_CONSENT_REQUEST", "30/hour"),  # consent requests by one professional
+}
+THROTTLE_CACHE_PREFIX = "throttle"
 
 # Content Security Policy (django-csp): nonces, no unsafe-inline, no framing.
 CONTENT_SECURITY_POLICY = {

@@ -9,9 +9,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttling import ConsentRequestThrottle
 from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
 
+from . import files
 from .consent import blocking, requests
 from .consent import emergency as consent_emergency
 from .consent import grants as consent_grants
@@ -148,7 +150,7 @@ class DocumentContentView(APIView):
             handle,
             content_type=document.mime_type,
             as_attachment=download,
-            filename=document.original_filename or "document",
+            filename=files.name_for_type(document.original_filename or "document", document.mime_type),
         )
         response["Cache-Control"] = "private, no-store"
         return response
@@ -288,6 +290,8 @@ class EmergencySerializer(serializers.Serializer):
 
 
 class ConsentRequestCreateView(APIView):
+    throttle_classes = [ConsentRequestThrottle]
+
     def post(self, request, patient_id):
         data = ConsentRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)

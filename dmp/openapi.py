@@ -95,7 +95,7 @@ extend_schema_view(
             OpenApiParameter("ins", str, required=True, description="Matricule INS (exact)."),
             OpenApiParameter("birth_date", OpenApiTypes.DATE, required=True),
         ],
-        responses=responses({200: LookupResultSerializer}, *READ_ERRORS),
+        responses=responses({200: LookupResultSerializer}, *READ_ERRORS, 429),
     )
 )(api.LookupView)
 
@@ -215,7 +215,7 @@ extend_schema_view(
     post=extend_schema(
         tags=CONSENT_TAG,
         request=api.ConsentRequestSerializer,
-        responses=responses({201: ConsentRequestOutSerializer}, 400, 401, 403, 404, 409),
+        responses=responses({201: ConsentRequestOutSerializer}, 400, 401, 403, 404, 409, 429),
     )
 )(api.ConsentRequestCreateView)
 extend_schema_view(

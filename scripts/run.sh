@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh requirements.txt
+# Development mode: DEBUG defaults to off (production), so the one-command embedded start sets it.
+export DEBUG=true
 .venv/bin/python manage.py compile_translations >/dev/null
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py seed_demo

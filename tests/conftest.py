@@ -45,6 +45,14 @@ class VerifiedClient(Client):
 
 
 @pytest.fixture(autouse=True)
+def _throttle_keys_of_this_test(settings):
+    """Rate limits count in the shared Redis cache: each test counts under its own key prefix."""
+    import uuid
+
+    settings.THROTTLE_CACHE_PREFIX = f"throttle-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
 def _postgres_only(request):
     """The suite runs against PostgreSQL (triggers, roles, snapshots): say so when it does not."""
     if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":

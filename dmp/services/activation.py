@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from audit import services as audit
-from audit.constants import Mode
+from audit.constants import Action, Mode
 from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
 
-from ..constants import DmpAction
+from ..constants import DmpAction, NotificationKind
 from ..models import ActivationCode
+from . import notifications
 from .records import parse_date, shared_record_for
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -40,8 +41,16 @@ def _username_for(patient: Patient) -> str:
     return candidate
 
 
-def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
-    """CHU staff hand a patient an activation code ("Pensez à activer votre espace santé"); traced."""
+RECOVERY_REASON_MIN = 10
+
+
+def activation_code_issue(*, actor, patient_id, reason: str = "") -> tuple[str, User]:
+    """CHU staff hand a patient an activation code ("Pensez à activer votre espace santé"); traced.
+
+    For an account already active the code is an account recovery (it will replace her password):
+    it needs the staff member's reason, is traced and flagged for the DPO, and the patient is told
+    at once in her inbox and by e-mail.
+    """
     patient = get_by_public_id_or_404(Patient.objects.select_related("account"), patient_id, _("Patient introuvable."))
     if not (getattr(actor, "is_authenticated", False) and (actor.is_chu_staff or actor.role == Role.ADMIN)):
         audit.refuse(
@@ -50,6 +59,17 @@ def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
             decision=Decision.deny("forbidden", _("Réservé au personnel du CHU.")),
             patient_id=patient.public_id,
             object_type="activation_code",
+        )
+    recovery = patient.account is not None and patient.account.is_active
+    reason = " ".join((reason or "").split())
+    if recovery and len(reason) < RECOVERY_REASON_MIN:
+        raise InvalidInput(
+            _(
+                "Ce compte est déjà actif : un nouveau code remplacera le mot de passe de la patiente. "
+                "Indiquez pourquoi (au moins %(n)s caractères)."
+            )
+            % {"n": RECOVERY_REASON_MIN},
+            fields={"reason": _("Motif obligatoire pour une récupération de compte.")},
         )
     raw = "-".join("".join(secrets.choice(CODE_ALPHABET) for _i in range(4)) for _j in range(3))
     with transaction.atomic():
@@ -73,12 +93,28 @@ def activation_code_issue(*, actor, patient_id) -> tuple[str, User]:
         )
         audit.record(
             actor=actor,
-            action=DmpAction.ISSUE_ACTIVATION_CODE,
+            action=Action.ACCOUNT_RECOVERY if recovery else DmpAction.ISSUE_ACTIVATION_CODE,
             mode=Mode.NONE,
             patient_id=patient.public_id,
             object_type="activation_code",
+            reason=reason[:500],
         )
+        if recovery:
+            _tell_patient(
+                account,
+                _(
+                    "Le CHU a émis un code de récupération de votre compte (%(who)s). S'il est utilisé, votre "
+                    "mot de passe sera remplacé et vos sessions fermées. Si vous ne l'avez pas demandé, "
+                    "contactez le CHU."
+                )
+                % {"who": actor.display_name},
+            )
     return raw, account
+
+
+def _tell_patient(account: User, message: str) -> None:
+    """A security message: in the inbox and by e-mail whatever her e-mail preference (no medical content)."""
+    notifications.notify(recipient=account, kind=NotificationKind.SETTINGS, message=message[:400], email=True)
 
 
 ACTIVATION_REFUSED = _("Code d'activation ou date de naissance incorrects, ou code expiré.")
@@ -116,20 +152,31 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
     except ValidationError as exc:
         message = " ".join(exc.messages)
         raise InvalidInput(message, fields={"password": message}) from exc
+    recovery = account.is_active
     with transaction.atomic():
         used = ActivationCode.objects.filter(pk=activation.pk, used_at__isnull=True).update(used_at=now)
         if not used:
             raise InvalidInput(str(ACTIVATION_REFUSED))
+        # A new password ends every session and API token of the account (accounts.models.User.save).
         account.set_password(password)
         account.is_active = True
         account.save(update_fields=["password", "is_active"])
         shared_record_for(patient)
         audit.record(
             actor=account,
-            action=DmpAction.ACTIVATE,
+            action=Action.ACCOUNT_RECOVERY if recovery else DmpAction.ACTIVATE,
             mode=Mode.SELF,
             patient_id=patient.public_id,
             object_type="account",
             object_id=account.public_id,
+            reason="password replaced by an activation code" if recovery else "",
         )
+        if recovery:
+            _tell_patient(
+                account,
+                _(
+                    "Votre mot de passe a été remplacé avec un code de récupération du CHU ; vos autres "
+                    "sessions sont fermées. Si ce n'est pas vous, contactez le CHU sans attendre."
+                ),
+            )
     return account

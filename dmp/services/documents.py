@@ -187,6 +187,7 @@ def document_upload(
     event_date = parse_date(event_date)
     original = files.clean_filename(filename if filename is not None else getattr(uploaded, "name", ""))
     inspected = files.inspect(uploaded)
+    original = files.name_for_type(original, inspected.mime_type)
     stored = _store(ContentFile(inspected.clean) if inspected.clean is not None else uploaded, inspected.extension)
     try:
         with transaction.atomic():

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts import throttling
 from accounts.models import PROFESSIONAL_ROLES, ProfessionalProfile, User
 from audit import services as audit
 from audit.constants import Action, Mode
@@ -40,6 +41,9 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
         birth = None
     if not ins or birth is None:
         raise InvalidInput(_("Indiquez le matricule INS et la date de naissance."), fields={"ins": _("Obligatoire.")})
+    # Rate limits per professional and per INS, found or not (a hit counts too): not an oracle.
+    throttling.limit(throttling.LOOKUP_USER, actor.pk, actor=actor)
+    throttling.limit(throttling.LOOKUP_INS, ins, actor=actor)
     patient = Patient.objects.filter(nir=ins, birth_date=birth).first()
     if patient is None:
         audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type="patient")

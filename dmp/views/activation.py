@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from accounts import throttling
 from chu_portal.refusals import errors_into
 
 from ..forms import ActivationForm
@@ -14,6 +15,9 @@ from ..services import activation
 
 def activate(request):
     form = ActivationForm(request.POST or None)
+    if request.method == "POST":
+        # Every attempt counts, well-formed or not (the code and the birth date are guessed here).
+        throttling.limit_request(throttling.ActivationThrottle, request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         with errors_into(form, fields={"password": "password"}):

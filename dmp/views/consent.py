@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import throttling
 from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.refusals import errors_as_message, errors_into
 
@@ -39,6 +40,9 @@ def access_request(request, patient_id):
         ),
         "designation": InPersonDesignationForm(request.POST if posted == "designation" else None, prefix="designation"),
     }
+    if posted == "request":
+        # Every request counts, valid or not (429 page past THROTTLE_RATES["consent_request"]).
+        throttling.limit_request(throttling.ConsentRequestThrottle, request)
     if posted in forms_ and forms_[posted].is_valid():
         data = forms_[posted].cleaned_data
         # A refusal here (not a 404) is the answer to this form: it is shown in it.

@@ -17,7 +17,7 @@ from accounts.models import Role
 from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
 
-from .. import access
+from .. import access, files
 from ..forms import FilterForm, UploadForm
 from ..services import documents as documents_service
 from ..services import records
@@ -105,7 +105,7 @@ def document_content(request, document_id):
         handle,
         content_type=document.mime_type,
         as_attachment=download,
-        filename=document.original_filename or "document",
+        filename=files.name_for_type(document.original_filename or "document", document.mime_type),
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -68,6 +68,8 @@ class World:
 @pytest.fixture
 def world(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Its own rate limits: the matrix probes the lookup and the token endpoint many times.
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES)
     ortho, cardio = UnitFactory(code="ORTHO", name="Orthopédie"), UnitFactory(code="CARDIO", name="Cardiologie")
     victim_account = UserFactory(role=Role.PATIENT, username="victim")
     victim = PatientFactory(birth_name="VICTIME", first_names="Léa", account=victim_account)
@@ -541,6 +543,35 @@ def test_the_admin_site_shows_no_medical_content(world):
     urls = ["/admin/"] + [f"/admin/{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry]
     for url in urls:
         assert not leaks(page.get(url).content.decode()), url
+
+
+def test_every_response_of_the_registry_forbids_caching(world):
+    """Issue 18: pages, JSON lists and FHIR answers carrying personal or medical data are `no-store`.
+    Probed over every GET of the registry, as the victim, her surgeon (who see the canaries) and anonymous."""
+    from accounts.models import User
+
+    probers = {}
+    for name, user in (("victim", world.victim.account), ("surgeon", User.objects.get(username="dr.ortho"))):
+        page, api = VerifiedClient(), APIClient()
+        page.force_login(user)
+        api.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(user)[1]}")
+        probers[name] = (page, api)
+    probers["anonymous"] = (VerifiedClient(), APIClient())
+    missing, seen_data = [], 0
+    for name, route, pattern, method in probes():
+        if method != "GET":
+            continue
+        url = build_url(name, route, pattern, world, 0)
+        query = QUERY.get(name, {})
+        query = query(world) if callable(query) else query
+        for who, (page, api) in probers.items():
+            response = (api if url.startswith(("/api/", "/fhir/")) else page).get(url, query)
+            content = b"".join(response.streaming_content) if response.streaming else response.content
+            seen_data += bool(leaks(content.decode("utf-8", "replace")))
+            if "no-store" not in response.get("Cache-Control", ""):
+                missing.append(f"{who} GET {name} -> {response.status_code}: {response.get('Cache-Control')}")
+    assert seen_data > 5  # the probe reached her data on pages, JSON and FHIR
+    assert missing == []
 
 
 def test_the_canaries_are_visible_to_those_who_may_see_them(world):

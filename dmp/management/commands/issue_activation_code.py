@@ -14,14 +14,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("ipp")
         parser.add_argument("--by", required=True, help="username of the CHU staff member or admin handing it")
+        parser.add_argument(
+            "--reason", default="", help="required when the account is already active (an account recovery, flagged)"
+        )
 
-    def handle(self, *args, ipp, by, **options):
+    def handle(self, *args, ipp, by, reason="", **options):
         patient = Patient.objects.filter(ipp=ipp).first()
         actor = User.objects.filter(username=by).first()
         if patient is None or actor is None:
             raise CommandError("unknown patient IPP or username")
         try:
-            code, account = activation.activation_code_issue(actor=actor, patient_id=patient.public_id)
+            code, account = activation.activation_code_issue(actor=actor, patient_id=patient.public_id, reason=reason)
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"username: {account.username}\nactivation code: {code}")
