@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttling
 from accounts.models import PROFESSIONAL_ROLES
+from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message, errors_into
 
 from ..consent import emergency as consent_emergency
@@ -113,11 +114,17 @@ def pro_requests(request):
 # --- The patient ------------------------------------------------------------------------------
 
 
+SHORTER_DAYS = (180, 90, 30, 7, 1)
+
+
 @login_required
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
     items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
     grants = consent_grants.grants_list(actor=request.user)
+    for item in items:
+        # The patient may approve for less than asked (never more).
+        item.shorter_durations = [item.duration_days] + [d for d in SHORTER_DAYS if d < item.duration_days]
     return render(
         request,
         "dmp/consents.html",
@@ -141,9 +148,23 @@ def _consent_action(request, verb, done):
 def consent_approve(request, request_id):
     return _consent_action(
         request,
-        lambda: requests.consent_request_approve(actor=request.user, request_id=request_id),
+        lambda: requests.consent_request_approve(
+            actor=request.user, request_id=request_id, duration_days=_shortened_days(request)
+        ),
         _("Autorisation accordée. Vous pouvez la révoquer à tout moment."),
     )
+
+
+def _shortened_days(request) -> int | None:
+    """The duration the patient chose when approving (None: the one asked); not a number: an error, said."""
+    raw = (request.POST.get("duration_days") or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        message = _("Choisissez une durée en jours.")
+        raise InvalidInput(message, fields={"duration_days": message}) from None
 
 
 @login_required

@@ -18,7 +18,7 @@ from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
 
 from .. import access, files
-from ..forms import FilterForm, UploadForm
+from ..forms import FilterForm, UploadForm, named_errors
 from ..services import documents as documents_service
 from ..services import records
 from .common import page_number
@@ -163,7 +163,8 @@ def _upload(request, *, patient_id=None):
     is_patient = request.user.role == Role.PATIENT
     script = wants_json(request)
     record = records.own_record(request.user) if is_patient else records.record_by_patient_id(patient_id)
-    form = UploadForm(request.POST or None, request.FILES or None, patient_upload=is_patient)
+    posted = request.method == "POST"  # an empty post is a bound form too: its errors are said
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None, patient_upload=is_patient)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -188,13 +189,19 @@ def _upload(request, *, patient_id=None):
                     return JsonResponse({"redirect": target}, status=201)
                 return redirect(target)
         elif script:
-            errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
-            return JsonResponse({"detail": errors, "code": "invalid"}, status=400)
+            fields = {name: " ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+            return JsonResponse({"detail": named_errors(form), "code": "invalid", "fields": fields}, status=400)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "dmp/upload.html",
-        {"form": form, "patient": record.patient, "is_patient": is_patient, "max_mb": 20},
+        {
+            "form": form,
+            "patient": record.patient,
+            "is_patient": is_patient,
+            "max_mb": 20,
+            "error_summary": named_errors(form) if form.is_bound else "",
+        },
         status=status,
     )
 

@@ -43,7 +43,10 @@ def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_se
     expect(pending).to_contain_text("Dr Paul Garnier")
     expect(pending).to_contain_text("Suivi de votre fibrillation atriale")
     expect(pending).to_contain_text("90 jours")
-    camille.get_by_role("button", name="Autoriser").click()
+    # One confirmation step (issue 20): the first button only opens the panel.
+    camille.locator("#pending-requests summary", has_text="Autoriser").click()
+    expect(camille.locator("#grants")).to_have_count(0)
+    camille.get_by_role("button", name="Confirmer l'autorisation").click()
     expect(camille.locator("#grants")).to_contain_text("Dr Paul Garnier")
 
     # Dr Garnier now reads her documents, except the one she masked.
@@ -52,7 +55,8 @@ def test_garnier_asks_camille_approves_then_revokes(access_matrix, demo, live_se
     expect(garnier.locator("main")).not_to_contain_text("Échocardiographie transthoracique")
 
     # Camille revokes; Dr Garnier is refused at once.
-    camille.get_by_role("button", name="Révoquer").click()
+    camille.locator("#grants summary", has_text="Révoquer").click()
+    camille.get_by_role("button", name="Confirmer la révocation").click()
     expect(camille.locator(".message-success")).to_contain_text("Autorisation révoquée")
     garnier.goto(dmp_url)
     expect(garnier.get_by_role("heading", name="Accès refusé")).to_be_visible()
