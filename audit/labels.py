@@ -27,6 +27,12 @@ ACTION_LABELS = {
     "reset_second_factor": _("Réinitialisation de la double authentification"),
     "export": _("Export"),
     "review": _("Revue par le DPO"),
+    "admin_add": _("Ajout par l'administration"),
+    "admin_change": _("Modification par l'administration"),
+    "admin_delete": _("Suppression par l'administration"),
+    "invite": _("Invitation d'un nouveau compte"),
+    "rate_limited": _("Limite de fréquence atteinte"),
+    "account_recovery": _("Récupération de compte"),
     # Care across units (records).
     "transfer": _("Transfert de séjour"),
     "request_opinion": _("Demande d'avis"),
@@ -107,6 +113,17 @@ MODE_LABELS = {
 
 OUTCOME_LABELS = {"allowed": _("Autorisé"), "denied": _("Refusé")}
 
+# The actor's role as traced (accounts' roles: audit imports no app above it).
+ROLE_LABELS = {
+    "patient": _("Patient"),
+    "chu_clinician": _("Médecin du CHU"),
+    "chu_collaborator": _("Collaborateur du CHU"),
+    "external_professional": _("Professionnel de santé (hors CHU)"),
+    "dpo": _("Délégué à la protection des données"),
+    "admin": _("Administrateur"),
+    "system": _("Système"),
+}
+
 OTHER = _("Autre")
 
 
@@ -120,6 +137,10 @@ def object_label(code: str) -> str:
 
 def mode_label(code: str) -> str:
     return MODE_LABELS.get(code or "", OTHER)
+
+
+def role_label(code: str) -> str:
+    return ROLE_LABELS.get(code, OTHER)
 
 
 def outcome_label(code: str) -> str:

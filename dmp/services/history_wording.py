@@ -142,6 +142,12 @@ def _whole(action: str) -> str:
         "feed_dashboard": _("a consulté le suivi des envois de comptes rendus vers votre DMP"),
         "feed_retry": _("a relancé l'envoi d'un compte rendu vers votre DMP"),
         "remove_orphan_files": _("a supprimé des fichiers que plus aucun document n'utilisait"),
+        "admin_add": _("a fait un ajout dans l'administration du portail"),
+        "admin_change": _("a fait une modification dans l'administration du portail"),
+        "admin_delete": _("a fait une suppression dans l'administration du portail"),
+        "invite": _("a invité un nouveau compte"),
+        "rate_limited": _("a fait trop de demandes en peu de temps (limite atteinte)"),
+        "account_recovery": _("a reçu un code pour récupérer votre compte"),
     }.get(action, "")
 
 

@@ -6,6 +6,7 @@ import re
 from django.urls import reverse
 
 from audit import constants as audit_constants
+from audit import labels
 from audit.constants import Action, Mode
 from dmp.consent import emergency, grants
 from dmp.constants import DmpAction, FeedAction, GrantSource
@@ -84,6 +85,10 @@ def test_every_action_object_type_and_mode_of_the_vocabulary_has_words():
     assert sorted(a for a in trace_actions() if not history_wording.has_words(a)) == []
     assert sorted(t for t in object_types() if not history_wording.has_noun(t)) == []
     assert sorted(m.value for m in Mode if m.value and not history_wording.how(m.value, "allowed")) == []
+    # and the DPO console's labels (audit/labels.py) name them all too
+    assert sorted(trace_actions() - set(labels.ACTION_LABELS)) == []
+    assert sorted(object_types() - set(labels.OBJECT_LABELS)) == []
+    assert sorted({m.value for m in Mode} - set(labels.MODE_LABELS)) == []
 
 
 def visible_text(html: str) -> str:
