@@ -1,5 +1,5 @@
 # The README's two commands, and a few helpers.
-.PHONY: run test lint bench screenshots
+.PHONY: run test lint bench screenshots rules-long
 
 run:  ## embedded mode: SQLite, tasks in-process, demo cast, http://127.0.0.1:8000
 	bash scripts/run.sh
@@ -18,3 +18,6 @@ lint:  ## the static checks of make test, no service needed: ruff, ruff format, 
 
 bench:  ## the performance benchmark (docs/benchmarks.md): needs wrk and pgbench; ARGS="--duration 60" etc.
 	bash scripts/venv.sh requirements.txt && .venv/bin/python -m bench $(ARGS)
+
+rules-long:  ## the rules machine (tests/rules/) with many more examples and steps: a night run, outside CI
+	bash scripts/venv.sh requirements-dev.txt && RULES_LONG=1 bash scripts/test.sh tests/rules/test_rules_machine.py

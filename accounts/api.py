@@ -4,17 +4,17 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.errors import ServiceError
-from chu_portal.schema import responses
+from chu_portal.schema import Instant, responses
 
 from . import second_factor
-from .models import ApiToken
+from .models import ApiToken, Role
 from .throttling import TokenThrottle
 from .views import lockout_response
 
@@ -28,18 +28,21 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
-    expires = serializers.DateTimeField()
+    expires = Instant()
 
 
 class MeSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="public_id")
     username = serializers.CharField()
-    name = serializers.CharField()
-    role = serializers.ChoiceField(
-        choices=["patient", "chu_clinician", "chu_collaborator", "external_professional", "dpo", "admin"]
-    )
-    patient_id = serializers.UUIDField(allow_null=True)
+    name = serializers.CharField(source="display_name")
+    role = serializers.ChoiceField(choices=Role.choices)
+    patient_id = serializers.SerializerMethodField()
     rpps = serializers.CharField(allow_null=True)
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_patient_id(self, user) -> str | None:
+        patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+        return str(patient.public_id) if patient else None
 
 
 @extend_schema(
@@ -84,7 +87,9 @@ class TokenView(APIView):
                 )
                 raise failed
         token, raw = ApiToken.issue(user)
-        return Response({"token": raw, "expires": token.expires}, status=status.HTTP_200_OK)
+        return Response(
+            TokenResponseSerializer({"token": raw, "expires": token.expires}).data, status=status.HTTP_200_OK
+        )
 
 
 @extend_schema(
@@ -101,15 +106,4 @@ class LogoutView(APIView):
 @extend_schema(tags=["auth"], responses=responses({200: MeSerializer}, 401))
 class MeView(APIView):
     def get(self, request):
-        user = request.user
-        patient = getattr(user, "patient", None) if user.role == "patient" else None
-        return Response(
-            {
-                "id": str(user.public_id),
-                "username": user.username,
-                "name": user.display_name,
-                "role": user.role,
-                "patient_id": str(patient.public_id) if patient else None,
-                "rpps": user.rpps,
-            }
-        )
+        return Response(MeSerializer(request.user).data)

@@ -12,7 +12,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 
 from .models import User
 
@@ -34,7 +34,7 @@ def invitation_send(*, actor: User, user: User, request) -> None:
     link = invitation_link(request, user)
     with transaction.atomic():
         audit.record(
-            actor=actor, action=Action.INVITE, mode=Mode.ADMIN, object_type="account", object_id=user.public_id
+            actor=actor, action=Action.INVITE, mode=Mode.ADMIN, object_type=ObjectType.ACCOUNT, object_id=user.public_id
         )
         transaction.on_commit(
             lambda: send_mail(

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Decision
 
 from .models import Role, User
@@ -79,7 +79,7 @@ def enrolment_confirm(*, user: User, code: str) -> list[str]:
             actor=user,
             action=Action.ENROL_SECOND_FACTOR,
             mode=Mode.SELF,
-            object_type="account",
+            object_type=ObjectType.ACCOUNT,
             object_id=user.public_id,
         )
     return codes
@@ -114,6 +114,6 @@ def second_factor_reset(*, actor: User, user: User) -> None:
             actor=actor,
             action=Action.RESET_SECOND_FACTOR,
             mode=Mode.ADMIN,
-            object_type="account",
+            object_type=ObjectType.ACCOUNT,
             object_id=user.public_id,
         )

@@ -1,4 +1,6 @@
-"""The vocabulary of traces: actions, outcomes and access modes (docs/domain.md, "Access modes")."""
+"""The vocabulary of traces: actions, outcomes, access modes and object types (docs/domain.md, "Access modes")."""
+
+from enum import StrEnum
 
 from django.db import models
 
@@ -54,6 +56,38 @@ class Action(models.TextChoices):
     RATE_LIMITED = "rate_limited", "rate limited"
     # An activation code issued for an account already active: an account recovery.
     ACCOUNT_RECOVERY = "account_recovery", "account recovery"
+
+
+class ObjectType(StrEnum):
+    """What a trace is about (`AuditEvent.object_type`): every writer and reader of traces names it from here.
+
+    An open vocabulary like the actions (no `choices`, no migration); the DMP's types start with `dmp`
+    (a doctor with GP-level rights reads those of the access history only).
+    """
+
+    ACCOUNT = "account"
+    ACTIVATION_CODE = "activation_code"
+    AUDIT_CHAIN = "audit_chain"
+    AUDIT_EVENT = "audit_event"
+    DMP = "dmp"
+    DMP_BLOCKED = "dmp_blocked"
+    DMP_CONSENT_REQUEST = "dmp_consent_request"
+    DMP_DESIGNATION = "dmp_designation"
+    DMP_DOCUMENT = "dmp_document"
+    DMP_DOCUMENT_CONTENT = "dmp_document_content"
+    DMP_GRANT = "dmp_grant"
+    DMP_PROFILE = "dmp_profile"
+    DMP_SETTINGS = "dmp_settings"
+    FEED = "feed"
+    FEED_ITEM = "feed_item"
+    HANDOVER_NOTE = "handover_note"
+    HOSPITAL_RECORD = "hospital_record"
+    OPINION_REQUEST = "opinion_request"
+    PATIENT = "patient"
+    PATIENT_IDENTITY = "patient_identity"
+    REPORT = "report"
+    STAY = "stay"
+    STORAGE_FILE = "storage_file"
 
 
 # Modes whose traces the DPO reviews first (bris de glace, SAMU regulation).

@@ -1,4 +1,4 @@
-"""Exports of traces, streamed row by row: CSV, and FHIR R4 AuditEvent shaped after IHE BALP.
+"""Exports of traces, streamed row by row: CSV, and FHIR R4 AuditEvent (audit/fhir.py, as /fhir/AuditEvent).
 
 Each format is a generator over the rows of `selectors.events_for_export` (a server-side
 cursor), so memory stays flat whatever the number of traces.
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
 
-from . import flags
+from . import fhir, flags
 
 CSV_COLUMNS = (
     "id",
@@ -85,145 +85,7 @@ def csv_rows(rows: Iterable[dict]) -> Iterator[str]:
         )
 
 
-# --- FHIR R4 AuditEvent (IHE Basic Audit Log Patterns) -------------------------------------------
-
-BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/"
-RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"  # national id of health professionals ("8" + RPPS)
-MODE_SYSTEM = "urn:chu-portal:access-mode"
-USER_SYSTEM = "urn:chu-portal:user"
-PATIENT_SYSTEM = "urn:chu-portal:patient"
-
-# action -> (FHIR AuditEvent.action, restful-interaction subtype, BALP profile)
-_ACTIONS = {
-    "read": ("R", "read", "IHE.BasicAudit.PatientRead"),
-    "list": ("E", "search-type", "IHE.BasicAudit.PatientQuery"),
-    "search": ("E", "search-type", "IHE.BasicAudit.PatientQuery"),
-    "create": ("C", "create", "IHE.BasicAudit.PatientCreate"),
-    "update": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
-    "sign": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
-    "amend": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
-}
-_PURPOSE = {
-    "emergency": "ETREAT",
-    "samu": "ETREAT",
-    "care_team": "TREAT",
-    "opinion_request": "TREAT",
-    "gp": "TREAT",
-    "author": "TREAT",
-    "consent": "TREAT",
-    "in_person_consent": "TREAT",
-    "team_consent": "TREAT",
-    "self": "PATRQT",
-    "feed": "HOPERAT",
-    "dpo_review": "HCOMPL",
-    "admin": "HSYSADMIN",
-}
-
-
-def _id(value) -> str | None:
-    return str(value) if value else None
-
-
-def fhir_audit_event(row: dict) -> dict:
-    """One trace (a values() row or an annotated model's dict) as a FHIR R4 AuditEvent, BALP-shaped."""
-    fhir_action, interaction, profile = _ACTIONS.get(row["action"], ("E", None, "IHE.BasicAudit"))
-    if row["patient_id"] is None:
-        profile = "IHE.BasicAudit"
-    subtype = [{"system": "http://hl7.org/fhir/restful-interaction", "code": interaction}] if interaction else []
-    subtype.append({"system": "urn:chu-portal:audit-action", "code": row["action"]})
-    who: dict = {"display": row["actor_name"] or row["actor_username"] or "—"}
-    if row["actor_rpps"]:
-        who["identifier"] = {"system": RPPS_SYSTEM, "value": "8" + row["actor_rpps"]}
-    elif row["actor_id"]:
-        who["identifier"] = {"system": USER_SYSTEM, "value": str(row["actor_id"])}
-    agent: dict = {
-        "type": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                    "code": "IRCP",
-                    "display": "information recipient",
-                }
-            ]
-        },
-        "who": who,
-        "requestor": True,
-        "role": [{"coding": [{"system": "urn:chu-portal:role", "code": row["actor_role"] or "system"}]}],
-    }
-    if row["ip"]:
-        agent["network"] = {"address": row["ip"], "type": "2"}
-    purpose = [{"system": MODE_SYSTEM, "code": row["mode"]}] if row["mode"] else []
-    if row["mode"] in _PURPOSE:
-        purpose.insert(
-            0, {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": _PURPOSE[row["mode"]]}
-        )
-    entities = []
-    if row["patient_id"]:
-        entities.append(
-            {
-                "what": {
-                    "reference": f"Patient/{row['patient_id']}",
-                    "identifier": {"system": PATIENT_SYSTEM, "value": str(row["patient_id"])},
-                },
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"},
-            }
-        )
-    if row["object_type"] or row["object_id"]:
-        entities.append(
-            {
-                "what": {
-                    "identifier": {
-                        "system": f"urn:chu-portal:{row['object_type'] or 'object'}",
-                        "value": row["object_id"] or "—",
-                    }
-                },
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4"},
-                "description": row["object_type"],
-            }
-        )
-    if row["request_id"]:
-        entities.append(
-            {
-                "what": {"identifier": {"value": row["request_id"]}},
-                "type": {
-                    "system": "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType",
-                    "code": "XrequestId",
-                },
-            }
-        )
-    event = {
-        "resourceType": "AuditEvent",
-        "id": str(row["public_id"]),
-        "meta": {"profile": [BALP + profile]},
-        "type": {
-            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
-            "code": "rest",
-            "display": "Restful Operation",
-        },
-        "subtype": subtype,
-        "action": fhir_action,
-        "recorded": row["at"].astimezone(datetime.UTC).isoformat(),
-        "outcome": "0" if row["outcome"] == "allowed" else "4",
-        "agent": [agent],
-        "source": {
-            "observer": {"display": "CHU Portal"},
-            "type": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
-                    "code": "4",
-                    "display": "Application Server",
-                }
-            ],
-        },
-        "entity": entities,
-    }
-    if row["outcome"] != "allowed":
-        event["outcomeDesc"] = row["reason"].split(":", 1)[0]
-    if purpose:
-        event["purposeOfEvent"] = [{"coding": purpose}]
-    return event
+# --- FHIR R4 AuditEvent: the one mapping of audit/fhir.py ----------------------------------------
 
 
 def fhir_bundle(rows: Iterable[dict]) -> Iterator[str]:
@@ -232,7 +94,7 @@ def fhir_bundle(rows: Iterable[dict]) -> Iterator[str]:
     yield json.dumps(head, ensure_ascii=False)[:-1] + ',"entry":['
     first = True
     for row in rows:
-        resource = fhir_audit_event(row)
+        resource = fhir.audit_event(row)
         entry = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
         yield ("" if first else ",") + json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
         first = False

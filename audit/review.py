@@ -15,9 +15,9 @@ from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, Se
 
 from . import exports, flags, integrity, selectors
 from .access import may_review
-from .constants import Action, Mode
+from .constants import Action, Mode, ObjectType
 from .models import AuditEvent, AuditReview, AuditVerification
-from .services import record, record_refusal
+from .services import list_traced, record, record_refusal
 
 REVIEW_COMMENT_MAX = 2000
 
@@ -30,14 +30,14 @@ class ConsolePage:
     total: int
 
 
-def _refuse_reader(actor, action: Action | str, object_type: str = "audit_event") -> None:
+def _refuse_reader(actor, action: Action | str, object_type: str = ObjectType.AUDIT_EVENT) -> None:
     record_refusal(actor=actor, action=action, code="forbidden", object_type=object_type)
     raise AccessDenied(
         Decision.deny("forbidden", _("La consultation des traces est réservée au délégué à la protection des données."))
     )
 
 
-def _require_reviewer(actor, action: Action | str, object_type: str = "audit_event") -> None:
+def _require_reviewer(actor, action: Action | str, object_type: str = ObjectType.AUDIT_EVENT) -> None:
     if not may_review(actor):
         _refuse_reader(actor, action, object_type)
 
@@ -56,14 +56,20 @@ def trace_console(*, actor, filters, page: int = 1, page_size: int = 50, flagged
     flagged_qs = selectors.flagged_events(filters)
     events_qs = selectors.events(filters)
     start = (page - 1) * page_size
-    with transaction.atomic():
+
+    def load() -> ConsolePage:
         flagged = list(flagged_qs[:flagged_size]) if page == 1 else []
         flagged_total = flagged_qs.count()
         events = list(events_qs[start : start + page_size])
-        total = events_qs.count()
-        shown = list(dict.fromkeys(e.public_id for e in flagged + events))
-        record(actor=actor, action=Action.LIST, mode=Mode.DPO_REVIEW, object_type="audit_event", object_ids=shown)
-    return ConsolePage(flagged=flagged, flagged_total=flagged_total, events=events, total=total)
+        return ConsolePage(flagged=flagged, flagged_total=flagged_total, events=events, total=events_qs.count())
+
+    return list_traced(
+        actor=actor,
+        mode=Mode.DPO_REVIEW,
+        object_type=ObjectType.AUDIT_EVENT,
+        load=load,
+        shown=lambda console: list(dict.fromkeys(e.public_id for e in console.flagged + console.events)),
+    )
 
 
 def trace_list(*, actor, filters, page: int = 1, page_size: int = 50) -> tuple[list[AuditEvent], int]:
@@ -78,18 +84,14 @@ def trace_list(*, actor, filters, page: int = 1, page_size: int = 50) -> tuple[l
     else:
         _refuse_reader(actor, Action.LIST)
     start = (page - 1) * page_size
-    with transaction.atomic():
-        events = list(queryset[start : start + page_size])
-        total = queryset.count()
-        record(
-            actor=actor,
-            action=Action.LIST,
-            mode=mode,
-            patient_id=patient_id,
-            object_type="audit_event",
-            object_ids=[e.public_id for e in events],
-        )
-    return events, total
+    return list_traced(
+        actor=actor,
+        mode=mode,
+        patient_id=patient_id,
+        object_type=ObjectType.AUDIT_EVENT,
+        load=lambda: (list(queryset[start : start + page_size]), queryset.count()),
+        shown=lambda result: [e.public_id for e in result[0]],
+    )
 
 
 def _is_reviewer(actor) -> bool:
@@ -117,7 +119,7 @@ def trace_get(*, actor, event_id) -> AuditEvent:
             action=Action.READ,
             mode=Mode.DPO_REVIEW,
             patient_id=event.patient_id,
-            object_type="audit_event",
+            object_type=ObjectType.AUDIT_EVENT,
             object_id=event.public_id,
         )
     return event
@@ -156,7 +158,7 @@ def flag_review(*, actor, event_id, comment: str) -> AuditReview:
             action=Action.REVIEW,
             mode=Mode.DPO_REVIEW,
             patient_id=event.patient_id,
-            object_type="audit_event",
+            object_type=ObjectType.AUDIT_EVENT,
             object_id=event.public_id,
             object_ids=[review.public_id],
         )
@@ -177,7 +179,7 @@ def trace_export(*, actor, filters, fmt: str):
             actor=actor,
             action=Action.EXPORT,
             mode=Mode.DPO_REVIEW,
-            object_type="audit_event",
+            object_type=ObjectType.AUDIT_EVENT,
             reason=f"{fmt}: {filters.describe()}",
         )
     return exports.FORMATS[fmt](selectors.events_for_export(filters))
@@ -188,7 +190,7 @@ def chain_verify(*, actor=None) -> AuditVerification:
     import time
 
     if actor is not None:
-        _require_reviewer(actor, Action.VERIFY, object_type="audit_chain")
+        _require_reviewer(actor, Action.VERIFY, object_type=ObjectType.AUDIT_CHAIN)
     started = time.monotonic()
     result = integrity.verify()
     with transaction.atomic():
@@ -205,7 +207,7 @@ def chain_verify(*, actor=None) -> AuditVerification:
         )
         verification.save()
         if actor is not None:
-            record(actor=actor, action=Action.VERIFY, mode=Mode.DPO_REVIEW, object_type="audit_chain")
+            record(actor=actor, action=Action.VERIFY, mode=Mode.DPO_REVIEW, object_type=ObjectType.AUDIT_CHAIN)
     return verification
 
 

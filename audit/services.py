@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from chu_portal.errors import AccessDenied, Decision
 
 from . import context
-from .constants import FLAGGED_ACTIONS, FLAGGED_MODES, Action, Mode, Outcome
+from .constants import FLAGGED_ACTIONS, FLAGGED_MODES, Action, Mode, ObjectType, Outcome
 from .models import AuditEvent
 
 T = TypeVar("T")
@@ -195,6 +195,35 @@ def read_traced(
     return obj, decision
 
 
+def list_traced(
+    *,
+    actor: Actor | None,
+    mode: Mode | str,
+    object_type: str,
+    load: Callable[[], T],
+    shown: Callable[[T], Iterable[str | uuid.UUID]],
+    action: Action | str = Action.LIST,
+    patient_id: uuid.UUID | None = None,
+    object_id: str | uuid.UUID | None = None,
+) -> T:
+    """Read a list (after the caller's decision allowed it) and trace it in one transaction: one trace
+    naming the ids shown (`shown(result)`), so that what is listed is what was traced, and nothing is
+    returned if the trace cannot be written. `load()`'s result is returned as it is (a page, a list,
+    a (rows, total) pair...)."""
+    with transaction.atomic():
+        result = load()
+        record(
+            actor=actor,
+            action=action,
+            mode=mode,
+            patient_id=patient_id,
+            object_type=object_type,
+            object_id=object_id,
+            object_ids=shown(result),
+        )
+    return result
+
+
 def record_security_event(*, action: Action | str, username: str, code: str, reason: str = "") -> AuditEvent:
     """Trace a refused security event with no signed-in actor (a login lockout), committed with
     the caller's transaction if there is one (authentication signals may run inside one)."""
@@ -205,7 +234,7 @@ def record_security_event(*, action: Action | str, username: str, code: str, rea
             outcome=Outcome.DENIED,
             mode=Mode.NONE,
             patient_id=None,
-            object_type="account",
+            object_type=ObjectType.ACCOUNT,
             object_id=None,
             object_ids=(),
             reason=f"{code}: {reason}" if reason else code,

@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message
 
@@ -49,10 +50,7 @@ def _filters_or_message(request):
 @require_GET
 def console(request):
     filters, error = _filters_or_message(request)
-    try:
-        page = max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        page = 1
+    page, _size = page_params(request, strict=False)
     who = " ".join(request.GET.get("who", "").split())[:100]
     found = {}
     if who and not error:

@@ -2,12 +2,13 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import RATE_LIMITED_MESSAGE, ServiceError
+from .errors import RATE_LIMITED_MESSAGE, InvalidInput, ServiceError
 
 
 class Pagination(PageNumberPagination):
@@ -74,13 +75,37 @@ def paginated(request, items: list, total: int, page: int, page_size: int) -> Re
     )
 
 
-def page_params(request, default_size: int = 50, max_size: int = 200) -> tuple[int, int]:
-    try:
-        page = max(int(request.query_params.get("page", 1)), 1)
-        size = min(max(int(request.query_params.get("page_size", default_size)), 1), max_size)
-    except ValueError as exc:
-        raise ServiceError("Paramètre de pagination invalide.", code="invalid") from exc
-    return page, size
+# Beyond this a page number is no list anyone reads, and its SQL offset would overflow.
+MAX_PAGE = 1_000_000
+
+
+def page_params(
+    request, default_size: int = 50, max_size: int = 200, *, size_param: str = "page_size", strict: bool = True
+) -> tuple[int, int]:
+    """The one reader of page numbers, for the API, /fhir/ (`size_param="_count"`) and the pages.
+
+    `page` is a whole number from 1 to MAX_PAGE, the size one from 1; a size above `max_size` is capped. Strict (the API
+    and FHIR): anything else is `InvalidInput` (400, `invalid`, naming the parameter); lenient (the
+    pages, `strict=False`): page 1 and the default size instead.
+    """
+    params = getattr(request, "query_params", None)
+    if params is None:
+        params = request.GET
+    values = []
+    for name, default in (("page", 1), (size_param, default_size)):
+        raw = params.get(name)
+        try:
+            value = default if raw in (None, "") else int(raw)
+        except ValueError:
+            value = 0
+        if value < 1 or (name == "page" and value > MAX_PAGE):
+            if strict:
+                message = _("Paramètre de pagination invalide (%(names)s).") % {"names": f"page, {size_param}"}
+                raise InvalidInput(message, fields={name: _("Un nombre entier à partir de 1.")})
+            value = default
+        values.append(value)
+    page, size = values
+    return page, min(size, max_size)
 
 
 def not_found(request, *args, **kwargs):

@@ -279,8 +279,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Every 429 answer declares Retry-After (rate limits, accounts/throttling.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "chu_portal.schema.retry_after_headers"],
+    # The body parser's 400/415, OpenAPI links (operations returning an id -> operations taking it) and
+    # Retry-After on every 429 (rate limits, accounts/throttling.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chu_portal.schema.declare_body_errors",
+        "chu_portal.schema.add_links",
+        "chu_portal.schema.retry_after_headers",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ReportTypeEnum": "records.constants.ReportType",
         "StayKindEnum": "records.constants.StayKind",
@@ -292,6 +298,10 @@ SPECTACULAR_SETTINGS = {
         "DesignationKindEnum": "dmp.constants.DesignationKind",
         "DesignationStatusEnum": "dmp.constants.DesignationStatus",
         "NotificationKindEnum": "dmp.constants.NotificationKind",
+        "ConsentStatusEnum": "dmp.constants.ConsentStatus",
+        "OpinionStatusEnum": ["open", "answered", "closed", "expired"],
+        "GrantSourceEnum": "dmp.constants.GrantSource",
+        "EmergencyModeEnum": "dmp.constants.EmergencyMode",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

@@ -8,7 +8,6 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts import api as accounts_api
 from audit import api as audit_api
 from dmp import api as dmp_api
-from dmp import openapi as _dmp_openapi  # noqa: F401  (describes dmp.api's views in the OpenAPI schema)
 from records import api as records_api
 
 from . import api as api_plumbing

@@ -1,9 +1,16 @@
-"""API of the shared record (docs/api.md, "Shared record (DMP)"), over the same services as the pages."""
+"""API of the shared record (docs/api.md, "Shared record (DMP)"), over the same services as the pages.
+
+Each response is written by the serializer that the OpenAPI schema describes (one source, no drift);
+each view carries its own schema (`extend_schema`), nothing is attached from another module.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -12,71 +19,166 @@ from rest_framework.views import APIView
 from accounts.throttling import ConsentRequestThrottle
 from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
+from chu_portal.schema import PAGE_PARAMETERS, Instant, PersonSerializer, checked_by_service, page_of, responses
 
 from . import files
 from .consent import blocking, requests
 from .consent import emergency as consent_emergency
 from .consent import grants as consent_grants
-from .constants import DesignationKind, ProfileKind, RecordStatus
-from .models import Designation, MedicalProfileEntry, Notification, SharedDocument, SharedRecord
+from .consent.checks import PURPOSE_MAX, REASON_MIN
+from .constants import (
+    ConsentStatus,
+    DesignationKind,
+    DesignationStatus,
+    DocumentClass,
+    DocumentSource,
+    DocumentStatus,
+    DocumentType,
+    EmergencyMode,
+    GrantSource,
+    NotificationKind,
+    ProfileKind,
+    RecordStatus,
+)
 from .services import designations, documents, notifications, professionals, record_settings
 from .services import profile as profile_service
 
-
-def _person(user) -> dict | None:
-    if user is None:
-        return None
-    profile = user.professional
-    return {
-        "name": user.display_name,
-        "rpps": profile.rpps if profile else None,
-        "profession": profile.profession if profile else None,
-    }
+TAG = ["shared record (DMP)"]
+CONSENT_TAG = ["consent and emergency"]
+GP_TAG = ["GP-level rights"]
+NOTIFICATION_TAG = ["notifications"]
+# DMP refusals: 403 forbidden / blocked / dmp_closed / dmp_opposed; 404 for what may not be revealed.
+READ_ERRORS = (400, 401, 403, 404)
+RPPS_PATTERN = r"^[0-9]{11}$"
+INS_PATTERN = r"^[12][0-9]{4}[0-9AB][0-9]{9}$"  # 15 characters (Corsica: 2A, 2B)
 
 
-def document_json(request, document: SharedDocument) -> dict:
-    return {
-        "id": str(document.public_id),
-        "patient": str(document.record.patient.public_id),
-        "title": document.title,
-        "type_code": document.type_code,
-        "type_display": document.get_type_code_display(),
-        "class_code": document.class_code,
-        "source": document.source,
-        "author": _person(document.author),
-        "event_date": document.event_date,
-        "created_at": document.created_at,
-        "status": document.status,
-        "masked": document.masked,
-        "visible_to_patient": document.visible_to_patient,
-        "format": document.mime_type,
-        "size": document.size,
-        "sha256": document.sha256,
-        "replaces": str(document.replaces.public_id) if document.replaces_id else None,
-        "content_url": request.build_absolute_uri(
+# --- Response shapes ------------------------------------------------------------------------------
+
+
+class LookupResultSerializer(serializers.Serializer):
+    patient_id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField(source="display_name")
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    title = serializers.CharField()
+    type_code = serializers.ChoiceField(choices=DocumentType.choices)
+    type_display = serializers.CharField(source="get_type_code_display")
+    class_code = serializers.ChoiceField(choices=DocumentClass.choices)
+    source = serializers.ChoiceField(choices=DocumentSource.choices)
+    author = PersonSerializer(allow_null=True)
+    event_date = serializers.DateField(allow_null=True)
+    created_at = Instant()
+    status = serializers.ChoiceField(choices=DocumentStatus.choices)
+    masked = serializers.BooleanField()
+    visible_to_patient = serializers.BooleanField()
+    format = serializers.CharField(source="mime_type", help_text="MIME type of the file.")
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    replaces = serializers.UUIDField(source="replaces.public_id", allow_null=True)
+    content_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_content_url(self, document) -> str:
+        return self.context["request"].build_absolute_uri(
             reverse("api:dmp-document-content", kwargs={"document_id": document.public_id})
-        ),
-    }
+        )
 
 
-def settings_json(record: SharedRecord) -> dict:
-    return {
-        "status": record.status,
-        "emergency_access_allowed": record.emergency_access_allowed,
-        "samu_access_allowed": record.samu_access_allowed,
-        "gp": _person(designations.gp_of(record)),
-        "notify_by_email": record.notify_by_email,
-    }
+class SettingsOutSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RecordStatus.choices)
+    emergency_access_allowed = serializers.BooleanField()
+    samu_access_allowed = serializers.BooleanField()
+    gp = serializers.SerializerMethodField()
+    notify_by_email = serializers.BooleanField()
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_gp(self, record):
+        gp = designations.gp_of(record)
+        return PersonSerializer(gp).data if gp is not None else None
 
 
-def profile_json(entry: MedicalProfileEntry) -> dict:
-    return {
-        "id": str(entry.public_id),
-        "kind": entry.kind,
-        "label": entry.label,
-        "date": entry.date,
-        "note": entry.note,
-    }
+class BlockedSerializer(serializers.Serializer):
+    name = serializers.CharField(source="professional.display_name")
+    rpps = serializers.CharField(source="professional.professional.rpps", allow_null=True)
+    profession = serializers.CharField(source="professional.professional.profession", allow_null=True)
+    blocked_at = Instant(source="created_at")
+
+
+class ProfileEntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.ChoiceField(choices=ProfileKind.choices)
+    label = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class ConsentRequestOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    patient_name = serializers.CharField(source="record.patient.display_name")
+    professional = PersonSerializer()
+    purpose = serializers.CharField()
+    status = serializers.ChoiceField(choices=ConsentStatus.choices)
+    duration_days = serializers.IntegerField()
+    created_at = Instant()
+    decided_at = Instant(allow_null=True)
+    grant = serializers.UUIDField(source="grant.public_id", allow_null=True)
+
+
+class GrantOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    professional = PersonSerializer()
+    source = serializers.ChoiceField(choices=GrantSource.choices)
+    purpose = serializers.CharField()
+    starts = Instant()
+    expires = Instant()
+    revoked = serializers.SerializerMethodField()
+    revoked_at = Instant(allow_null=True)
+    live = serializers.BooleanField(source="is_live")
+
+    def get_revoked(self, grant) -> bool:
+        return grant.revoked_at is not None
+
+
+class EmergencyOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    mode = serializers.ChoiceField(choices=EmergencyMode.choices)
+    starts = Instant()
+    expires = Instant()
+
+
+class DesignationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    patient_name = serializers.CharField(source="record.patient.display_name")
+    doctor = PersonSerializer()
+    kind = serializers.ChoiceField(choices=DesignationKind.choices)
+    status = serializers.ChoiceField(choices=DesignationStatus.choices)
+    in_person = serializers.BooleanField()
+    proposed_at = Instant()
+    accepted_at = Instant(allow_null=True)
+    ended_at = Instant(allow_null=True)
+
+
+class NotificationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.ChoiceField(choices=NotificationKind.choices)
+    message = serializers.CharField()
+    document = serializers.UUIDField(source="document.public_id", allow_null=True)
+    created_at = Instant()
+    read_at = Instant(allow_null=True)
+
+
+def _list(serializer_class, rows, **kwargs) -> Response:
+    """A whole list in the envelope of docs/api.md (one page)."""
+    items = serializer_class(rows, many=True, **kwargs).data
+    return Response({"count": len(items), "next": None, "previous": None, "results": items})
 
 
 def _bool(value, default: bool) -> bool:
@@ -87,19 +189,56 @@ def _bool(value, default: bool) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _document(request, document) -> dict:
+    return DocumentSerializer(document, context={"request": request}).data
+
+
 class LookupView(APIView):
+    @extend_schema(
+        tags=TAG,
+        parameters=[
+            OpenApiParameter("ins", str, required=True, pattern=INS_PATTERN, description="Matricule INS (exact)."),
+            OpenApiParameter("birth_date", OpenApiTypes.DATE, required=True),
+        ],
+        responses=responses({200: LookupResultSerializer}, *READ_ERRORS, 429),
+    )
     def get(self, request):
         patient = professionals.patient_lookup(
             actor=request.user,
             ins=request.query_params.get("ins", ""),
             birth_date=request.query_params.get("birth_date"),
         )
-        return Response({"patient_id": str(patient.public_id), "name": patient.display_name})
+        return Response(LookupResultSerializer(patient).data)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    """The upload form (multipart): described for the schema, checked by the service (dmp/files.py)."""
+
+    file = serializers.FileField()
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    type_code = serializers.ChoiceField(choices=DocumentType.choices, required=False)
+    event_date = serializers.DateField(required=False)
+    visible_to_patient = serializers.BooleanField(required=False, default=True)
+
+
+_DOCUMENT_FILTERS = [
+    OpenApiParameter("type_code", str, enum=DocumentType.values),
+    OpenApiParameter("source", str, enum=DocumentSource.values),
+    OpenApiParameter("since", OpenApiTypes.DATE),
+    OpenApiParameter("until", OpenApiTypes.DATE),
+    OpenApiParameter("include_superseded", bool),
+]
 
 
 class DocumentsView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        tags=TAG,
+        operation_id="dmp_documents_list",
+        parameters=[*_DOCUMENT_FILTERS, *PAGE_PARAMETERS],
+        responses=responses({200: page_of(DocumentSerializer)}, *READ_ERRORS),
+    )
     def get(self, request, patient_id):
         page, size = page_params(request)
         params = request.query_params
@@ -114,8 +253,14 @@ class DocumentsView(APIView):
             page=page,
             page_size=size,
         )
-        return paginated(request, [document_json(request, d) for d in result.documents], result.total, page, size)
+        items = DocumentSerializer(result.documents, many=True, context={"request": request}).data
+        return paginated(request, items, result.total, page, size)
 
+    @extend_schema(
+        tags=TAG,
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses=responses({201: DocumentSerializer}, *READ_ERRORS, 409, 413, 415),
+    )
     def post(self, request, patient_id):
         uploaded = request.FILES.get("file")
         if uploaded is None:
@@ -129,20 +274,36 @@ class DocumentsView(APIView):
             event_date=request.data.get("event_date") or None,
             visible_to_patient=_bool(request.data.get("visible_to_patient"), True),
         )
-        return Response(document_json(request, document), status=status.HTTP_201_CREATED)
+        return Response(_document(request, document), status=status.HTTP_201_CREATED)
 
 
 class DocumentDetailView(APIView):
+    @extend_schema(tags=TAG, responses=responses({200: DocumentSerializer}, 401, 403, 404))
     def get(self, request, document_id):
         document, _decision = documents.document_open(actor=request.user, document_id=document_id)
-        return Response(document_json(request, document))
+        return Response(_document(request, document))
 
+    @extend_schema(tags=TAG, responses=responses({204: OpenApiResponse(description="Deleted (soft).")}, 401, 403, 404))
     def delete(self, request, document_id):
         documents.document_delete(actor=request.user, document_id=document_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentContentView(APIView):
+    @extend_schema(
+        tags=TAG,
+        parameters=[OpenApiParameter("download", bool, description="Attachment (default) or inline.")],
+        responses=responses(
+            {
+                (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+                (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY),
+                (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            },
+            401,
+            403,
+            404,
+        ),
+    )
     def get(self, request, document_id):
         download = _bool(request.query_params.get("download"), True)
         document, handle = documents.document_content(actor=request.user, document_id=document_id, download=download)
@@ -156,17 +317,19 @@ class DocumentContentView(APIView):
         return response
 
 
-def _document_verb(verb):
+def _document_verb(verb, name: str):
     class View(APIView):
+        @extend_schema(tags=TAG, request=None, responses=responses({200: DocumentSerializer}, 401, 403, 404, 409))
         def post(self, request, document_id):
-            return Response(document_json(request, verb(actor=request.user, document_id=document_id)))
+            return Response(_document(request, verb(actor=request.user, document_id=document_id)))
 
+    View.__name__ = View.__qualname__ = name
     return View
 
 
-DocumentMaskView = _document_verb(documents.document_mask)
-DocumentUnmaskView = _document_verb(documents.document_unmask)
-DocumentMakeVisibleView = _document_verb(documents.document_make_visible)
+DocumentMaskView = _document_verb(documents.document_mask, "DocumentMaskView")
+DocumentUnmaskView = _document_verb(documents.document_unmask, "DocumentUnmaskView")
+DocumentMakeVisibleView = _document_verb(documents.document_make_visible, "DocumentMakeVisibleView")
 
 
 class SettingsSerializer(serializers.Serializer):
@@ -186,36 +349,51 @@ class SettingsSerializer(serializers.Serializer):
 class SettingsView(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
+    @extend_schema(tags=TAG, responses=responses({200: SettingsOutSerializer}, 401, 403, 404))
     def get(self, request, patient_id):
-        return Response(settings_json(record_settings.record_settings_get(actor=request.user, patient_id=patient_id)))
+        record = record_settings.record_settings_get(actor=request.user, patient_id=patient_id)
+        return Response(SettingsOutSerializer(record).data)
 
+    @extend_schema(
+        tags=TAG,
+        request=SettingsSerializer,
+        responses=responses({200: SettingsOutSerializer}, 400, 401, 403, 404, 409),
+    )
     def patch(self, request, patient_id):
         data = SettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
-        return Response(
-            settings_json(record_settings.record_settings_update(actor=request.user, patient_id=patient_id, **changes))
-        )
+        record = record_settings.record_settings_update(actor=request.user, patient_id=patient_id, **changes)
+        return Response(SettingsOutSerializer(record).data)
 
 
 class RppsSerializer(serializers.Serializer):
-    rpps = serializers.CharField(max_length=11)
+    rpps = checked_by_service(
+        serializers.CharField(max_length=11), {"type": "string", "pattern": RPPS_PATTERN, "maxLength": 11}
+    )
 
 
 class BlockedView(APIView):
+    @extend_schema(tags=TAG, responses=responses({200: page_of(BlockedSerializer)}, 401, 403, 404))
     def get(self, request, patient_id):
-        rows = blocking.blocked_list(actor=request.user, patient_id=patient_id)
-        items = [{**_person(b.professional), "blocked_at": b.created_at} for b in rows]
-        return Response({"count": len(items), "next": None, "previous": None, "results": items})
+        return _list(BlockedSerializer, blocking.blocked_list(actor=request.user, patient_id=patient_id))
 
+    @extend_schema(
+        tags=TAG, request=RppsSerializer, responses=responses({201: BlockedSerializer}, 400, 401, 403, 404, 409)
+    )
     def post(self, request, patient_id):
         data = RppsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         block = blocking.professional_block(actor=request.user, patient_id=patient_id, rpps=data.validated_data["rpps"])
-        return Response({**_person(block.professional), "blocked_at": block.created_at}, status=status.HTTP_201_CREATED)
+        return Response(BlockedSerializer(block).data, status=status.HTTP_201_CREATED)
 
 
 class UnblockView(APIView):
+    @extend_schema(
+        tags=TAG,
+        parameters=[OpenApiParameter("rpps", str, OpenApiParameter.PATH, pattern=RPPS_PATTERN)],
+        responses=responses({204: OpenApiResponse(description="Unblocked.")}, 400, 401, 403, 404),
+    )
     def delete(self, request, patient_id, rpps):
         blocking.professional_unblock(actor=request.user, patient_id=patient_id, rpps=rpps)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -229,55 +407,30 @@ class ProfileSerializer(serializers.Serializer):
 
 
 class ProfileView(APIView):
+    @extend_schema(tags=TAG, responses=responses({200: page_of(ProfileEntrySerializer)}, 401, 403, 404))
     def get(self, request, patient_id):
         _record, entries = profile_service.profile_list(actor=request.user, patient_id=patient_id)
-        return Response(
-            {"count": len(entries), "next": None, "previous": None, "results": [profile_json(e) for e in entries]}
-        )
+        return _list(ProfileEntrySerializer, entries)
 
+    @extend_schema(
+        tags=TAG, request=ProfileSerializer, responses=responses({201: ProfileEntrySerializer}, 400, 401, 403, 404)
+    )
     def post(self, request, patient_id):
         data = ProfileSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = profile_service.profile_add(actor=request.user, patient_id=patient_id, **data.validated_data)
-        return Response(profile_json(entry), status=status.HTTP_201_CREATED)
+        return Response(ProfileEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
 # --- Consent and emergency (docs/api.md, "Consent and emergency") ---------------------------------
 
 
-def consent_request_json(consent_request) -> dict:
-    return {
-        "id": str(consent_request.public_id),
-        "patient": str(consent_request.record.patient.public_id),
-        "patient_name": consent_request.record.patient.display_name,
-        "professional": _person(consent_request.professional),
-        "purpose": consent_request.purpose,
-        "status": consent_request.status,
-        "duration_days": consent_request.duration_days,
-        "created_at": consent_request.created_at,
-        "decided_at": consent_request.decided_at,
-        "grant": str(consent_request.grant.public_id) if consent_request.grant_id else None,
-    }
-
-
-def grant_json(grant) -> dict:
-    return {
-        "id": str(grant.public_id),
-        "patient": str(grant.record.patient.public_id),
-        "professional": _person(grant.professional),
-        "source": grant.source,
-        "purpose": grant.purpose,
-        "starts": grant.starts,
-        "expires": grant.expires,
-        "revoked": grant.revoked_at is not None,
-        "revoked_at": grant.revoked_at,
-        "live": grant.is_live(),
-    }
-
-
 class ConsentRequestSerializer(serializers.Serializer):
-    purpose = serializers.CharField(max_length=500)
-    duration_days = serializers.IntegerField(required=False, allow_null=True)
+    purpose = serializers.CharField(max_length=PURPOSE_MAX)
+    duration_days = checked_by_service(
+        serializers.IntegerField(required=False, allow_null=True),
+        {"type": "integer", "minimum": 1, "maximum": settings.DMP_GRANT_MAX_DAYS, "nullable": True},
+    )
 
 
 class InPersonConsentSerializer(ConsentRequestSerializer):
@@ -285,104 +438,113 @@ class InPersonConsentSerializer(ConsentRequestSerializer):
 
 
 class EmergencySerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
-    mode = serializers.CharField(required=False, default="emergency")
+    reason = checked_by_service(
+        serializers.CharField(allow_blank=True, required=False, default=""),
+        {"type": "string", "minLength": REASON_MIN},
+    )
+    mode = checked_by_service(
+        serializers.CharField(required=False, default=EmergencyMode.EMERGENCY),
+        {"type": "string", "enum": EmergencyMode.values, "default": EmergencyMode.EMERGENCY},
+    )
 
 
 class ConsentRequestCreateView(APIView):
     throttle_classes = [ConsentRequestThrottle]
 
+    @extend_schema(
+        tags=CONSENT_TAG,
+        request=ConsentRequestSerializer,
+        responses=responses({201: ConsentRequestOutSerializer}, 400, 401, 403, 404, 409, 429),
+    )
     def post(self, request, patient_id):
         data = ConsentRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         created = requests.consent_request_create(actor=request.user, patient_id=patient_id, **data.validated_data)
-        return Response(consent_request_json(created), status=status.HTTP_201_CREATED)
+        return Response(ConsentRequestOutSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class InPersonConsentView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG,
+        request=InPersonConsentSerializer,
+        responses=responses({201: GrantOutSerializer}, 400, 401, 403, 404, 409),
+    )
     def post(self, request, patient_id):
         data = InPersonConsentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = consent_grants.consent_in_person_record(
             actor=request.user, patient_id=patient_id, **data.validated_data
         )
-        return Response(grant_json(grant), status=status.HTTP_201_CREATED)
+        return Response(GrantOutSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
 class ConsentRequestListView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG,
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=ConsentStatus.values)],
+        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401, 403),
+    )
     def get(self, request):
         page, size = page_params(request)
         items, total = requests.consent_requests_list(
             actor=request.user, status=request.query_params.get("status") or None, page=page, page_size=size
         )
-        return paginated(request, [consent_request_json(r) for r in items], total, page, size)
+        return paginated(request, ConsentRequestOutSerializer(items, many=True).data, total, page, size)
 
 
 class ConsentRequestApproveView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG, request=None, responses=responses({200: ConsentRequestOutSerializer}, 401, 403, 404, 409)
+    )
     def post(self, request, request_id):
-        return Response(
-            consent_request_json(requests.consent_request_approve(actor=request.user, request_id=request_id))
-        )
+        approved = requests.consent_request_approve(actor=request.user, request_id=request_id)
+        return Response(ConsentRequestOutSerializer(approved).data)
 
 
 class ConsentRequestDenyView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG, request=None, responses=responses({200: ConsentRequestOutSerializer}, 401, 403, 404, 409)
+    )
     def post(self, request, request_id):
-        return Response(consent_request_json(requests.consent_request_deny(actor=request.user, request_id=request_id)))
+        denied = requests.consent_request_deny(actor=request.user, request_id=request_id)
+        return Response(ConsentRequestOutSerializer(denied).data)
 
 
 class GrantListView(APIView):
+    @extend_schema(tags=CONSENT_TAG, responses=responses({200: page_of(GrantOutSerializer)}, 401, 403, 404))
     def get(self, request, patient_id):
-        grants = consent_grants.grants_list(actor=request.user, patient_id=patient_id)
-        return Response(
-            {"count": len(grants), "next": None, "previous": None, "results": [grant_json(g) for g in grants]}
-        )
+        return _list(GrantOutSerializer, consent_grants.grants_list(actor=request.user, patient_id=patient_id))
 
 
 class GrantDetailView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG, responses=responses({204: OpenApiResponse(description="Revoked.")}, 401, 403, 404, 409)
+    )
     def delete(self, request, grant_id):
         consent_grants.grant_revoke(actor=request.user, grant_id=grant_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EmergencyAccessView(APIView):
+    @extend_schema(
+        tags=CONSENT_TAG,
+        request=EmergencySerializer,
+        responses=responses({201: EmergencyOutSerializer}, 400, 401, 403, 404, 409),
+    )
     def post(self, request, patient_id):
         data = EmergencySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         emergency = consent_emergency.emergency_access_open(
             actor=request.user, patient_id=patient_id, **data.validated_data
         )
-        return Response(
-            {
-                "id": str(emergency.public_id),
-                "patient": str(emergency.record.patient.public_id),
-                "mode": emergency.mode,
-                "starts": emergency.starts,
-                "expires": emergency.expires,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(EmergencyOutSerializer(emergency).data, status=status.HTTP_201_CREATED)
 
 
 # --- GP-level rights (docs/api.md, "GP-level rights") ------------------------------------------
 
 
-def designation_json(designation: Designation) -> dict:
-    return {
-        "id": str(designation.public_id),
-        "patient": str(designation.record.patient.public_id),
-        "patient_name": designation.record.patient.display_name,
-        "doctor": _person(designation.doctor),
-        "kind": designation.kind,
-        "status": designation.status,
-        "in_person": designation.in_person,
-        "proposed_at": designation.proposed_at,
-        "accepted_at": designation.accepted_at,
-        "ended_at": designation.ended_at,
-    }
-
-
 class DesignationProposeSerializer(serializers.Serializer):
-    rpps = serializers.RegexField(r"^[0-9]{11}$", max_length=11)
+    rpps = serializers.RegexField(RPPS_PATTERN, max_length=11)
     kind = serializers.ChoiceField(choices=DesignationKind.choices, required=False, default=DesignationKind.GP)
 
 
@@ -391,52 +553,62 @@ class DesignationInPersonSerializer(serializers.Serializer):
     patient_present = serializers.BooleanField()
 
 
-def _list(items: list) -> Response:
-    return Response({"count": len(items), "next": None, "previous": None, "results": items})
-
-
 class DesignationsView(APIView):
+    @extend_schema(tags=GP_TAG, responses=responses({200: page_of(DesignationOutSerializer)}, 401, 403, 404))
     def get(self, request, patient_id):
-        rows = designations.designations_list(actor=request.user, patient_id=patient_id)
-        return _list([designation_json(d) for d in rows])
+        return _list(
+            DesignationOutSerializer, designations.designations_list(actor=request.user, patient_id=patient_id)
+        )
 
+    @extend_schema(
+        tags=GP_TAG,
+        request=DesignationProposeSerializer,
+        responses=responses({201: DesignationOutSerializer}, 400, 401, 403, 404, 409),
+    )
     def post(self, request, patient_id):
         data = DesignationProposeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         designation = designations.designation_propose(actor=request.user, patient_id=patient_id, **data.validated_data)
-        return Response(designation_json(designation), status=status.HTTP_201_CREATED)
+        return Response(DesignationOutSerializer(designation).data, status=status.HTTP_201_CREATED)
 
 
 class DesignationInPersonView(APIView):
+    @extend_schema(
+        tags=GP_TAG,
+        request=DesignationInPersonSerializer,
+        responses=responses({201: DesignationOutSerializer}, 400, 401, 403, 404, 409),
+    )
     def post(self, request, patient_id):
         data = DesignationInPersonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         designation = designations.designation_in_person(
             actor=request.user, patient_id=patient_id, **data.validated_data
         )
-        return Response(designation_json(designation), status=status.HTTP_201_CREATED)
+        return Response(DesignationOutSerializer(designation).data, status=status.HTTP_201_CREATED)
 
 
 class DesignationInboxView(APIView):
+    @extend_schema(tags=GP_TAG, responses=responses({200: page_of(DesignationOutSerializer)}, 401, 403))
     def get(self, request):
-        return _list([designation_json(d) for d in designations.designations_to_answer(actor=request.user)])
+        return _list(DesignationOutSerializer, designations.designations_to_answer(actor=request.user))
 
 
 class DesignationAcceptView(APIView):
+    @extend_schema(tags=GP_TAG, request=None, responses=responses({200: DesignationOutSerializer}, 401, 403, 404, 409))
     def post(self, request, designation_id):
-        return Response(
-            designation_json(designations.designation_accept(actor=request.user, designation_id=designation_id))
-        )
+        designation = designations.designation_accept(actor=request.user, designation_id=designation_id)
+        return Response(DesignationOutSerializer(designation).data)
 
 
 class DesignationDeclineView(APIView):
+    @extend_schema(tags=GP_TAG, request=None, responses=responses({200: DesignationOutSerializer}, 401, 403, 404, 409))
     def post(self, request, designation_id):
-        return Response(
-            designation_json(designations.designation_decline(actor=request.user, designation_id=designation_id))
-        )
+        designation = designations.designation_decline(actor=request.user, designation_id=designation_id)
+        return Response(DesignationOutSerializer(designation).data)
 
 
 class DesignationDetailView(APIView):
+    @extend_schema(tags=GP_TAG, responses=responses({204: OpenApiResponse(description="Ended.")}, 401, 403, 404, 409))
     def delete(self, request, designation_id):
         designations.designation_remove(actor=request.user, designation_id=designation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -445,26 +617,20 @@ class DesignationDetailView(APIView):
 # --- Notifications (docs/api.md, "Notifications") ---------------------------------------------
 
 
-def notification_json(note: Notification) -> dict:
-    return {
-        "id": str(note.public_id),
-        "kind": note.kind,
-        "message": note.message,
-        "document": str(note.document.public_id) if note.document_id else None,
-        "created_at": note.created_at,
-        "read_at": note.read_at,
-    }
-
-
 class NotificationsView(APIView):
+    @extend_schema(
+        tags=NOTIFICATION_TAG,
+        parameters=PAGE_PARAMETERS,
+        responses=responses({200: page_of(NotificationOutSerializer)}, 400, 401),
+    )
     def get(self, request):
         page, size = page_params(request, default_size=notifications.PAGE_SIZE)
         result = notifications.notifications_page(actor=request.user, page=page, page_size=size)
-        return paginated(request, [notification_json(n) for n in result.items], result.total, page, size)
+        return paginated(request, NotificationOutSerializer(result.items, many=True).data, result.total, page, size)
 
 
 class NotificationReadView(APIView):
+    @extend_schema(tags=NOTIFICATION_TAG, request=None, responses=responses({200: NotificationOutSerializer}, 401, 404))
     def post(self, request, notification_id):
-        return Response(
-            notification_json(notifications.notification_read(actor=request.user, notification_id=notification_id))
-        )
+        note = notifications.notification_read(actor=request.user, notification_id=notification_id)
+        return Response(NotificationOutSerializer(note).data)

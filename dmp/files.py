@@ -162,7 +162,8 @@ def _pdf_check(data: bytes) -> None:
                     _refuse("file_too_large", 413, too_complex)
                 if walk(obj):
                     _refuse("active_content", 415, ACTIVE_PDF_MESSAGE)
-    except (pikepdf.PdfError, ValueError, TypeError, RecursionError):
+    except (pikepdf.PikepdfError, ValueError, TypeError, RecursionError):
+        # PikepdfError covers qpdf's runtime errors on a damaged file too (a broken pages tree), not only PdfError.
         _refuse("unsupported_file_type", 415, _("Ce PDF est illisible ou endommagé : il est refusé."))
 
 

@@ -1,4 +1,4 @@
-"""The portal's objects as FHIR R4 JSON (plain dicts): Patient, DocumentReference, Consent, AuditEvent, Bundle.
+"""The portal's objects as FHIR R4 JSON (plain dicts): Patient, DocumentReference, Consent, Bundle (AuditEvent: audit/fhir.py).
 
 Code systems: LOINC for document types, the French DMP's class and confidentiality codes
 (assumed OIDs, as dmp/constants.py says), HL7 terminology for the rest; the portal's own codes
@@ -7,19 +7,15 @@ under settings.FHIR_SYSTEM_BASE.
 
 from __future__ import annotations
 
-import datetime
-
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.constants import Mode, Outcome
+from audit.fhir import instant, rpps_identifier, system
 from dmp.constants import DocumentSource, DocumentStatus
 from dmp.services import designations
 from records.constants import InsStatus
 
 LOINC = "http://loinc.org"
-RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"  # RPPS number of French health professionals
 DMP_CLASS_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.1"  # XDS classCode of the DMP (assumed)
 DMP_CONFIDENTIALITY_SYSTEM = "urn:oid:1.2.250.1.213.1.1.4.13"  # MASQUE_PS, INVISIBLE_PATIENT (assumed)
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
@@ -37,24 +33,13 @@ DOCUMENT_STATUS = {
 }
 
 
-def system(name: str) -> str:
-    """A naming or code system of the portal itself (IPP, stays, trace actions, access modes, error codes)."""
-    return f"{settings.FHIR_SYSTEM_BASE.rstrip('/')}/{name}"
-
-
-def instant(value: datetime.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _practitioner(user) -> dict | None:
     """A logical reference to a professional (by RPPS): the portal serves no Practitioner resource."""
     if user is None:
         return None
     reference = {"type": "Practitioner", "display": user.display_name}
     if user.rpps:
-        reference["identifier"] = {"system": RPPS_SYSTEM, "value": user.rpps}
+        reference["identifier"] = rpps_identifier(user.rpps)
     return reference
 
 
@@ -255,132 +240,6 @@ def oppositions(record) -> list[dict]:
             }
         )
     return out
-
-
-# --- AuditEvent (shaped after IHE Basic Audit Log Patterns) ------------------------------------
-
-_ACTION = {"create": "C", "update": "U", "sign": "U", "amend": "U", "mask": "U", "unmask": "U", "delete": "D"}
-_READS = {"read", "list", "download", "lookup"}
-_TREAT_MODES = {
-    Mode.CARE_TEAM,
-    Mode.OPINION_REQUEST,
-    Mode.GP,
-    Mode.AUTHOR,
-    Mode.CONSENT,
-    Mode.IN_PERSON_CONSENT,
-    Mode.TEAM_CONSENT,
-}
-_ENTITY_TYPES = {"dmp_document": "DocumentReference", "dmp_document_content": "DocumentReference"}
-
-
-def _purpose(mode: str) -> list[dict]:
-    if mode in (Mode.EMERGENCY, Mode.SAMU):
-        return [
-            {
-                "coding": [{"system": ACT_REASON, "code": "ETREAT", "display": "Emergency Treatment"}],
-                "text": "Emergency Override" + (" (SAMU)" if mode == Mode.SAMU else ""),
-            }
-        ]
-    if mode in _TREAT_MODES:
-        return [{"coding": [{"system": ACT_REASON, "code": "TREAT", "display": "treatment"}]}]
-    if mode == Mode.SELF:
-        return [{"coding": [{"system": ACT_REASON, "code": "PATRQT", "display": "patient requested"}]}]
-    if mode == Mode.DPO_REVIEW:
-        return [{"coding": [{"system": ACT_REASON, "code": "HOPERAT", "display": "healthcare operations"}]}]
-    return []
-
-
-def audit_event(event) -> dict:
-    action = event.action
-    subtype = [{"system": system("CodeSystem/trace-action"), "code": action}]
-    if event.mode in (Mode.EMERGENCY, Mode.SAMU):
-        subtype.append({"system": DCM, "code": "110127", "display": "Emergency Override Started"})
-    who = {"display": event.actor_name or event.actor_username or "CHU Portal"}
-    if event.actor_rpps:
-        who["identifier"] = {"system": RPPS_SYSTEM, "value": event.actor_rpps}
-    elif event.actor_id:
-        who["identifier"] = {"system": system("sid/user"), "value": str(event.actor_id)}
-    agent = {
-        "type": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type", "code": "humanuser"}
-                if event.actor_id
-                else {
-                    "system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
-                    "code": "datacollector",
-                }
-            ]
-        },
-        "who": who,
-        "requestor": True,
-    }
-    if event.actor_role:
-        agent["role"] = [{"coding": [{"system": system("CodeSystem/role"), "code": event.actor_role}]}]
-    if event.mode:
-        agent["policy"] = [system(f"CodeSystem/access-mode#{event.mode}")]
-    entities = []
-    if event.patient_id:
-        entities.append(
-            {
-                "what": {"reference": f"Patient/{event.patient_id}"},
-                "type": {
-                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                    "code": "1",
-                    "display": "Person",
-                },
-                "role": {
-                    "system": "http://terminology.hl7.org/CodeSystem/object-role",
-                    "code": "1",
-                    "display": "Patient",
-                },
-            }
-        )
-    if event.object_id and event.object_id != str(event.patient_id or ""):
-        resource_type = _ENTITY_TYPES.get(event.object_type)
-        what = (
-            {"reference": f"{resource_type}/{event.object_id}"}
-            if resource_type
-            else {"identifier": {"system": system(f"sid/{event.object_type or 'object'}"), "value": event.object_id}}
-        )
-        entities.append(
-            {
-                "what": what,
-                "type": {
-                    "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type",
-                    "code": "2",
-                    "display": "System Object",
-                },
-                "description": event.object_type,
-            }
-        )
-    resource = {
-        "resourceType": "AuditEvent",
-        "id": str(event.public_id),
-        "type": {"system": DCM, "code": "110110", "display": "Patient Record"},
-        "subtype": subtype,
-        "action": _ACTION.get(action, "R" if action in _READS else "E"),
-        "recorded": instant(event.at),
-        "outcome": "0" if event.outcome == Outcome.ALLOWED else "4",
-        "agent": [agent],
-        "source": {
-            "observer": {"display": "CHU Portal"},
-            "type": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/security-source-type",
-                    "code": "4",
-                    "display": "Application Server",
-                }
-            ],
-        },
-    }
-    if event.outcome != Outcome.ALLOWED:
-        resource["outcomeDesc"] = event.reason or "denied"
-    purpose = _purpose(event.mode)
-    if purpose:
-        resource["purposeOfEvent"] = purpose
-    if entities:
-        resource["entity"] = entities
-    return resource
 
 
 def bundle(request, resources: list[dict], total: int, page: int, page_size: int) -> dict:

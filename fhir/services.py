@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit import review as audit_review
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from audit.models import AuditEvent
 from audit.selectors import parse_filters
 from chu_portal.errors import Decision
@@ -60,7 +59,7 @@ def patient_read(*, actor, patient_id) -> PatientView:
     view, decision = audit.read_traced(
         actor=actor,
         action=Action.READ,
-        object_type="patient_identity",
+        object_type=ObjectType.PATIENT_IDENTITY,
         load=load,
         decide=lambda view: access.decide_patient(actor, view.patient, view.record),
         describe=lambda view: (view.patient.public_id, view.patient.public_id),
@@ -107,24 +106,21 @@ def consent_search(*, actor, patient_id, page: int, page_size: int) -> ConsentPa
     record = records.shared_record_for(patient)
     decision = access.decide_consents(actor, record)
     if not decision.allowed:
-        _refuse(actor, Action.LIST, decision, patient=patient, object_type="dmp_grant")
+        _refuse(actor, Action.LIST, decision, patient=patient, object_type=ObjectType.DMP_GRANT)
     queryset = (
         AccessGrant.objects.filter(record=record)
         .select_related("professional__professional_profile")
         .order_by("-created_at", "-id")
     )
     start = (page - 1) * page_size
-    with transaction.atomic():
-        total = queryset.count()
-        grants = list(queryset[start : start + page_size])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=patient.public_id,
-            object_type="dmp_grant",
-            object_ids=[g.public_id for g in grants],
-        )
+    grants, total = audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=patient.public_id,
+        object_type=ObjectType.DMP_GRANT,
+        load=lambda: (list(queryset[start : start + page_size]), queryset.count()),
+        shown=lambda result: [g.public_id for g in result[0]],
+    )
     return ConsentPage(record, grants, total)
 
 
@@ -133,6 +129,6 @@ def trace_search(*, actor, patient_id, page: int, page_size: int) -> tuple[list[
     patient = _patient(patient_id) if patient_id else None
     decision = access.decide_trace_search(actor, patient)
     if not decision.allowed:
-        _refuse(actor, Action.LIST, decision, patient=patient, object_type="audit_event")
+        _refuse(actor, Action.LIST, decision, patient=patient, object_type=ObjectType.AUDIT_EVENT)
     filters = parse_filters({"patient": str(patient.public_id)} if patient else {})
     return audit_review.trace_list(actor=actor, filters=filters, page=page, page_size=page_size)

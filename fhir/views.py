@@ -12,7 +12,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import fhir as audit_fhir
 from chu_portal.api import exception_handler as api_exception_handler
+from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
 
 from . import builders, services
@@ -63,14 +65,7 @@ class FhirView(APIView):
 
 
 def _page(request) -> tuple[int, int]:
-    try:
-        page = int(request.query_params.get("page", 1))
-        count = int(request.query_params.get("_count", DEFAULT_COUNT))
-    except ValueError as exc:
-        raise InvalidInput(_("Paramètre de pagination invalide (page, _count).")) from exc
-    if page < 1 or count < 1:
-        raise InvalidInput(_("Paramètre de pagination invalide (page, _count)."))
-    return page, min(count, MAX_COUNT)
+    return page_params(request, DEFAULT_COUNT, MAX_COUNT, size_param="_count")
 
 
 def _patient_param(request, *, required: bool = True) -> str | None:
@@ -202,7 +197,7 @@ class AuditEventSearchView(FhirView):
         events, total = services.trace_search(
             actor=request.user, patient_id=_patient_param(request, required=False), page=page, page_size=count
         )
-        return Response(builders.bundle(request, [builders.audit_event(e) for e in events], total, page, count))
+        return Response(builders.bundle(request, [audit_fhir.audit_event(e) for e in events], total, page, count))
 
 
 class NotFoundView(FhirView):

@@ -2,92 +2,28 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chu_portal.api import page_params, paginated
-from chu_portal.schema import PAGE_PARAMETERS, page_of, responses
+from chu_portal.schema import PAGE_PARAMETERS, Instant, page_of, responses
 
 from .constants import InsStatus, ReportStatus, ReportType, Sex, StayKind
-from .models import Patient, Report, Stay
+from .models import Report
 from .services import care, emergency
 from .services import patients as patients_service
 from .services import reports as reports_service
 
-
-def patient_json(patient: Patient) -> dict:
-    return {
-        "id": str(patient.public_id),
-        "ipp": patient.ipp,
-        "birth_name": patient.birth_name,
-        "used_name": patient.used_name,
-        "first_names": patient.first_names,
-        "birth_date": patient.birth_date.isoformat(),
-        "sex": patient.sex,
-        "birth_place": patient.birth_place,
-        "ins": patient.nir,
-        "ins_oid": patient.ins_oid,
-        "ins_status": patient.ins_status,
-    }
+OPINION_STATUSES = ["open", "answered", "closed", "expired"]
 
 
-def report_summary_json(report: Report) -> dict:
-    return {
-        "id": str(report.public_id),
-        "type_code": report.type_code,
-        "title": report.title,
-        "version": report.version,
-        "status": _report_status(report),
-        "author": report.author.display_name,
-        "signed_at": report.signed_at,
-    }
-
-
-def _report_status(report: Report) -> str:
-    return "superseded" if getattr(report, "superseded", False) else report.status
-
-
-def report_json(report: Report) -> dict:
-    return {
-        **report_summary_json(report),
-        "stay": str(report.stay.public_id),
-        "body": report.body,
-        "replaces": str(report.replaces.public_id) if report.replaces_id else None,
-    }
-
-
-def stay_json(stay: Stay) -> dict:
-    return {
-        "id": str(stay.public_id),
-        "kind": stay.kind,
-        "unit": stay.unit.name,
-        "admitted_at": stay.admitted_at,
-        "discharged_at": stay.discharged_at,
-        "diagnoses": [{"code": d.code, "label": d.label, "principal": d.principal} for d in stay.diagnoses.all()],
-        "procedures": [{"code": p.code, "label": p.label} for p in stay.procedures.all()],
-        "reports": [report_summary_json(r) for r in stay.reports.all()],
-        "movements": [{"unit": m.unit.name, "at": m.at} for m in stay.movements.all()],
-        "handover_notes": [handover_json(n) for n in stay.handover_notes.all()],
-        "opinion_requests": [
-            {
-                "id": str(o.public_id),
-                "status": o.shown_status,
-                "consulted_doctor": o.consulted_doctor.username if o.consulted_doctor_id else None,
-                "consulted_unit": o.consulted_unit.code if o.consulted_unit_id else None,
-                "answer": str(o.answer.public_id) if o.answer_id else None,
-            }
-            for o in stay.opinion_requests.all()
-        ],
-    }
-
-
-# --- Response shapes, for the OpenAPI schema ---------------------------------------------------
+# --- Response shapes: each serializer writes the response and describes it in the schema ------
 
 
 class PatientSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="public_id")
     ipp = serializers.CharField()
     birth_name = serializers.CharField()
     used_name = serializers.CharField(allow_blank=True)
@@ -95,25 +31,29 @@ class PatientSerializer(serializers.Serializer):
     birth_date = serializers.DateField()
     sex = serializers.ChoiceField(choices=Sex.choices)
     birth_place = serializers.CharField(allow_blank=True)
-    ins = serializers.CharField(allow_null=True, help_text="Matricule INS (NIR).")
+    ins = serializers.CharField(source="nir", allow_null=True, help_text="Matricule INS (NIR).")
     ins_oid = serializers.CharField()
     ins_status = serializers.ChoiceField(choices=InsStatus.choices)
 
 
 class ReportSummarySerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="public_id")
     type_code = serializers.ChoiceField(choices=ReportType.choices)
     title = serializers.CharField()
     version = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=[*ReportStatus.values, "superseded"])
-    author = serializers.CharField()
-    signed_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.SerializerMethodField()
+    author = serializers.CharField(source="author.display_name")
+    signed_at = Instant(allow_null=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=[*ReportStatus.values, "superseded"]))
+    def get_status(self, report: Report) -> str:
+        return "superseded" if getattr(report, "superseded", False) else report.status
 
 
 class ReportSerializer(ReportSummarySerializer):
-    stay = serializers.UUIDField()
+    stay = serializers.UUIDField(source="stay.public_id")
     body = serializers.CharField(allow_blank=True)
-    replaces = serializers.UUIDField(allow_null=True)
+    replaces = serializers.UUIDField(source="replaces.public_id", allow_null=True)
 
 
 class CodedSerializer(serializers.Serializer):
@@ -125,26 +65,55 @@ class DiagnosisSerializer(CodedSerializer):
     principal = serializers.BooleanField()
 
 
+class StayMovementSerializer(serializers.Serializer):
+    """A transfer as the record shows it: the unit's name and when."""
+
+    unit = serializers.CharField(source="unit.name")
+    at = Instant()
+
+
+class HandoverNoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    stay = serializers.UUIDField(source="stay.public_id")
+    author = serializers.CharField(source="author.display_name")
+    unit = serializers.CharField(source="unit.name", allow_null=True)
+    body = serializers.CharField()
+    created_at = Instant()
+
+
+class StayOpinionSerializer(serializers.Serializer):
+    """An opinion request as the record shows it (the full request: GET /opinion-requests/)."""
+
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.ChoiceField(source="shown_status", choices=OPINION_STATUSES)
+    consulted_doctor = serializers.CharField(source="consulted_doctor.username", allow_null=True)
+    consulted_unit = serializers.CharField(source="consulted_unit.code", allow_null=True)
+    answer = serializers.UUIDField(source="answer.public_id", allow_null=True)
+
+
 class StaySerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="public_id")
     kind = serializers.ChoiceField(choices=StayKind.choices)
-    unit = serializers.CharField()
-    admitted_at = serializers.DateTimeField()
-    discharged_at = serializers.DateTimeField(allow_null=True)
-    diagnoses = DiagnosisSerializer(many=True)
-    procedures = CodedSerializer(many=True)
-    reports = ReportSummarySerializer(many=True)
+    unit = serializers.CharField(source="unit.name")
+    admitted_at = Instant()
+    discharged_at = Instant(allow_null=True)
+    diagnoses = DiagnosisSerializer(many=True, source="diagnoses.all")
+    procedures = CodedSerializer(many=True, source="procedures.all")
+    reports = ReportSummarySerializer(many=True, source="reports.all")
+    movements = StayMovementSerializer(many=True, source="movements.all")
+    handover_notes = HandoverNoteSerializer(many=True, source="handover_notes.all")
+    opinion_requests = StayOpinionSerializer(many=True, source="opinion_requests.all")
 
 
 class HospitalRecordSerializer(serializers.Serializer):
     patient = PatientSerializer()
-    access_mode = serializers.CharField()
+    access_mode = serializers.CharField(source="decision.mode")
     stays = StaySerializer(many=True)
 
 
 class EmergencyAccessSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    expires = serializers.DateTimeField()
+    id = serializers.UUIDField(source="public_id")
+    expires = Instant()
 
 
 # --- Views ------------------------------------------------------------------------------------
@@ -165,26 +134,20 @@ class PatientSearchView(APIView):
         patients, total = patients_service.patient_search(
             actor=request.user, query=request.query_params.get("q", ""), page=page, page_size=size
         )
-        return paginated(request, [patient_json(p) for p in patients], total, page, size)
+        return paginated(request, PatientSerializer(patients, many=True).data, total, page, size)
 
 
 @extend_schema(tags=["hospital record"], responses=responses({200: PatientSerializer}, 401, 403, 404))
 class PatientDetailView(APIView):
     def get(self, request, patient_id):
-        return Response(patient_json(patients_service.patient_get(actor=request.user, patient_id=patient_id)))
+        return Response(PatientSerializer(patients_service.patient_get(actor=request.user, patient_id=patient_id)).data)
 
 
 @extend_schema(tags=["hospital record"], responses=responses({200: HospitalRecordSerializer}, 401, 403, 404))
 class PatientRecordView(APIView):
     def get(self, request, patient_id):
         record = patients_service.record_open(actor=request.user, patient_id=patient_id)
-        return Response(
-            {
-                "patient": patient_json(record.patient),
-                "access_mode": record.decision.mode,
-                "stays": [stay_json(s) for s in record.stays],
-            }
-        )
+        return Response(HospitalRecordSerializer(record).data)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -203,7 +166,7 @@ class EmergencyAccessView(APIView):
         grant = emergency.emergency_access_grant(
             actor=request.user, patient_id=patient_id, reason=data.validated_data["reason"]
         )
-        return Response({"id": str(grant.public_id), "expires": grant.expires}, status=status.HTTP_201_CREATED)
+        return Response(EmergencyAccessSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
 class QualifySerializer(serializers.Serializer):
@@ -222,7 +185,7 @@ class QualifyIdentityView(APIView):
         patient = patients_service.identity_qualify(
             actor=request.user, patient_id=patient_id, document_checked=data.validated_data["document_checked"]
         )
-        return Response(patient_json(patient))
+        return Response(PatientSerializer(patient).data)
 
 
 class ReportCreateSerializer(serializers.Serializer):
@@ -253,14 +216,14 @@ class ReportCreateView(APIView):
             title=data.validated_data["title"],
             body=data.validated_data["body"],
         )
-        return Response(report_json(report), status=status.HTTP_201_CREATED)
+        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
 class ReportDetailView(APIView):
     @extend_schema(tags=["reports"], responses=responses({200: ReportSerializer}, 401, 403, 404))
     def get(self, request, report_id):
         report, _decision = reports_service.report_open(actor=request.user, report_id=report_id)
-        return Response(report_json(report))
+        return Response(ReportSerializer(report).data)
 
     @extend_schema(
         tags=["reports"],
@@ -276,13 +239,13 @@ class ReportDetailView(APIView):
             title=data.validated_data.get("title"),
             body=data.validated_data["body"],
         )
-        return Response(report_json(report))
+        return Response(ReportSerializer(report).data)
 
 
 @extend_schema(tags=["reports"], request=None, responses=responses({200: ReportSerializer}, 401, 403, 404, 409))
 class ReportSignView(APIView):
     def post(self, request, report_id):
-        return Response(report_json(reports_service.report_sign(actor=request.user, report_id=report_id)))
+        return Response(ReportSerializer(reports_service.report_sign(actor=request.user, report_id=report_id)).data)
 
 
 @extend_schema(
@@ -300,67 +263,45 @@ class ReportAmendView(APIView):
             title=data.validated_data.get("title"),
             body=data.validated_data["body"],
         )
-        return Response(report_json(amendment), status=status.HTTP_201_CREATED)
+        return Response(ReportSerializer(amendment).data, status=status.HTTP_201_CREATED)
 
 
 # --- Care across units -------------------------------------------------------------------------
 
 
 class OpinionSerializer(serializers.Serializer):
-    """Described for the schema; the views build the dicts with opinion_json."""
-
-    id = serializers.UUIDField()
-    patient = serializers.UUIDField()
-    stay = serializers.UUIDField()
-    requested_by = serializers.CharField()
-    consulted_doctor = serializers.CharField(allow_null=True)
-    consulted_unit = serializers.CharField(allow_null=True)
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    stay = serializers.UUIDField(source="stay.public_id")
+    requested_by = serializers.CharField(source="requested_by.display_name")
+    consulted_doctor = serializers.CharField(source="consulted_doctor.username", allow_null=True)
+    consulted_unit = serializers.CharField(source="consulted_unit.code", allow_null=True)
     question = serializers.CharField()
     # `expired`: left open past OPINION_MAX_DAYS (derived at read time, never stored).
-    status = serializers.ChoiceField(choices=["open", "answered", "closed", "expired"])
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    answer = serializers.UUIDField(allow_null=True)
+    status = serializers.ChoiceField(source="shown_status", choices=OPINION_STATUSES)
+    created_at = Instant()
+    expires_at = serializers.SerializerMethodField()
+    finished_at = Instant(allow_null=True)
+    answer = serializers.UUIDField(source="answer.public_id", allow_null=True)
+
+    @extend_schema_field(Instant(allow_null=True))
+    def get_expires_at(self, opinion) -> str | None:
+        return Instant().to_representation(opinion.expires_at) if opinion.status == "open" else None
 
 
 class MovementSerializer(serializers.Serializer):
-    stay = serializers.UUIDField()
-    unit = serializers.CharField()
-    at = serializers.DateTimeField()
+    """A transfer as POST /stays/{stay_id}/transfer/ answers it: the stay and the unit's code."""
 
-
-class HandoverNoteSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    stay = serializers.UUIDField()
-    author = serializers.CharField()
-    unit = serializers.CharField(allow_null=True)
-    body = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    stay = serializers.UUIDField(source="stay.public_id")
+    unit = serializers.CharField(source="unit.code")
+    at = Instant()
 
 
 class MissingLetterSerializer(serializers.Serializer):
-    stay = serializers.UUIDField()
-    patient = serializers.UUIDField()
-    unit = serializers.CharField()
-    discharged_at = serializers.DateTimeField()
-
-
-def opinion_json(opinion) -> dict:
-    return {
-        "id": str(opinion.public_id),
-        "patient": str(opinion.patient.public_id),
-        "stay": str(opinion.stay.public_id),
-        "requested_by": opinion.requested_by.display_name,
-        "consulted_doctor": opinion.consulted_doctor.username if opinion.consulted_doctor_id else None,
-        "consulted_unit": opinion.consulted_unit.code if opinion.consulted_unit_id else None,
-        "question": opinion.question,
-        "status": opinion.shown_status,
-        "created_at": opinion.created_at,
-        "expires_at": opinion.expires_at if opinion.status == "open" else None,
-        "finished_at": opinion.finished_at,
-        "answer": str(opinion.answer.public_id) if opinion.answer_id else None,
-    }
+    stay = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    unit = serializers.CharField(source="unit.name")
+    discharged_at = Instant()
 
 
 class TransferSerializer(serializers.Serializer):
@@ -377,9 +318,7 @@ class StayTransferView(APIView):
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         movement = care.stay_transfer(actor=request.user, stay_id=stay_id, unit_code=data.validated_data["unit"])
-        return Response(
-            {"stay": str(stay_id), "unit": movement.unit.code, "at": movement.at}, status=status.HTTP_201_CREATED
-        )
+        return Response(MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
 class HandoverSerializer(serializers.Serializer):
@@ -396,7 +335,7 @@ class HandoverCreateView(APIView):
         data = HandoverSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         note = care.handover_add(actor=request.user, stay_id=stay_id, body=data.validated_data["body"])
-        return Response(handover_json(note), status=status.HTTP_201_CREATED)
+        return Response(HandoverNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
 class OpinionCreateSerializer(serializers.Serializer):
@@ -420,7 +359,7 @@ class OpinionListView(APIView):
         received, sent = care.opinions_inbox(actor=request.user)
         box = sent if request.query_params.get("box") == "sent" else received
         start = (page - 1) * size
-        return paginated(request, [opinion_json(o) for o in box[start : start + size]], len(box), page, size)
+        return paginated(request, OpinionSerializer(box[start : start + size], many=True).data, len(box), page, size)
 
     @extend_schema(
         tags=["care across units"],
@@ -437,7 +376,7 @@ class OpinionListView(APIView):
             consulted_username=data.validated_data.get("consulted_doctor", ""),
             consulted_unit_code=data.validated_data.get("consulted_unit", ""),
         )
-        return Response(opinion_json(opinion), status=status.HTTP_201_CREATED)
+        return Response(OpinionSerializer(opinion).data, status=status.HTTP_201_CREATED)
 
 
 class OpinionAnswerSerializer(serializers.Serializer):
@@ -460,7 +399,7 @@ class OpinionAnswerView(APIView):
             body=data.validated_data["body"],
             title=data.validated_data.get("title", ""),
         )
-        return Response(opinion_json(opinion))
+        return Response(OpinionSerializer(opinion).data)
 
 
 @extend_schema(
@@ -468,37 +407,11 @@ class OpinionAnswerView(APIView):
 )
 class OpinionCloseView(APIView):
     def post(self, request, opinion_id):
-        return Response(opinion_json(care.opinion_close(actor=request.user, opinion_id=opinion_id)))
+        return Response(OpinionSerializer(care.opinion_close(actor=request.user, opinion_id=opinion_id)).data)
 
 
 @extend_schema(tags=["care across units"], responses=responses({200: page_of(MissingLetterSerializer)}, 401, 403))
 class MissingLettersView(APIView):
     def get(self, request):
         stays = care.stays_missing_letter(actor=request.user)
-        return Response(
-            {
-                "count": len(stays),
-                "next": None,
-                "previous": None,
-                "results": [
-                    {
-                        "stay": str(s.public_id),
-                        "patient": str(s.patient.public_id),
-                        "unit": s.unit.name,
-                        "discharged_at": s.discharged_at,
-                    }
-                    for s in stays
-                ],
-            }
-        )
-
-
-def handover_json(note) -> dict:
-    return {
-        "id": str(note.public_id),
-        "stay": str(note.stay.public_id),
-        "author": note.author.display_name,
-        "unit": note.unit.name if note.unit_id else None,
-        "body": note.body,
-        "created_at": note.created_at,
-    }
+        return paginated(request, MissingLetterSerializer(stays, many=True).data, len(stays), 1, max(len(stays), 1))

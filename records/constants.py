@@ -1,5 +1,7 @@
 """Codes of the hospital record: report types (LOINC), stay kinds, INS status, the INS OIDs."""
 
+from enum import StrEnum
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -39,3 +41,12 @@ class Sex(models.TextChoices):
 class ReportStatus(models.TextChoices):
     DRAFT = "draft", _("Brouillon")
     SIGNED = "signed", _("Signé")
+
+
+class CareAction(StrEnum):
+    """Trace actions of care across units that the audit vocabulary does not name."""
+
+    TRANSFER = "transfer"
+    REQUEST_OPINION = "request_opinion"
+    ANSWER_OPINION = "answer_opinion"
+    CLOSE_OPINION = "close_opinion"

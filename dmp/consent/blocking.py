@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PROFESSIONAL_ROLES, Role, User
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision
 
 from .. import access
@@ -37,23 +37,20 @@ def professionals_search(*, actor, query: str, limit: int = 20) -> list[User]:
 
 
 def blocked_list(*, actor, patient_id=None) -> list[BlockedProfessional]:
-    record, decision = managed_record(actor, patient_id, Action.LIST, "dmp_blocked")
-    with transaction.atomic():
-        rows = list(record.blocked.select_related("professional__professional_profile").order_by("-created_at"))
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=record.patient.public_id,
-            object_type="dmp_blocked",
-            object_ids=[b.professional.public_id for b in rows],
-        )
-    return rows
+    record, decision = managed_record(actor, patient_id, Action.LIST, ObjectType.DMP_BLOCKED)
+    return audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=record.patient.public_id,
+        object_type=ObjectType.DMP_BLOCKED,
+        load=lambda: list(record.blocked.select_related("professional__professional_profile").order_by("-created_at")),
+        shown=lambda rows: [b.professional.public_id for b in rows],
+    )
 
 
 def professional_block(*, actor, patient_id=None, rpps: str) -> BlockedProfessional:
     """The patient blocks a professional: they see nothing of the DMP, grant or emergency notwithstanding."""
-    record, decision = managed_record(actor, patient_id, DmpAction.BLOCK, "dmp_blocked")
+    record, decision = managed_record(actor, patient_id, DmpAction.BLOCK, ObjectType.DMP_BLOCKED)
     professional = professional_by_rpps(rpps)
     if access.has_gp_rights(professional, record):
         # CSP L.1111-16: the médecin traitant reads the whole DMP; the patient withdraws the rights first.
@@ -70,14 +67,14 @@ def professional_block(*, actor, patient_id=None, rpps: str) -> BlockedProfessio
             action=DmpAction.BLOCK,
             mode=decision.mode,
             patient_id=record.patient.public_id,
-            object_type="dmp_blocked",
+            object_type=ObjectType.DMP_BLOCKED,
             object_id=professional.public_id,
         )
     return block
 
 
 def professional_unblock(*, actor, patient_id=None, rpps: str) -> None:
-    record, decision = managed_record(actor, patient_id, DmpAction.UNBLOCK, "dmp_blocked")
+    record, decision = managed_record(actor, patient_id, DmpAction.UNBLOCK, ObjectType.DMP_BLOCKED)
     professional = professional_by_rpps(rpps)
     with transaction.atomic():
         deleted, _rows = BlockedProfessional.objects.filter(record=record, professional=professional).delete()
@@ -88,6 +85,6 @@ def professional_unblock(*, actor, patient_id=None, rpps: str) -> None:
             action=DmpAction.UNBLOCK,
             mode=decision.mode,
             patient_id=record.patient.public_id,
-            object_type="dmp_blocked",
+            object_type=ObjectType.DMP_BLOCKED,
             object_id=professional.public_id,
         )

@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, InvalidInput
 
 from .. import access
@@ -39,7 +39,7 @@ def emergency_access_open(
             code=decision.code,
             mode=mode,
             patient_id=patient_id,
-            object_type="dmp",
+            object_type=ObjectType.DMP,
             object_id=patient_id,
         )
         raise AccessDenied(decision)
@@ -70,7 +70,7 @@ def emergency_access_open(
             action=Action.EMERGENCY_ACCESS,
             mode=decision.mode,  # `emergency` / `samu`: audit flags it for the DPO
             patient_id=patient_id,
-            object_type="dmp",
+            object_type=ObjectType.DMP,
             object_id=emergency.public_id,
             reason=reason,
         )

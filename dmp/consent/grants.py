@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PROFESSIONAL_ROLES, User
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
@@ -40,7 +40,11 @@ def consent_in_person_record(
     decision = access.decide_consent_request(actor, record, in_person=True)
     if not decision.allowed:
         audit.refuse(
-            actor=actor, action=DmpAction.GRANT, decision=decision, patient_id=patient_id, object_type="dmp_grant"
+            actor=actor,
+            action=DmpAction.GRANT,
+            decision=decision,
+            patient_id=patient_id,
+            object_type=ObjectType.DMP_GRANT,
         )
     purpose = clean_purpose(purpose)
     days = clean_duration(duration_days)
@@ -76,19 +80,17 @@ def consent_in_person_record(
 
 def grants_list(*, actor, patient_id=None) -> list[AccessGrant]:
     """The patient's authorisations, live first, then past ones (expired or revoked); one trace."""
-    record, decision = managed_record(actor, patient_id, Action.LIST, "dmp_grant")
-    with transaction.atomic():
-        grants = list(
+    record, decision = managed_record(actor, patient_id, Action.LIST, ObjectType.DMP_GRANT)
+    grants = audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=record.patient.public_id,
+        object_type=ObjectType.DMP_GRANT,
+        load=lambda: list(
             record.grants.select_related("professional__professional_profile").order_by("revoked_at", "-expires", "-id")
-        )
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=record.patient.public_id,
-            object_type="dmp_grant",
-            object_ids=[g.public_id for g in grants],
-        )
+        ),
+        shown=lambda grants: [g.public_id for g in grants],
+    )
     now = timezone.now()
     for grant in grants:
         grant.live = grant.is_live(now)
@@ -125,7 +127,7 @@ def grant_create(
             action=DmpAction.GRANT,
             decision=decision,
             patient_id=record.patient.public_id,
-            object_type="dmp_grant",
+            object_type=ObjectType.DMP_GRANT,
         )
     if professional.role not in PROFESSIONAL_ROLES:
         raise InvalidInput(_("Une autorisation se donne à un professionnel de santé."))
@@ -148,7 +150,7 @@ def grant_create(
             action=DmpAction.GRANT,
             mode=decision.mode,
             patient_id=record.patient.public_id,
-            object_type="dmp_grant",
+            object_type=ObjectType.DMP_GRANT,
             object_id=grant.public_id,
             object_ids=[professional.public_id],
             reason=reason,
@@ -167,7 +169,7 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
             action=DmpAction.REVOKE,
             decision=decision,
             patient_id=grant.record.patient.public_id,
-            object_type="dmp_grant",
+            object_type=ObjectType.DMP_GRANT,
             object_id=grant.public_id,
         )
     with transaction.atomic():
@@ -177,7 +179,7 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
             action=DmpAction.REVOKE,
             mode=decision.mode,
             patient_id=grant.record.patient.public_id,
-            object_type="dmp_grant",
+            object_type=ObjectType.DMP_GRANT,
             object_id=grant.public_id,
         )
     grant.refresh_from_db()

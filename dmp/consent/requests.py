@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PROFESSIONAL_ROLES, Role
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
@@ -52,7 +52,7 @@ def consent_request_create(
             action=DmpAction.CONSENT_REQUEST,
             decision=decision,
             patient_id=patient_id,
-            object_type="dmp_consent_request",
+            object_type=ObjectType.DMP_CONSENT_REQUEST,
         )
     purpose = clean_purpose(purpose)
     days = clean_duration(duration_days)
@@ -71,7 +71,7 @@ def consent_request_create(
                 action=DmpAction.CONSENT_REQUEST,
                 mode=decision.mode,
                 patient_id=patient_id,
-                object_type="dmp_consent_request",
+                object_type=ObjectType.DMP_CONSENT_REQUEST,
                 object_id=consent_request.public_id,
             )
             notify_patient(
@@ -102,7 +102,7 @@ def _answer(actor, request_id, trace_action) -> tuple[ConsentRequest, Decision]:
             action=trace_action,
             decision=decision,
             patient_id=consent_request.record.patient.public_id,
-            object_type="dmp_consent_request",
+            object_type=ObjectType.DMP_CONSENT_REQUEST,
             object_id=consent_request.public_id,
         )
     return consent_request, decision
@@ -162,7 +162,7 @@ def consent_request_approve(*, actor, request_id, duration_days: int | None = No
             action=DmpAction.CONSENT_APPROVE,
             mode=decision.mode,
             patient_id=consent_request.record.patient.public_id,
-            object_type="dmp_consent_request",
+            object_type=ObjectType.DMP_CONSENT_REQUEST,
             object_id=locked.public_id,
         )
         _notify_professional(
@@ -190,7 +190,7 @@ def consent_request_deny(*, actor, request_id) -> ConsentRequest:
             action=DmpAction.CONSENT_DENY,
             mode=decision.mode,
             patient_id=consent_request.record.patient.public_id,
-            object_type="dmp_consent_request",
+            object_type=ObjectType.DMP_CONSENT_REQUEST,
             object_id=locked.public_id,
         )
         _notify_professional(
@@ -210,7 +210,7 @@ def consent_requests_list(
         raise InvalidInput(_("Statut inconnu."), fields={"status": _("Statut inconnu.")})
     patient_id = None
     if getattr(actor, "is_authenticated", False) and actor.role == Role.PATIENT:
-        record, decision = managed_record(actor, None, Action.LIST, "dmp_consent_request")
+        record, decision = managed_record(actor, None, Action.LIST, ObjectType.DMP_CONSENT_REQUEST)
         queryset = ConsentRequest.objects.filter(record=record)
         patient_id = record.patient.public_id
     elif getattr(actor, "is_authenticated", False) and actor.role in PROFESSIONAL_ROLES:
@@ -221,7 +221,7 @@ def consent_requests_list(
             actor=actor,
             action=Action.LIST,
             decision=Decision.deny("forbidden", _("Réservé aux patients et aux professionnels de santé.")),
-            object_type="dmp_consent_request",
+            object_type=ObjectType.DMP_CONSENT_REQUEST,
         )
     consent_requests_expire(pk__in=queryset.filter(status=ConsentStatus.PENDING).values("pk"))
     if status:
@@ -231,18 +231,14 @@ def consent_requests_list(
     )
     page = max(page, 1)
     start = (page - 1) * page_size
-    with transaction.atomic():
-        total = queryset.count()
-        items = list(queryset[start : start + page_size])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=patient_id,
-            object_type="dmp_consent_request",
-            object_ids=[r.public_id for r in items],
-        )
-    return items, total
+    return audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=patient_id,
+        object_type=ObjectType.DMP_CONSENT_REQUEST,
+        load=lambda: (list(queryset[start : start + page_size]), queryset.count()),
+        shown=lambda result: [r.public_id for r in result[0]],
+    )
 
 
 @dataclass

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
+from audit.constants import ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision
 from chu_portal.ids import as_uuid as _as_uuid
 from chu_portal.ids import get_by_public_id_or_404
@@ -36,7 +37,9 @@ DASHBOARD_LIST_LIMIT = 100
 
 
 def _refuse(actor, action: str, decision: Decision, object_id=None):
-    audit.record_refusal(actor=actor, action=action, code=decision.code, object_type="feed", object_id=object_id)
+    audit.record_refusal(
+        actor=actor, action=action, code=decision.code, object_type=ObjectType.FEED, object_id=object_id
+    )
     raise AccessDenied(decision)
 
 
@@ -63,7 +66,7 @@ def feed_dashboard(*, actor) -> FeedDashboard:
             actor=actor,
             action=FeedAction.DASHBOARD,
             mode=decision.mode,
-            object_type="feed",
+            object_type=ObjectType.FEED,
             object_ids=[i.public_id for i in waiting + failed],
         )
     from accounts.models import Unit
@@ -98,7 +101,7 @@ def feed_item_retry(*, actor, item_id) -> FeedItem:
             action=FeedAction.RETRY,
             mode=decision.mode,
             patient_id=item.patient.public_id,
-            object_type="feed_item",
+            object_type=ObjectType.FEED_ITEM,
             object_id=item.public_id,
         )
         enqueue_on_commit([item.pk])

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
-from audit.constants import Mode
+from audit.constants import Mode, ObjectType
 
 from ..constants import FeedAction
 from ..models import SharedDocument
@@ -61,7 +61,7 @@ def remove_orphan_files(*, older_than: timedelta | None = None, dry_run: bool = 
                 actor=None,
                 action=FeedAction.REMOVE_ORPHAN_FILES,
                 mode=Mode.ADMIN,
-                object_type="storage_file",
+                object_type=ObjectType.STORAGE_FILE,
                 object_ids=batch,
             )
         for name in batch:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
@@ -58,7 +58,7 @@ def activation_code_issue(*, actor, patient_id, reason: str = "") -> tuple[str, 
             action=DmpAction.ISSUE_ACTIVATION_CODE,
             decision=Decision.deny("forbidden", _("Réservé au personnel du CHU.")),
             patient_id=patient.public_id,
-            object_type="activation_code",
+            object_type=ObjectType.ACTIVATION_CODE,
         )
     recovery = patient.account is not None and patient.account.is_active
     reason = " ".join((reason or "").split())
@@ -96,7 +96,7 @@ def activation_code_issue(*, actor, patient_id, reason: str = "") -> tuple[str, 
             action=Action.ACCOUNT_RECOVERY if recovery else DmpAction.ISSUE_ACTIVATION_CODE,
             mode=Mode.NONE,
             patient_id=patient.public_id,
-            object_type="activation_code",
+            object_type=ObjectType.ACTIVATION_CODE,
             reason=reason[:500],
         )
         if recovery:
@@ -143,7 +143,11 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
     if birth != patient.birth_date:
         ActivationCode.objects.filter(pk=activation.pk).update(failed_attempts=activation.failed_attempts + 1)
         audit.record_refusal(
-            actor=None, action=DmpAction.ACTIVATE, code="invalid", patient_id=patient.public_id, object_type="account"
+            actor=None,
+            action=DmpAction.ACTIVATE,
+            code="invalid",
+            patient_id=patient.public_id,
+            object_type=ObjectType.ACCOUNT,
         )
         raise InvalidInput(str(ACTIVATION_REFUSED), fields={"code": str(ACTIVATION_REFUSED)})
     account = patient.account
@@ -167,7 +171,7 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
             action=Action.ACCOUNT_RECOVERY if recovery else DmpAction.ACTIVATE,
             mode=Mode.SELF,
             patient_id=patient.public_id,
-            object_type="account",
+            object_type=ObjectType.ACCOUNT,
             object_id=account.public_id,
             reason="password replaced by an activation code" if recovery else "",
         )

@@ -15,7 +15,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import User
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
 from chu_portal.ids import find_by_public_id
 
@@ -27,7 +27,7 @@ from .professionals import professional_by_rpps
 from .records import managed_record, record_by_patient_id
 
 PERMISSION = f"dmp.{access.GP_RIGHTS}"
-OBJECT_TYPE = "dmp_designation"
+OBJECT_TYPE = ObjectType.DMP_DESIGNATION
 OPEN = (DesignationStatus.PROPOSED, DesignationStatus.ACTIVE)
 
 
@@ -275,22 +275,23 @@ def designation_remove(*, actor, designation_id) -> Designation:
 def designations_list(*, actor, patient_id=None) -> list[Designation]:
     """The patient's designations, in force and pending first, then ended ones; one trace."""
     record, decision = managed_record(actor, patient_id, Action.LIST, OBJECT_TYPE)
-    with transaction.atomic():
+
+    def load() -> list[Designation]:
         rows = list(
             Designation.objects.filter(record=record)
             .select_related("doctor__professional_profile")
             .order_by("status", "-proposed_at")
         )
-        rows.sort(key=lambda d: (d.status not in OPEN, d.status != DesignationStatus.ACTIVE))
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=record.patient.public_id,
-            object_type=OBJECT_TYPE,
-            object_ids=[d.public_id for d in rows],
-        )
-    return rows
+        return sorted(rows, key=lambda d: (d.status not in OPEN, d.status != DesignationStatus.ACTIVE))
+
+    return audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=record.patient.public_id,
+        object_type=OBJECT_TYPE,
+        load=load,
+        shown=lambda rows: [d.public_id for d in rows],
+    )
 
 
 def designations_to_answer(*, actor) -> list[Designation]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
 from chu_portal.ids import find_by_public_id
 from records.models import Report
@@ -81,7 +81,7 @@ def documents_list(
             action=Action.LIST,
             decision=decision,
             patient_id=record.patient.public_id,
-            object_type="dmp",
+            object_type=ObjectType.DMP,
             object_id=record.patient.public_id,
         )
     if type_code and type_code not in DocumentType.values:
@@ -100,24 +100,25 @@ def documents_list(
         queryset = queryset.filter(Q(event_date__lte=until) | Q(event_date__isnull=True, created_at__date__lte=until))
     page = max(page, 1)
     start = (page - 1) * page_size
-    with transaction.atomic():
-        total = queryset.count()
-        documents = list(queryset.order_by("-created_at", "-id")[start : start + page_size])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=record.patient.public_id,
-            object_type="dmp_document",
-            object_ids=[d.public_id for d in documents],
-        )
+
+    def load() -> tuple[list[SharedDocument], int]:
         note_reader(actor, record, decision)
+        return list(queryset.order_by("-created_at", "-id")[start : start + page_size]), queryset.count()
+
+    documents, total = audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=record.patient.public_id,
+        object_type=ObjectType.DMP_DOCUMENT,
+        load=load,
+        shown=lambda result: [d.public_id for d in result[0]],
+    )
     return DocumentPage(record, decision, documents, total, page, page_size)
 
 
 def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
     """A document's metadata, read, decided and traced in one transaction."""
-    return _document_traced(actor, document_id, Action.READ, "dmp_document")
+    return _document_traced(actor, document_id, Action.READ, ObjectType.DMP_DOCUMENT)
 
 
 def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
@@ -140,7 +141,7 @@ def _decided_and_noted(actor, document: SharedDocument) -> Decision:
 def document_content(*, actor, document_id, download: bool = False):
     """The file of a document, opened for reading once the decision and its trace committed (fail closed)."""
     action = DmpAction.DOWNLOAD if download else Action.READ
-    document, _decision = _document_traced(actor, document_id, action, "dmp_document_content")
+    document, _decision = _document_traced(actor, document_id, action, ObjectType.DMP_DOCUMENT_CONTENT)
     return document, document.file.open("rb")
 
 
@@ -167,7 +168,11 @@ def document_upload(
     patient_id = record.patient.public_id
     if not decision.allowed:
         audit.refuse(
-            actor=actor, action=Action.CREATE, decision=decision, patient_id=patient_id, object_type="dmp_document"
+            actor=actor,
+            action=Action.CREATE,
+            decision=decision,
+            patient_id=patient_id,
+            object_type=ObjectType.DMP_DOCUMENT,
         )
     is_patient = decision.mode == Mode.SELF
     title = " ".join((title or "").split())
@@ -211,7 +216,7 @@ def document_upload(
                 action=Action.CREATE,
                 mode=decision.mode,
                 patient_id=patient_id,
-                object_type="dmp_document",
+                object_type=ObjectType.DMP_DOCUMENT,
                 object_id=document.public_id,
             )
             if not is_patient:
@@ -294,7 +299,7 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
             action=Action.CREATE,
             mode=Mode.FEED,
             patient_id=record.patient.public_id,
-            object_type="dmp_document",
+            object_type=ObjectType.DMP_DOCUMENT,
             object_id=document.public_id,
             object_ids=[previous.public_id] if previous else [],
         )
@@ -317,7 +322,7 @@ def _change_document(
             action=trace_action,
             decision=decision,
             patient_id=patient_id,
-            object_type="dmp_document",
+            object_type=ObjectType.DMP_DOCUMENT,
             object_id=document.public_id,
         )
     with transaction.atomic():
@@ -335,7 +340,7 @@ def _change_document(
             action=trace_action,
             mode=decision.mode,
             patient_id=patient_id,
-            object_type="dmp_document",
+            object_type=ObjectType.DMP_DOCUMENT,
             object_id=document.public_id,
         )
     locked.record = document.record

@@ -10,11 +10,9 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from accounts.models import Profession, ProfessionalProfile
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from audit.models import AuditEvent
 
 from .. import access
@@ -46,31 +44,33 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
             action=Action.LIST,
             decision=decision,
             patient_id=record.patient.public_id,
-            object_type="audit_event",
+            object_type=ObjectType.AUDIT_EVENT,
             object_id=record.public_id,
         )
     patient_id = record.patient.public_id
     queryset = AuditEvent.objects.filter(patient_id=patient_id).exclude(actor_id=actor.public_id).order_by("-at", "-id")
     if decision.mode == Mode.GP:
-        queryset = queryset.filter(object_type__startswith="dmp")
+        queryset = queryset.filter(object_type__startswith=ObjectType.DMP)
     page = max(page, 1)
     start = (page - 1) * page_size
-    with transaction.atomic():
-        total = queryset.count()
+
+    def load() -> tuple[list[AuditEvent], int, dict]:
         events = list(queryset[start : start + page_size])
         professions = dict(
             ProfessionalProfile.objects.filter(
                 user__public_id__in={e.actor_id for e in events if e.actor_id}
             ).values_list("user__public_id", "profession")
         )
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=patient_id,
-            object_type="audit_event",
-            object_ids=[e.public_id for e in events],
-        )
+        return events, queryset.count(), professions
+
+    events, total, professions = audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=patient_id,
+        object_type=ObjectType.AUDIT_EVENT,
+        load=load,
+        shown=lambda result: [e.public_id for e in result[0]],
+    )
     labels = dict(Profession.choices)
     for event in events:
         event.profession_label = labels.get(professions.get(event.actor_id), "")
@@ -83,8 +83,10 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
         .values_list("professional__public_id", "starts")
     )
     # The documents the reader may see are named; the others are only counted.
-    document_ids = {str(i) for e in events if e.object_type.startswith("dmp_document") for i in e.object_ids or []}
-    document_ids |= {e.object_id for e in events if e.object_type.startswith("dmp_document") and e.object_id}
+    document_ids = {
+        str(i) for e in events if e.object_type.startswith(ObjectType.DMP_DOCUMENT) for i in e.object_ids or []
+    }
+    document_ids |= {e.object_id for e in events if e.object_type.startswith(ObjectType.DMP_DOCUMENT) and e.object_id}
     titles = {
         str(public_id): title
         for public_id, title in access.documents_in(actor, record, decision.mode, include_superseded=True)

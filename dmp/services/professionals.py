@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from accounts import throttling
 from accounts.models import PROFESSIONAL_ROLES, ProfessionalProfile, User
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Decision, InvalidInput, NotFound
 from records.models import Patient
 
@@ -33,7 +33,7 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
     """Exact INS + birth date, as with a Vitale card at the desk; traced, found or not."""
     decision = access.decide_lookup(actor)
     if not decision.allowed:
-        audit.refuse(actor=actor, action=DmpAction.LOOKUP, decision=decision, object_type="patient")
+        audit.refuse(actor=actor, action=DmpAction.LOOKUP, decision=decision, object_type=ObjectType.PATIENT)
     ins = "".join((ins or "").split()).upper()
     try:
         birth = parse_date(birth_date)
@@ -46,7 +46,7 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
     throttling.limit(throttling.LOOKUP_INS, ins, actor=actor)
     patient = Patient.objects.filter(nir=ins, birth_date=birth).first()
     if patient is None:
-        audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type="patient")
+        audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type=ObjectType.PATIENT)
         raise NotFound(_("Aucun patient ne correspond à ce matricule INS et cette date de naissance."))
     with transaction.atomic():
         audit.record(
@@ -54,7 +54,7 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
             action=DmpAction.LOOKUP,
             mode=decision.mode,
             patient_id=patient.public_id,
-            object_type="patient",
+            object_type=ObjectType.PATIENT,
             object_id=patient.public_id,
         )
     return patient
@@ -67,15 +67,12 @@ def gp_dashboard(*, actor, limit: int = 100) -> list[SharedDocument]:
             actor=actor,
             action=Action.LIST,
             decision=Decision.deny("forbidden", _("Tableau de bord réservé aux médecins traitants.")),
-            object_type="dmp_document",
+            object_type=ObjectType.DMP_DOCUMENT,
         )
-    with transaction.atomic():
-        documents = list(access.gp_new_documents(actor, days=settings.DMP_GP_DASHBOARD_DAYS)[:limit])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=Mode.GP,
-            object_type="dmp_document",
-            object_ids=[d.public_id for d in documents],
-        )
-    return documents
+    return audit.list_traced(
+        actor=actor,
+        mode=Mode.GP,
+        object_type=ObjectType.DMP_DOCUMENT,
+        load=lambda: list(access.gp_new_documents(actor, days=settings.DMP_GP_DASHBOARD_DAYS)[:limit]),
+        shown=lambda documents: [d.public_id for d in documents],
+    )

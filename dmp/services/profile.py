@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
@@ -31,26 +31,27 @@ def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalP
             action=Action.LIST,
             decision=decision,
             patient_id=record.patient.public_id,
-            object_type="dmp_profile",
+            object_type=ObjectType.DMP_PROFILE,
         )
-    with transaction.atomic():
-        entries = list(
-            record.profile_entries.filter(deleted_at__isnull=True).filter(access.profile_kinds_q(actor, decision.mode))
-        )
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            patient_id=record.patient.public_id,
-            object_type="dmp_profile",
-            object_ids=[e.public_id for e in entries],
-        )
+
+    def load() -> list[MedicalProfileEntry]:
         note_reader(actor, record, decision)
+        kinds = access.profile_kinds_q(actor, decision.mode)
+        return list(record.profile_entries.filter(deleted_at__isnull=True).filter(kinds))
+
+    entries = audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=record.patient.public_id,
+        object_type=ObjectType.DMP_PROFILE,
+        load=load,
+        shown=lambda entries: [e.public_id for e in entries],
+    )
     return record, entries
 
 
 def profile_add(*, actor, patient_id=None, kind: str, label: str, date=None, note: str = "") -> MedicalProfileEntry:
-    record, decision = managed_record(actor, patient_id, Action.CREATE, "dmp_profile")
+    record, decision = managed_record(actor, patient_id, Action.CREATE, ObjectType.DMP_PROFILE)
     label = " ".join((label or "").split())
     errors = {}
     if kind not in ProfileKind.values:
@@ -71,7 +72,7 @@ def profile_add(*, actor, patient_id=None, kind: str, label: str, date=None, not
             action=Action.CREATE,
             mode=decision.mode,
             patient_id=record.patient.public_id,
-            object_type="dmp_profile",
+            object_type=ObjectType.DMP_PROFILE,
             object_id=entry.public_id,
         )
     return entry
@@ -90,7 +91,7 @@ def profile_delete(*, actor, entry_id) -> None:
             action=DmpAction.DELETE,
             decision=Decision.deny("not_found", _("Élément introuvable."), status=404),
             patient_id=entry.record.patient.public_id,
-            object_type="dmp_profile",
+            object_type=ObjectType.DMP_PROFILE,
             object_id=entry.public_id,
         )
     with transaction.atomic():
@@ -100,6 +101,6 @@ def profile_delete(*, actor, entry_id) -> None:
             action=DmpAction.DELETE,
             mode=decision.mode,
             patient_id=entry.record.patient.public_id,
-            object_type="dmp_profile",
+            object_type=ObjectType.DMP_PROFILE,
             object_id=entry.public_id,
         )

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import InvalidInput
 
 from ..constants import DmpAction, RecordStatus
@@ -16,14 +16,14 @@ from .records import managed_record
 
 
 def record_settings_get(*, actor, patient_id=None) -> SharedRecord:
-    record, decision = managed_record(actor, patient_id, Action.READ, "dmp_settings")
+    record, decision = managed_record(actor, patient_id, Action.READ, ObjectType.DMP_SETTINGS)
     with transaction.atomic():
         audit.record(
             actor=actor,
             action=Action.READ,
             mode=decision.mode,
             patient_id=record.patient.public_id,
-            object_type="dmp_settings",
+            object_type=ObjectType.DMP_SETTINGS,
             object_id=record.public_id,
         )
     return SharedRecord.objects.select_related("patient").get(pk=record.pk)
@@ -34,7 +34,7 @@ SETTINGS_FIELDS = ("status", "emergency_access_allowed", "samu_access_allowed", 
 
 def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord:
     """The patient changes their DMP's settings (status, emergency, SAMU, e-mails); traced."""
-    record, decision = managed_record(actor, patient_id, DmpAction.SETTINGS, "dmp_settings")
+    record, decision = managed_record(actor, patient_id, DmpAction.SETTINGS, ObjectType.DMP_SETTINGS)
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise InvalidInput(_("Paramètre inconnu : %(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -58,7 +58,7 @@ def record_settings_update(*, actor, patient_id=None, **changes) -> SharedRecord
             action=DmpAction.SETTINGS,
             mode=decision.mode,
             patient_id=locked.patient.public_id,
-            object_type="dmp_settings",
+            object_type=ObjectType.DMP_SETTINGS,
             object_id=locked.public_id,
             reason=",".join(f for f in changed if f != "status_changed_at"),
         )

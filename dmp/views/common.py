@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from chu_portal.api import page_params
+
 
 def page_number(request) -> int:
-    """The ?page= of a list, 1 when missing or not a number."""
-    try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        return 1
+    """The ?page= of a list, 1 when missing or not a number (chu_portal.api.page_params, lenient)."""
+    return page_params(request, strict=False)[0]

@@ -8,13 +8,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, Unit, User
 from audit import services as audit
-from audit.constants import Action, Mode
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Conflict, Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
 from .. import access, selectors
 from ..access import RecordAction
-from ..constants import ReportStatus, ReportType
+from ..constants import CareAction, ReportStatus, ReportType
 from ..models import (
     HandoverNote,
     OpinionRequest,
@@ -32,7 +32,9 @@ def stay_transfer(*, actor, stay_id, unit_code: str, at=None) -> StayMovement:
     stay = stay_by_id(stay_id)
     decision = access.decide(actor, stay, RecordAction.TRANSFER)
     if not decision.allowed:
-        refuse(actor, Action.UPDATE, decision, patient=stay.patient, object_type="stay", object_id=stay.public_id)
+        refuse(
+            actor, Action.UPDATE, decision, patient=stay.patient, object_type=ObjectType.STAY, object_id=stay.public_id
+        )
     unit = unit_by_code(unit_code)
     at = at or timezone.now()
     if stay.discharged_at is not None:
@@ -46,10 +48,10 @@ def stay_transfer(*, actor, stay_id, unit_code: str, at=None) -> StayMovement:
         movement = StayMovement.objects.create(stay=stay, unit=unit, at=at)
         audit.record(
             actor=actor,
-            action="transfer",
+            action=CareAction.TRANSFER,
             mode=decision.mode,
             patient_id=stay.patient.public_id,
-            object_type="stay",
+            object_type=ObjectType.STAY,
             object_id=stay.public_id,
             reason=unit.code,
         )
@@ -63,7 +65,9 @@ def opinion_request_create(
     stay = stay_by_id(stay_id)
     decision = access.decide(actor, stay, RecordAction.REQUEST_OPINION)
     if not decision.allowed:
-        refuse(actor, "request_opinion", decision, patient=stay.patient, object_type="opinion_request")
+        refuse(
+            actor, CareAction.REQUEST_OPINION, decision, patient=stay.patient, object_type=ObjectType.OPINION_REQUEST
+        )
     question = (question or "").strip()
     if len(question) < 10:
         raise InvalidInput(
@@ -102,10 +106,10 @@ def opinion_request_create(
         )
         audit.record(
             actor=actor,
-            action="request_opinion",
+            action=CareAction.REQUEST_OPINION,
             mode=decision.mode,
             patient_id=stay.patient.public_id,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
             object_id=opinion.public_id,
         )
     return opinion
@@ -129,10 +133,10 @@ def opinion_answer(*, actor, opinion_id, body: str, title: str = "") -> OpinionR
             raise Conflict(decision.message)
         refuse(
             actor,
-            "answer_opinion",
+            CareAction.ANSWER_OPINION,
             decision,
             patient=opinion.patient,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
             object_id=opinion.public_id,
         )
     title, body = clean_text(title or _("Avis — consultation"), body)
@@ -156,10 +160,10 @@ def opinion_answer(*, actor, opinion_id, body: str, title: str = "") -> OpinionR
         locked.save(update_fields=["status", "finished_at", "answered_by", "answer"])
         audit.record(
             actor=actor,
-            action="answer_opinion",
+            action=CareAction.ANSWER_OPINION,
             mode=decision.mode,
             patient_id=opinion.patient.public_id,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
             object_id=opinion.public_id,
             object_ids=[note.public_id],
         )
@@ -173,10 +177,10 @@ def opinion_close(*, actor, opinion_id) -> OpinionRequest:
     if opinion.requested_by_id != actor.pk:
         refuse(
             actor,
-            "close_opinion",
+            CareAction.CLOSE_OPINION,
             Decision.deny("forbidden", _("Seul le médecin qui a demandé l'avis peut clore la demande.")),
             patient=opinion.patient,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
             object_id=opinion.public_id,
         )
     with transaction.atomic():
@@ -190,10 +194,10 @@ def opinion_close(*, actor, opinion_id) -> OpinionRequest:
         locked.save(update_fields=["status", "finished_at"])
         audit.record(
             actor=actor,
-            action="close_opinion",
+            action=CareAction.CLOSE_OPINION,
             mode=Mode.CARE_TEAM,
             patient_id=opinion.patient.public_id,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
             object_id=opinion.public_id,
         )
     return locked
@@ -208,7 +212,7 @@ def opinions_inbox(*, actor) -> tuple[list[OpinionRequest], list[OpinionRequest]
             Action.LIST,
             Decision.deny("forbidden", _("Réservé aux médecins du CHU.")),
             patient=None,
-            object_type="opinion_request",
+            object_type=ObjectType.OPINION_REQUEST,
         )
     related = (
         "patient",
@@ -218,22 +222,19 @@ def opinions_inbox(*, actor) -> tuple[list[OpinionRequest], list[OpinionRequest]
         "consulted_unit",
         "answer",
     )
-    with transaction.atomic():
-        received = list(
-            access.opinions_giving_access(actor).select_related(*related).order_by("status", "-created_at")[:100]
-        )
-        sent = list(
-            OpinionRequest.objects.filter(requested_by=actor)
-            .select_related(*related)
-            .order_by("status", "-created_at")[:100]
-        )
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=Mode.NONE,
-            object_type="opinion_request",
-            object_ids=[o.public_id for o in received + sent],
-        )
+
+    def load() -> tuple[list[OpinionRequest], list[OpinionRequest]]:
+        received = access.opinions_giving_access(actor).select_related(*related).order_by("status", "-created_at")
+        sent = OpinionRequest.objects.filter(requested_by=actor).select_related(*related)
+        return list(received[:100]), list(sent.order_by("status", "-created_at")[:100])
+
+    received, sent = audit.list_traced(
+        actor=actor,
+        mode=Mode.NONE,
+        object_type=ObjectType.OPINION_REQUEST,
+        load=load,
+        shown=lambda boxes: [o.public_id for o in boxes[0] + boxes[1]],
+    )
     return received, sent
 
 
@@ -242,7 +243,7 @@ def handover_add(*, actor, stay_id, body: str) -> HandoverNote:
     stay = stay_by_id(stay_id)
     decision = access.decide(actor, stay, RecordAction.WRITE_HANDOVER)
     if not decision.allowed:
-        refuse(actor, Action.CREATE, decision, patient=stay.patient, object_type="handover_note")
+        refuse(actor, Action.CREATE, decision, patient=stay.patient, object_type=ObjectType.HANDOVER_NOTE)
     body = (body or "").strip()
     if not body:
         raise InvalidInput(_("La transmission est vide."), fields={"body": _("Obligatoire.")})
@@ -259,7 +260,7 @@ def handover_add(*, actor, stay_id, body: str) -> HandoverNote:
             action=Action.CREATE,
             mode=decision.mode,
             patient_id=stay.patient.public_id,
-            object_type="handover_note",
+            object_type=ObjectType.HANDOVER_NOTE,
             object_id=note.public_id,
         )
     return note
@@ -273,15 +274,12 @@ def stays_missing_letter(*, actor) -> list[Stay]:
             Action.LIST,
             Decision.deny("forbidden", _("Réservé aux équipes du CHU.")),
             patient=None,
-            object_type="stay",
+            object_type=ObjectType.STAY,
         )
-    with transaction.atomic():
-        stays = list(selectors.stays_without_letter(Unit.objects.filter(staff__user=actor))[:500])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=Mode.CARE_TEAM,
-            object_type="stay",
-            object_ids=[s.public_id for s in stays],
-        )
-    return stays
+    return audit.list_traced(
+        actor=actor,
+        mode=Mode.CARE_TEAM,
+        object_type=ObjectType.STAY,
+        load=lambda: list(selectors.stays_without_letter(Unit.objects.filter(staff__user=actor))[:500]),
+        shown=lambda stays: [s.public_id for s in stays],
+    )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import Conflict, InvalidInput
 
 from .. import access
@@ -34,7 +34,7 @@ def emergency_access_grant(*, actor, patient_id: uuid.UUID | str, reason: str) -
             Action.EMERGENCY_ACCESS,
             decision,
             patient=patient,
-            object_type="hospital_record",
+            object_type=ObjectType.HOSPITAL_RECORD,
             object_id=patient.public_id,
         )
     reason = " ".join((reason or "").split())
@@ -57,7 +57,7 @@ def emergency_access_grant(*, actor, patient_id: uuid.UUID | str, reason: str) -
             action=Action.EMERGENCY_ACCESS,
             mode=decision.mode,
             patient_id=patient.public_id,
-            object_type="hospital_record",
+            object_type=ObjectType.HOSPITAL_RECORD,
             object_id=patient.public_id,
             reason=reason,
         )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import Conflict, Decision, InvalidInput
 
 from .. import access, selectors
@@ -30,23 +30,22 @@ def patient_search(*, actor, query: str, page: int = 1, page_size: int = SEARCH_
     """CHU staff search identities; one trace names the patients shown. Returns (page, total)."""
     decision = access.decide(actor, None, RecordAction.SEARCH)
     if not decision.allowed:
-        refuse(actor, Action.SEARCH, decision, patient=None, object_type="patient")
+        refuse(actor, Action.SEARCH, decision, patient=None, object_type=ObjectType.PATIENT)
     found = selectors.patient_search_queryset(query)
     start = (max(page, 1) - 1) * page_size
-    with transaction.atomic():
-        total = found.count()
-        patients = list(
-            access.with_access_flags(found, actor).order_by("birth_name", "first_names", "birth_date", "pk")[
-                start : start + page_size
-            ]
-        )
-        audit.record(
-            actor=actor,
-            action=Action.SEARCH,
-            mode=decision.mode,
-            object_type="patient",
-            object_ids=[p.public_id for p in patients],
-        )
+
+    def load() -> tuple[list[Patient], int]:
+        ordered = access.with_access_flags(found, actor).order_by("birth_name", "first_names", "birth_date", "pk")
+        return list(ordered[start : start + page_size]), found.count()
+
+    patients, total = audit.list_traced(
+        actor=actor,
+        action=Action.SEARCH,
+        mode=decision.mode,
+        object_type=ObjectType.PATIENT,
+        load=load,
+        shown=lambda result: [p.public_id for p in result[0]],
+    )
     return patients, total
 
 
@@ -54,17 +53,14 @@ def care_team_patients(*, actor, limit: int = 200) -> list[Patient]:
     """Patients whose record `actor` may read now (care team or emergency), newest stay first; traced."""
     decision = access.decide(actor, None, RecordAction.SEARCH)
     if not decision.allowed:
-        refuse(actor, Action.LIST, decision, patient=None, object_type="patient")
-    with transaction.atomic():
-        patients = list(selectors.patients_in_care(actor)[:limit])
-        audit.record(
-            actor=actor,
-            action=Action.LIST,
-            mode=decision.mode,
-            object_type="patient",
-            object_ids=[p.public_id for p in patients],
-        )
-    return patients
+        refuse(actor, Action.LIST, decision, patient=None, object_type=ObjectType.PATIENT)
+    return audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        object_type=ObjectType.PATIENT,
+        load=lambda: list(selectors.patients_in_care(actor)[:limit]),
+        shown=lambda patients: [p.public_id for p in patients],
+    )
 
 
 def patient_get(*, actor, patient_id: uuid.UUID | str) -> Patient:
@@ -72,7 +68,7 @@ def patient_get(*, actor, patient_id: uuid.UUID | str) -> Patient:
     patient, _decision = audit.read_traced(
         actor=actor,
         action=Action.READ,
-        object_type="patient_identity",
+        object_type=ObjectType.PATIENT_IDENTITY,
         load=lambda: patient_by_id(patient_id),
         decide=lambda patient: access.decide(actor, patient, RecordAction.READ_IDENTITY),
         describe=lambda patient: (patient.public_id, patient.public_id),
@@ -97,7 +93,12 @@ def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
     decision = access.decide(actor, patient, RecordAction.READ_RECORD)
     if not decision.allowed:
         refuse(
-            actor, Action.READ, decision, patient=patient, object_type="hospital_record", object_id=patient.public_id
+            actor,
+            Action.READ,
+            decision,
+            patient=patient,
+            object_type=ObjectType.HOSPITAL_RECORD,
+            object_id=patient.public_id,
         )
     with transaction.atomic():
         stays = list(selectors.record_stays(actor, patient))
@@ -107,7 +108,7 @@ def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
             action=Action.READ,
             mode=decision.mode,
             patient_id=patient.public_id,
-            object_type="hospital_record",
+            object_type=ObjectType.HOSPITAL_RECORD,
             object_id=patient.public_id,
             object_ids=[s.public_id for s in stays] + record.report_ids,
         )
@@ -124,7 +125,7 @@ def identity_qualify(*, actor, patient_id: uuid.UUID | str, document_checked: bo
             Action.QUALIFY_IDENTITY,
             decision,
             patient=patient,
-            object_type="patient_identity",
+            object_type=ObjectType.PATIENT_IDENTITY,
             object_id=patient.public_id,
         )
     if not document_checked:
@@ -147,7 +148,7 @@ def identity_qualify(*, actor, patient_id: uuid.UUID | str, document_checked: bo
             action=Action.QUALIFY_IDENTITY,
             mode=decision.mode,
             patient_id=locked.public_id,
-            object_type="patient_identity",
+            object_type=ObjectType.PATIENT_IDENTITY,
             object_id=locked.public_id,
         )
         # What waited for a qualified identity (the feed) goes once this commits.

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from audit.constants import Action
+from audit.constants import Action, ObjectType
 from chu_portal.errors import Conflict, Decision, InvalidInput
 from chu_portal.ids import find_by_public_id, get_by_public_id_or_404
 
@@ -37,7 +37,7 @@ def report_open(*, actor, report_id: uuid.UUID | str) -> tuple[Report, Decision]
     return audit.read_traced(
         actor=actor,
         action=Action.READ,
-        object_type="report",
+        object_type=ObjectType.REPORT,
         load=lambda: _report_for(actor, report_id),
         decide=lambda report: access.decide(actor, report, RecordAction.READ_REPORT),
         describe=lambda report: (report.stay.patient.public_id, report.public_id),
@@ -50,7 +50,7 @@ def stay_for_writing(*, actor, stay_id: uuid.UUID | str) -> Stay:
     stay, _decision = audit.read_traced(
         actor=actor,
         action=Action.READ,
-        object_type="stay",
+        object_type=ObjectType.STAY,
         load=lambda: get_by_public_id_or_404(
             Stay.objects.select_related("patient", "unit"), stay_id, _("Séjour introuvable.")
         ),
@@ -66,7 +66,7 @@ def report_create_draft(*, actor, stay_id: uuid.UUID | str, type_code: str, titl
         raise InvalidInput(_("Séjour introuvable."), fields={"stay": _("Séjour introuvable.")})
     decision = access.decide(actor, stay, RecordAction.WRITE_REPORT)
     if not decision.allowed:
-        refuse(actor, Action.CREATE, decision, patient=stay.patient, object_type="report")
+        refuse(actor, Action.CREATE, decision, patient=stay.patient, object_type=ObjectType.REPORT)
     if type_code not in ReportType.values:
         raise InvalidInput(_("Type de compte rendu inconnu."), fields={"type_code": _("Type de compte rendu inconnu.")})
     title, body = clean_text(title, body)
@@ -77,7 +77,7 @@ def report_create_draft(*, actor, stay_id: uuid.UUID | str, type_code: str, titl
             action=Action.CREATE,
             mode=decision.mode,
             patient_id=stay.patient.public_id,
-            object_type="report",
+            object_type=ObjectType.REPORT,
             object_id=report.public_id,
         )
     return report
@@ -92,7 +92,7 @@ def report_update_draft(*, actor, report_id: uuid.UUID | str, title: str | None,
             Action.UPDATE,
             decision,
             patient=report.stay.patient,
-            object_type="report",
+            object_type=ObjectType.REPORT,
             object_id=report.public_id,
         )
     title, body = clean_text(title if title is not None else report.title, body)
@@ -107,7 +107,7 @@ def report_update_draft(*, actor, report_id: uuid.UUID | str, title: str | None,
             action=Action.UPDATE,
             mode=decision.mode,
             patient_id=report.stay.patient.public_id,
-            object_type="report",
+            object_type=ObjectType.REPORT,
             object_id=report.public_id,
         )
     return locked
@@ -119,7 +119,12 @@ def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
     decision = access.decide(actor, report, RecordAction.SIGN_REPORT)
     if not decision.allowed:
         refuse(
-            actor, Action.SIGN, decision, patient=report.stay.patient, object_type="report", object_id=report.public_id
+            actor,
+            Action.SIGN,
+            decision,
+            patient=report.stay.patient,
+            object_type=ObjectType.REPORT,
+            object_id=report.public_id,
         )
     with transaction.atomic():
         # What the receivers need (the feed renders the signed PDF) comes with the lock.
@@ -137,7 +142,7 @@ def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
             action=Action.SIGN,
             mode=decision.mode,
             patient_id=report.stay.patient.public_id,
-            object_type="report",
+            object_type=ObjectType.REPORT,
             object_id=report.public_id,
         )
         # Receivers (the DMP feed) write their outbox rows inside this transaction.
@@ -151,7 +156,12 @@ def report_amend(*, actor, report_id: uuid.UUID | str, title: str | None, body: 
     decision = access.decide(actor, report, RecordAction.AMEND_REPORT)
     if not decision.allowed:
         refuse(
-            actor, Action.AMEND, decision, patient=report.stay.patient, object_type="report", object_id=report.public_id
+            actor,
+            Action.AMEND,
+            decision,
+            patient=report.stay.patient,
+            object_type=ObjectType.REPORT,
+            object_id=report.public_id,
         )
     title, body = clean_text(title if title is not None else report.title, body)
     with transaction.atomic():
@@ -171,7 +181,7 @@ def report_amend(*, actor, report_id: uuid.UUID | str, title: str | None, body: 
             action=Action.AMEND,
             mode=decision.mode,
             patient_id=report.stay.patient.public_id,
-            object_type="report",
+            object_type=ObjectType.REPORT,
             object_id=amendment.public_id,
             object_ids=[report.public_id],
         )

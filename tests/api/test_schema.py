@@ -27,8 +27,9 @@ def test_every_api_path_is_described_with_error_bodies(api):
     assert not any(p.startswith("/fhir/") for p in described)
     record = schema["paths"]["/api/v1/patients/{patient_id}/record/"]["get"]
     assert {"200", "401", "403", "404"} <= set(record["responses"])
-    error = schema["components"]["schemas"]["Error"]
+    error = schema["components"]["schemas"]["Error404"]  # one error body per status, with its codes (issue 17)
     assert set(error["required"]) == {"detail", "code"}
+    assert schema["components"]["schemas"]["Error404CodeEnum"]["enum"] == ["not_found"]  # its codes
     assert schema["components"]["securitySchemes"]["TokenAuth"]["name"] == "Authorization"
 
 

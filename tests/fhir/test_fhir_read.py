@@ -45,7 +45,7 @@ def test_the_gp_reads_the_patient_with_ins_under_the_test_oid_ipp_and_gp(api, ca
     assert ins["system"] == f"urn:oid:{INS_OID_TEST}" == "urn:oid:1.2.250.1.213.1.4.10"
     assert ins["value"] == camille.nir
     assert any(i["value"] == camille.ipp for i in body["identifier"] if i["use"] == "usual")
-    assert body["generalPractitioner"][0]["identifier"]["value"] == dr_moreau.rpps
+    assert body["generalPractitioner"][0]["identifier"]["value"] == "8" + dr_moreau.rpps
     assert (body["gender"], body["birthDate"]) == ("female", "1984-03-12")
     trace = AuditEvent.objects.get(actor_id=dr_moreau.public_id, object_type="patient_identity")
     assert (trace.mode, trace.outcome, trace.patient_id) == (Mode.GP, Outcome.ALLOWED, camille.public_id)
@@ -91,7 +91,7 @@ def test_the_gp_searches_documents_as_a_searchset_with_the_contract_fields(api, 
     }
     assert doc["category"][0]["coding"][0]["code"] == "10"
     assert doc["subject"]["reference"] == f"Patient/{camille.public_id}"
-    assert doc["author"][0]["identifier"]["value"] == fed_letter.author.rpps
+    assert doc["author"][0]["identifier"]["value"] == "8" + fed_letter.author.rpps
     attachment = doc["content"][0]["attachment"]
     assert attachment["url"].endswith(f"/api/v1/dmp/documents/{fed_letter.public_id}/content/")
     assert (attachment["contentType"], attachment["size"]) == ("application/pdf", fed_letter.size)
@@ -207,7 +207,7 @@ def test_consents_are_grants_with_permit_provisions_and_the_emergency_opposition
     active = consents[str(live.public_id)]
     assert active["status"] == "active"
     assert active["provision"]["type"] == "permit"
-    assert active["provision"]["actor"][0]["reference"]["identifier"]["value"] == dr_garnier.rpps
+    assert active["provision"]["actor"][0]["reference"]["identifier"]["value"] == "8" + dr_garnier.rpps
     period = active["provision"]["period"]
     end = datetime.datetime.fromisoformat(period["end"])
     assert abs(end - (timezone.now() + datetime.timedelta(days=30))) < datetime.timedelta(minutes=1)
@@ -238,8 +238,8 @@ def test_the_patient_reads_traces_by_others_shaped_after_balp_with_emergency_ove
     assert events and all(e["agent"][0]["who"].get("display") != camille.account.display_name for e in events)
     emergency = [e for e in events if e.get("purposeOfEvent", [{}])[0].get("text", "").startswith("Emergency Override")]
     assert emergency and emergency[0]["purposeOfEvent"][0]["coding"][0]["code"] == "ETREAT"
-    assert emergency[0]["agent"][0]["who"]["identifier"]["value"] == dr_leroy.rpps
-    gp_read = next(e for e in events if e["agent"][0]["who"].get("identifier", {}).get("value") == dr_moreau.rpps)
+    assert emergency[0]["agent"][0]["who"]["identifier"]["value"] == "8" + dr_leroy.rpps
+    gp_read = next(e for e in events if e["agent"][0]["who"].get("identifier", {}).get("value") == "8" + dr_moreau.rpps)
     assert gp_read["action"] == "R" and gp_read["outcome"] == "0"
     assert {"reference": f"DocumentReference/{fed_letter.public_id}"} in [x["what"] for x in gp_read["entity"]]
 

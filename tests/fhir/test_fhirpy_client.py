@@ -25,7 +25,7 @@ def test_the_gp_reads_camilles_documents_with_fhirpy(live_server, camille, dr_mo
     assert {d.id for d in documents} == {str(fed_letter.public_id), str(operative_report.public_id)}
     assert all(d["status"] == "current" and d["type"]["coding"][0]["system"] == "http://loinc.org" for d in documents)
     patient = client.reference("Patient", str(camille.public_id)).to_resource()
-    assert patient["generalPractitioner"][0]["identifier"]["value"] == dr_moreau.rpps
+    assert patient["generalPractitioner"][0]["identifier"]["value"] == "8" + dr_moreau.rpps
     document = client.reference("DocumentReference", str(fed_letter.public_id)).to_resource()
     assert document["masterIdentifier"]["value"] == f"urn:uuid:{fed_letter.public_id}"
 
