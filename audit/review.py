@@ -226,16 +226,14 @@ def patient_find(*, actor, query: str) -> dict:
     query = " ".join((query or "").split())[:100]
     if resolver is None or not query:
         return {}
-    with transaction.atomic():
-        found = resolver(query=query)
-        record(
-            actor=actor,
-            action=Action.SEARCH,
-            mode=Mode.DPO_REVIEW,
-            object_type="patient",
-            object_ids=list(found),
-        )
-    return found
+    return list_traced(
+        actor=actor,
+        action=Action.SEARCH,
+        mode=Mode.DPO_REVIEW,
+        object_type=ObjectType.PATIENT,
+        load=lambda: resolver(query=query),
+        shown=list,
+    )
 
 
 def patient_labels(ids) -> dict:
