@@ -16,9 +16,9 @@ from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message, errors_into
 
+from ..consent import blocking, requests
 from ..consent import emergency as consent_emergency
 from ..consent import grants as consent_grants
-from ..consent import requests
 from ..constants import ConsentStatus
 from ..forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm, InPersonDesignationForm
 from ..services import designations
@@ -192,3 +192,39 @@ def grant_revoke(request, grant_id):
 def emergency_alerts_seen(request):
     consent_emergency.emergency_alerts_acknowledge(actor=request.user)
     return redirect("dmp:history")
+
+
+AUTHORISE_DAYS = (7, 30, 90, 180, 365)
+
+
+@login_required
+def authorise(request):
+    """The patient authorises a professional herself: find him by name, profession or RPPS, choose how long."""
+    if request.method == "POST":
+        with errors_as_message(request):
+            grant = consent_grants.patient_authorise(
+                actor=request.user,
+                rpps=request.POST.get("rpps", ""),
+                duration_days=request.POST.get("duration_days") or None,
+                purpose=request.POST.get("purpose", ""),
+            )
+            messages.success(
+                request,
+                _(
+                    "%(who)s peut consulter votre DMP jusqu'au %(date)s. Vous pouvez retirer cette autorisation à tout moment."
+                )
+                % {
+                    "who": grant.professional.display_name,
+                    "date": date_format(timezone.localtime(grant.expires), "SHORT_DATE_FORMAT"),
+                },
+            )
+            return redirect("dmp:consents")
+        return redirect(request.get_full_path())
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    found = blocking.professionals_search(actor=request.user, query=query) if query else []
+    days = [d for d in AUTHORISE_DAYS if d <= settings.DMP_GRANT_MAX_DAYS]
+    return render(
+        request,
+        "dmp/authorise.html",
+        {"query": query, "found": found, "durations": days, "default_days": settings.DMP_GRANT_DEFAULT_DAYS},
+    )

@@ -14,6 +14,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
+from audit import labels
 from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
 
@@ -24,14 +25,15 @@ from ..services import records
 from .common import page_number
 
 
-def _group(documents):
+def _group(documents, *, own: bool = True):
+    """Hospital / other professionals / the patient's own uploads ("Mes documents" to her, her name's to others)."""
     groups = {"chu": [], "professional": [], "patient": []}
     for document in documents:
         groups[document.source].append(document)
     return [
         ("hospital", _("Documents de l'hôpital"), groups["chu"]),
         ("professionals", _("Documents des autres professionnels"), groups["professional"]),
-        ("mine", _("Mes documents"), groups["patient"]),
+        ("mine", _("Mes documents") if own else _("Documents ajoutés par le patient"), groups["patient"]),
     ]
 
 
@@ -56,7 +58,8 @@ def _list_page(request, *, patient_id=None, record=None, template: str):
             "page": page,
             "record": page.record,
             "patient": page.record.patient,
-            "groups": _group(page.documents),
+            "groups": _group(page.documents, own=page.decision.mode == Mode.SELF),
+            "mode_label": labels.mode_label(page.decision.mode),
             "form": form,
         },
     )
