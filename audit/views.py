@@ -22,6 +22,7 @@ from chu_portal.refusals import errors_as_message
 
 from . import exports, flags, labels, selectors
 from . import review as trail_review
+from .constants import FLAGGED_MODES
 
 PAGE = 50
 
@@ -36,6 +37,8 @@ def _labelled(events, patients: dict | None = None):
         e.mode_label = labels.mode_label(e.mode)
         e.role_label = labels.role_label(e.actor_role) if e.actor_role else ""
         e.patient_label = patients.get(e.patient_id, "")
+        # The reason a person declared (an emergency's); other traces' reasons are technical details (review page).
+        e.reason_declared = e.mode in FLAGGED_MODES
     return events
 
 
