@@ -233,7 +233,8 @@ class HistoryEntry:
 
     @property
     def when(self) -> str:
-        return when(self.first, self.last, self.times)
+        # "(3 fois)" only when things were read again (two documents filed at once are not "twice").
+        return when(self.first, self.last, self.times if self.times > self.count else 1)
 
 
 @dataclass
