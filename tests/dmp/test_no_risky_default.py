@@ -100,3 +100,14 @@ def test_blocking_and_withdrawing_the_gp_take_a_confirmation_step(client, camill
     assert [p for p in confirm_panels(html) if "Confirmer le blocage" in p and dr_garnier.rpps in p]
     html = client.get(reverse("dmp:designations")).content.decode()
     assert [p for p in confirm_panels(html) if "Confirmer le retrait" in p]
+
+
+def test_after_signing_the_doctor_is_told_whether_the_report_went_to_the_dmp(
+    client, dr_bernard, draft_report, settings
+):
+    settings.DMP_FEED_TYPES = {**settings.DMP_FEED_TYPES, draft_report.type_code: True}
+    client.force_login(dr_bernard)
+    html = client.get(reverse("records:report_detail", args=[draft_report.public_id])).content.decode()
+    assert "il est envoyé au DMP du patient" in html
+    response = client.post(reverse("records:report_sign", args=[draft_report.public_id]), follow=True)
+    assert "Il est envoyé au DMP du patient." in response.content.decode()
