@@ -209,3 +209,35 @@ def chain_verify(*, actor=None) -> AuditVerification:
         if actor is not None:
             record(actor=actor, action=Action.VERIFY, mode=Mode.DPO_REVIEW, object_type=ObjectType.AUDIT_CHAIN)
     return verification
+
+
+def _patient_resolver():
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "AUDIT_PATIENT_RESOLVER", "")
+    return import_string(path) if path else None
+
+
+def patient_find(*, actor, query: str) -> dict:
+    """The DPO finds a patient by name, IPP or INS (settings.AUDIT_PATIENT_RESOLVER); the search is traced."""
+    _require_reviewer(actor, Action.SEARCH, "patient")
+    resolver = _patient_resolver()
+    query = " ".join((query or "").split())[:100]
+    if resolver is None or not query:
+        return {}
+    return list_traced(
+        actor=actor,
+        action=Action.SEARCH,
+        mode=Mode.DPO_REVIEW,
+        object_type=ObjectType.PATIENT,
+        load=lambda: resolver(query=query),
+        shown=list,
+    )
+
+
+def patient_labels(ids) -> dict:
+    """Who the patients of the traces shown are (the console's reading of them is traced with the traces)."""
+    resolver = _patient_resolver()
+    ids = {i for i in ids if i}
+    return resolver(ids=ids) if resolver and ids else {}

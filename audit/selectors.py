@@ -16,6 +16,7 @@ from chu_portal.errors import InvalidInput
 
 from . import flags
 from .constants import Action, Mode, Outcome
+from .labels import ACTION_LABELS
 from .models import AuditEvent, AuditVerification
 
 
@@ -85,7 +86,9 @@ def parse_filters(params, *, default_days: int | None = None) -> TraceFilter:
             raise InvalidInput(
                 _("Identifiant de patient invalide."), fields={"patient": _("identifiant invalide")}
             ) from exc
-    for name, allowed in (("action", Action.values), ("mode", Mode.values), ("outcome", Outcome.values)):
+    # Every action of the vocabulary (the apps' own included: audit/labels.py) may be filtered on.
+    actions = set(Action.values) | set(ACTION_LABELS)
+    for name, allowed in (("action", actions), ("mode", Mode.values), ("outcome", Outcome.values)):
         if get(name) and get(name) not in allowed:
             raise InvalidInput(
                 _("Valeur inconnue pour « %(name)s » : %(value)s.") % {"name": name, "value": get(name)},

@@ -4,6 +4,8 @@ Views stay thin: every read and every verb goes through audit/review.py, which t
 raised there is answered by chu_portal.refusals, like on every other page.
 """
 
+import dataclasses
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
@@ -18,16 +20,25 @@ from chu_portal.api import page_params
 from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message
 
-from . import exports, flags, selectors
+from . import exports, flags, labels, selectors
 from . import review as trail_review
-from .constants import Action, Mode, Outcome
+from .constants import FLAGGED_MODES
 
 PAGE = 50
 
 
-def _labelled(events):
+def _labelled(events, patients: dict | None = None):
+    """Every column in words: the action, object, mode, outcome and role labels, the patient's name."""
+    patients = patients or {}
     for e in events:
         e.flag_labels = [flags.label(code) for code in flags.reasons(e)]
+        e.action_label = labels.action_label(e.action)
+        e.object_label = labels.object_label(e.object_type)
+        e.mode_label = labels.mode_label(e.mode)
+        e.role_label = labels.role_label(e.actor_role) if e.actor_role else ""
+        e.patient_label = patients.get(e.patient_id, "")
+        # The reason a person declared (an emergency's); other traces' reasons are technical details (review page).
+        e.reason_declared = e.mode in FLAGGED_MODES
     return events
 
 
@@ -43,17 +54,30 @@ def _filters_or_message(request):
 def console(request):
     filters, error = _filters_or_message(request)
     page, _size = page_params(request, strict=False)
+    who = " ".join(request.GET.get("who", "").split())[:100]
+    found = {}
+    if who and not error:
+        found = trail_review.patient_find(actor=request.user, query=who)
+        if len(found) == 1:
+            filters = dataclasses.replace(filters, patient=next(iter(found)))
+        elif not found:
+            messages.error(request, _("Aucun patient ne correspond à « %(q)s » (nom, IPP ou INS).") % {"q": who})
     result = trail_review.trace_console(actor=request.user, filters=filters, page=page, page_size=PAGE)
     if error:
         messages.error(request, error)
+    patients = trail_review.patient_labels({e.patient_id for e in result.flagged + result.events})
     query = filters.as_query()
     base = urlencode(query)
     context = {
         "filters": filters,
         "query": query,
-        "flagged": _labelled(result.flagged),
+        "who": who,
+        "found": found if len(found) > 1 else {},
+        "filtered_patient": patients.get(filters.patient, "") if filters.patient else "",
+        "filters_open": bool(error or [k for k in request.GET if k != "page"]),
+        "flagged": _labelled(result.flagged, patients),
         "flagged_total": result.flagged_total,
-        "events": _labelled(result.events),
+        "events": _labelled(result.events, patients),
         "total": result.total,
         "page": page,
         "previous_url": f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else "",
@@ -62,9 +86,9 @@ def console(request):
         "fhir_url": reverse("audit:export", args=["fhir"]) + (f"?{base}" if base else ""),
         "since_value": timezone.localtime(filters.since).date().isoformat() if filters.since else "",
         "until_value": _until_value(filters),
-        "actions": Action.choices,
-        "modes": [m for m in Mode.choices if m[0]],
-        "outcomes": Outcome.choices,
+        "actions": sorted(labels.ACTION_LABELS.items(), key=lambda item: str(item[1])),
+        "modes": [(code, label) for code, label in labels.MODE_LABELS.items() if code],
+        "outcomes": list(labels.OUTCOME_LABELS.items()),
         "last_verification": selectors.last_verification(),
     }
     return render(request, "audit/console.html", context)
@@ -89,7 +113,7 @@ def review(request, event_id):
         messages.success(request, _("Revue enregistrée."))
         return redirect("audit:console")
     event = trail_review.trace_get(actor=request.user, event_id=event_id)
-    _labelled([event])
+    _labelled([event], trail_review.patient_labels({event.patient_id}))
     return render(request, "audit/review.html", {"event": event, "review": getattr(event, "review", None)})
 
 

@@ -1,5 +1,7 @@
-"""Public information pages: the two records explained, and the accessibility statement."""
+"""Public information pages: the two records explained, the accessibility statement, the favicon."""
 
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import HttpResponseRedirect
 from django.views.generic import TemplateView
 
 
@@ -9,3 +11,10 @@ class TwoRecordsView(TemplateView):
 
 class AccessibilityView(TemplateView):
     template_name = "pages/accessibility.html"
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico before reading the page's icon link: send them to the static icon."""
+    response = HttpResponseRedirect(staticfiles_storage.url("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -400,6 +400,9 @@ AUDIT_RETENTION_TECHNICAL_DAYS = env_int("AUDIT_RETENTION_TECHNICAL_DAYS", 365)
 # Dotted path to a callable(patient_ids: set[UUID]) -> set[UUID] naming the patients whose record
 # is still kept (e.g. until the 28th birthday, docs/domain.md "The audit trail"); their traces are kept too.
 AUDIT_RETENTION_RECORD_HOLD = os.environ.get("AUDIT_RETENTION_RECORD_HOLD", "")
+# The DPO console finds patients by name, IPP or INS through the records app (a dotted path: audit imports no domain
+# app): a callable (*, query="", ids=()) -> {public_id: label}. Empty: search by the patient's identifier only.
+AUDIT_PATIENT_RESOLVER = os.environ.get("AUDIT_PATIENT_RESOLVER", "records.selectors.patients_for_audit")
 
 # --- Security ---------------------------------------------------------------------------------
 

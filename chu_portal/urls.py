@@ -140,6 +140,7 @@ urlpatterns = [
     *fhir_urls,
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("favicon.ico", pages.favicon, name="favicon"),
     path("deux-dossiers/", pages.TwoRecordsView.as_view(), name="two_records"),
     path("accessibilite/", pages.AccessibilityView.as_view(), name="accessibility"),
     path("", include("accounts.urls")),

@@ -36,10 +36,23 @@ class FilterForm(forms.Form):
     )
 
 
+def named_errors(form) -> str:
+    """Every error of a form with the label of its field: "Titre : Ce champ est obligatoire." (not the bare message)."""
+    said = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            said.append(_("%(field)s : %(error)s") % {"field": label, "error": error} if label else str(error))
+    return " ".join(said)
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Fichier (PDF, JPEG ou PNG, 20 Mo au plus)"))
     title = forms.CharField(label=gettext_lazy("Titre"), max_length=200)
-    type_code = forms.ChoiceField(label=gettext_lazy("Type de document"), choices=DocumentType.choices)
+    # No default type: "Choisir…" first (a silent default filed prescriptions as vaccination history).
+    type_code = forms.ChoiceField(
+        label=gettext_lazy("Type de document"), choices=[("", gettext_lazy("Choisir…"))] + DocumentType.choices
+    )
     event_date = forms.DateField(
         label=gettext_lazy("Date de l'acte"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -50,7 +63,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args, patient_upload: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if patient_upload:
-            self.fields["type_code"].choices = [(t.value, t.label) for t in PATIENT_UPLOAD_TYPES]
+            self.fields["type_code"].choices = [("", _("Choisir…"))] + [
+                (t.value, t.label) for t in PATIENT_UPLOAD_TYPES
+            ]
             del self.fields["visible_to_patient"]
 
 

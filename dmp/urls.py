@@ -48,6 +48,7 @@ urlpatterns += [
     path("dmp/patients/<uuid:patient_id>/acces/", consent.access_request, name="access_request"),
     path("dmp/pro/demandes/", consent.pro_requests, name="pro_requests"),
     path("dmp/autorisations/", consent.consents, name="consents"),
+    path("dmp/autorisations/nouvelle/", consent.authorise, name="authorise"),
     path("dmp/autorisations/demandes/<uuid:request_id>/accepter/", consent.consent_approve, name="consent_approve"),
     path("dmp/autorisations/demandes/<uuid:request_id>/refuser/", consent.consent_deny, name="consent_deny"),
     path("dmp/autorisations/<uuid:grant_id>/revoquer/", consent.grant_revoke, name="grant_revoke"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .constants import ReportType
@@ -30,8 +31,20 @@ class PatientSearchForm(forms.Form):
     )
 
 
+CHOOSE = _("Choisir…")
+
+
+def report_type_choices() -> list[tuple[str, str]]:
+    """No default type (a silent default files letters under the wrong type); each says whether it goes to the DMP."""
+    fed, kept = _("envoyé au DMP du patient à la signature"), _("reste dans le dossier du CHU")
+    return [("", CHOOSE)] + [
+        (value, f"{label} — {fed if settings.DMP_FEED_TYPES.get(value) else kept}")
+        for value, label in ReportType.choices
+    ]
+
+
 class ReportForm(forms.Form):
-    type_code = forms.ChoiceField(label=_("Type de document"), choices=ReportType.choices)
+    type_code = forms.ChoiceField(label=_("Type de document"), choices=report_type_choices)
     title = forms.CharField(label=_("Titre"), max_length=200)
     body = forms.CharField(label=_("Texte du compte rendu"), widget=forms.Textarea(attrs={"rows": 14}))
 

@@ -96,3 +96,18 @@ def stays_without_letter(units) -> QuerySet[Stay]:
         .select_related("patient", "unit")
         .order_by("discharged_at")
     )
+
+
+def patients_for_audit(*, query: str = "", ids=(), limit: int = 20) -> dict:
+    """The DPO console's patient resolver (settings.AUDIT_PATIENT_RESOLVER): public id -> "NAME First · IPP · INS".
+
+    By `query` (name, birth date, IPP or INS, as the clinicians' search) or by `ids` (the patients of the traces
+    shown). Not traced here: the audit console that calls it traces its search.
+    """
+    patients = patient_search_queryset(query)[:limit] if query else Patient.objects.filter(public_id__in=list(ids))
+    return {
+        p.public_id: " · ".join(
+            part for part in (p.display_name, f"IPP {p.ipp}", f"INS {p.nir}" if p.nir else "") if part
+        )
+        for p in patients
+    }

@@ -107,7 +107,12 @@ def qualify_identity(request, patient_id):
 @login_required
 def report_detail(request, report_id):
     report, decision = reports.report_open(actor=request.user, report_id=report_id)
-    return render(request, "records/report_detail.html", {"report": report, "decision": decision})
+    return render(
+        request,
+        "records/report_detail.html",
+        # Whether signing sends it to the DMP (said in the confirmation step).
+        {"report": report, "decision": decision, "report_fed": settings.DMP_FEED_TYPES.get(report.type_code, False)},
+    )
 
 
 @login_required
@@ -156,11 +161,13 @@ def report_amend(request, report_id):
 @require_POST
 def report_sign(request, report_id):
     with errors_as_message(request):
-        reports.report_sign(actor=request.user, report_id=report_id)
-        messages.success(
-            request,
-            _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version."),
-        )
+        report = reports.report_sign(actor=request.user, report_id=report_id)
+        said = _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version.")
+        if settings.DMP_FEED_TYPES.get(report.type_code, False):
+            said += " " + _("Il est envoyé au DMP du patient.")
+        else:
+            said += " " + _("Ce type de document n'est pas envoyé au DMP : il reste dans le dossier du CHU.")
+        messages.success(request, said)
     return redirect("records:report_detail", report_id=report_id)
 
 

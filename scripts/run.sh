@@ -8,5 +8,6 @@ export DEBUG=true
 .venv/bin/python manage.py compile_translations >/dev/null
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py seed_demo
-echo "CHU Portal: http://127.0.0.1:8000  (demo accounts in README.md, password demo-chu-2026)"
-exec .venv/bin/python manage.py runserver "${PORT_BIND:-127.0.0.1:8000}"
+BIND="${PORT_BIND:-127.0.0.1:8000}"
+echo "CHU Portal: http://${BIND}  (demo accounts in README.md, password demo-chu-2026; Ctrl+C stops it)"
+exec .venv/bin/python manage.py runserver "$BIND"

@@ -36,6 +36,8 @@ SHOTS = [
     ("clinician-record", "dr.bernard", "record"),
     ("gp-dashboard", "dr.moreau", "/dmp/pro/nouveaux-documents/"),
     ("dpo-console", "dpo.mercier", "/controle/"),
+    ("patient-authorise", "camille.martin", "/dmp/autorisations/nouvelle/?q=garnier"),
+    ("feed-dashboard", "admin", "/flux-dmp/"),
 ]
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from accounts.models import PROFESSIONAL_ROLES, Role, User
+from accounts.models import PROFESSIONAL_ROLES, Profession, Role, User
 from audit import services as audit
 from audit.constants import Action, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision
@@ -19,7 +19,8 @@ from ..services.records import managed_record, own_record
 
 
 def professionals_search(*, actor, query: str, limit: int = 20) -> list[User]:
-    """Patients find a professional by name or RPPS (the public directory), e.g. to block them."""
+    """Patients find a professional by name, profession, specialty or RPPS (the public directory), e.g. to block
+    or to authorise them."""
     own_record(actor)  # patients with a record only
     if actor.role != Role.PATIENT:
         raise AccessDenied(Decision.deny("forbidden", _("Réservé aux patients.")))
@@ -28,7 +29,14 @@ def professionals_search(*, actor, query: str, limit: int = 20) -> list[User]:
         return []
     condition = Q()
     for word in words:
-        condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(professional_profile__rpps=word)
+        professions = [code for code, label in Profession.choices if word.lower() in str(label).lower()]
+        condition &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(professional_profile__rpps=word)
+            | Q(professional_profile__profession__in=professions)
+            | Q(professional_profile__specialty__icontains=word)
+        )
     return list(
         User.objects.filter(condition, role__in=PROFESSIONAL_ROLES, professional_profile__isnull=False, is_active=True)
         .select_related("professional_profile")

@@ -20,8 +20,9 @@ from chu_portal.ids import get_by_public_id_or_404
 from .. import access
 from ..constants import DmpAction, GrantSource, NotificationKind
 from ..models import AccessGrant, SharedRecord
-from ..services.notifications import notify_patient
-from ..services.records import managed_record, record_by_patient_id
+from ..services.notifications import notify, notify_patient
+from ..services.professionals import professional_by_rpps
+from ..services.records import managed_record, own_record, record_by_patient_id
 from .checks import check_no_live_access, clean_duration, clean_purpose, professional_label
 
 
@@ -183,4 +184,38 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
             object_id=grant.public_id,
         )
     grant.refresh_from_db()
+    return grant
+
+
+def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "") -> AccessGrant:
+    """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told."""
+    record = own_record(actor)
+    professional = professional_by_rpps(rpps)
+    days = clean_duration(duration_days)
+    purpose = " ".join((purpose or "").split())[:300]
+    if access.is_blocked(professional, record):
+        message = _("Vous avez bloqué ce professionnel : débloquez-le d'abord pour l'autoriser.")
+        raise InvalidInput(message, fields={"rpps": message})
+    if access.live_grant(professional, record) is not None:
+        message = _("Ce professionnel a déjà une autorisation en cours ; révoquez-la pour en donner une autre.")
+        raise InvalidInput(message, fields={"rpps": message})
+    with transaction.atomic():
+        grant = grant_create(
+            actor=actor,
+            record=record,
+            professional=professional,
+            source=GrantSource.CONSENT,
+            purpose=purpose,
+            duration_days=days,
+        )
+        notify(
+            recipient=professional,
+            kind=NotificationKind.CONSENT_ANSWER,
+            message=_("%(patient)s vous autorise à consulter son DMP jusqu'au %(date)s.")
+            % {
+                "patient": record.patient.display_name,
+                "date": date_format(timezone.localtime(grant.expires), "SHORT_DATE_FORMAT"),
+            },
+            record=record,
+        )
     return grant

@@ -135,18 +135,23 @@ def consent_answers_seen(*, actor) -> int:
     ).update(read_at=timezone.now())
 
 
-def consent_request_approve(*, actor, request_id) -> ConsentRequest:
-    """The patient approves: an AccessGrant (source `consent`) for the asked duration, from now."""
+def consent_request_approve(*, actor, request_id, duration_days: int | None = None) -> ConsentRequest:
+    """The patient approves: an AccessGrant (source `consent`) for the asked duration or a shorter one, from now."""
     consent_request, decision = _answer(actor, request_id, DmpAction.CONSENT_APPROVE)
     with transaction.atomic():
         locked = _lock_pending(consent_request)
+        if duration_days is not None and not 1 <= duration_days <= locked.duration_days:
+            message = _("Choisissez une durée entre 1 et %(days)s jours (la durée demandée).") % {
+                "days": locked.duration_days
+            }
+            raise InvalidInput(message, fields={"duration_days": message})
         grant = grant_create(
             actor=actor,
             record=consent_request.record,
             professional=consent_request.professional,
             source=GrantSource.CONSENT,
             purpose=locked.purpose,
-            duration_days=locked.duration_days,
+            duration_days=duration_days or locked.duration_days,
         )
         locked.status = ConsentStatus.APPROVED
         locked.decided_at = timezone.now()

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttling
 from accounts.models import PROFESSIONAL_ROLES
+from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message, errors_into
 
+from ..consent import blocking, requests
 from ..consent import emergency as consent_emergency
 from ..consent import grants as consent_grants
-from ..consent import requests
 from ..constants import ConsentStatus
 from ..forms import ConsentRequestForm, EmergencyForm, InPersonConsentForm, InPersonDesignationForm
 from ..services import designations
@@ -113,11 +114,17 @@ def pro_requests(request):
 # --- The patient ------------------------------------------------------------------------------
 
 
+SHORTER_DAYS = (180, 90, 30, 7, 1)
+
+
 @login_required
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
     items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
     grants = consent_grants.grants_list(actor=request.user)
+    for item in items:
+        # The patient may approve for less than asked (never more).
+        item.shorter_durations = [item.duration_days] + [d for d in SHORTER_DAYS if d < item.duration_days]
     return render(
         request,
         "dmp/consents.html",
@@ -141,9 +148,23 @@ def _consent_action(request, verb, done):
 def consent_approve(request, request_id):
     return _consent_action(
         request,
-        lambda: requests.consent_request_approve(actor=request.user, request_id=request_id),
+        lambda: requests.consent_request_approve(
+            actor=request.user, request_id=request_id, duration_days=_shortened_days(request)
+        ),
         _("Autorisation accordée. Vous pouvez la révoquer à tout moment."),
     )
+
+
+def _shortened_days(request) -> int | None:
+    """The duration the patient chose when approving (None: the one asked); not a number: an error, said."""
+    raw = (request.POST.get("duration_days") or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        message = _("Choisissez une durée en jours.")
+        raise InvalidInput(message, fields={"duration_days": message}) from None
 
 
 @login_required
@@ -171,3 +192,39 @@ def grant_revoke(request, grant_id):
 def emergency_alerts_seen(request):
     consent_emergency.emergency_alerts_acknowledge(actor=request.user)
     return redirect("dmp:history")
+
+
+AUTHORISE_DAYS = (7, 30, 90, 180, 365)
+
+
+@login_required
+def authorise(request):
+    """The patient authorises a professional herself: find him by name, profession or RPPS, choose how long."""
+    if request.method == "POST":
+        with errors_as_message(request):
+            grant = consent_grants.patient_authorise(
+                actor=request.user,
+                rpps=request.POST.get("rpps", ""),
+                duration_days=request.POST.get("duration_days") or None,
+                purpose=request.POST.get("purpose", ""),
+            )
+            messages.success(
+                request,
+                _(
+                    "%(who)s peut consulter votre DMP jusqu'au %(date)s. Vous pouvez retirer cette autorisation à tout moment."
+                )
+                % {
+                    "who": grant.professional.display_name,
+                    "date": date_format(timezone.localtime(grant.expires), "SHORT_DATE_FORMAT"),
+                },
+            )
+            return redirect("dmp:consents")
+        return redirect(request.get_full_path())
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    found = blocking.professionals_search(actor=request.user, query=query) if query else []
+    days = [d for d in AUTHORISE_DAYS if d <= settings.DMP_GRANT_MAX_DAYS]
+    return render(
+        request,
+        "dmp/authorise.html",
+        {"query": query, "found": found, "durations": days, "default_days": settings.DMP_GRANT_DEFAULT_DAYS},
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, JsonResponse
@@ -12,24 +14,26 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
+from audit import labels
 from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
 
 from .. import access, files
-from ..forms import FilterForm, UploadForm
+from ..forms import FilterForm, UploadForm, named_errors
 from ..services import documents as documents_service
 from ..services import records
 from .common import page_number
 
 
-def _group(documents):
+def _group(documents, *, own: bool = True):
+    """Hospital / other professionals / the patient's own uploads ("Mes documents" to her, her name's to others)."""
     groups = {"chu": [], "professional": [], "patient": []}
     for document in documents:
         groups[document.source].append(document)
     return [
         ("hospital", _("Documents de l'hôpital"), groups["chu"]),
         ("professionals", _("Documents des autres professionnels"), groups["professional"]),
-        ("mine", _("Mes documents"), groups["patient"]),
+        ("mine", _("Mes documents") if own else _("Documents ajoutés par le patient"), groups["patient"]),
     ]
 
 
@@ -54,7 +58,8 @@ def _list_page(request, *, patient_id=None, record=None, template: str):
             "page": page,
             "record": page.record,
             "patient": page.record.patient,
-            "groups": _group(page.documents),
+            "groups": _group(page.documents, own=page.decision.mode == Mode.SELF),
+            "mode_label": labels.mode_label(page.decision.mode),
             "form": form,
         },
     )
@@ -92,6 +97,8 @@ def document_detail(request, document_id):
 
 @login_required
 @xframe_options_sameorigin
+# The PDF viewer frames this view: the portal's own pages may frame it, no one else (the rest stays 'none').
+@csp_replace({"frame-ancestors": [SELF]})
 def document_content(request, document_id):
     download = request.GET.get("download") == "1"
     document, handle = documents_service.document_content(
@@ -159,7 +166,8 @@ def _upload(request, *, patient_id=None):
     is_patient = request.user.role == Role.PATIENT
     script = wants_json(request)
     record = records.own_record(request.user) if is_patient else records.record_by_patient_id(patient_id)
-    form = UploadForm(request.POST or None, request.FILES or None, patient_upload=is_patient)
+    posted = request.method == "POST"  # an empty post is a bound form too: its errors are said
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None, patient_upload=is_patient)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -184,13 +192,19 @@ def _upload(request, *, patient_id=None):
                     return JsonResponse({"redirect": target}, status=201)
                 return redirect(target)
         elif script:
-            errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
-            return JsonResponse({"detail": errors, "code": "invalid"}, status=400)
+            fields = {name: " ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+            return JsonResponse({"detail": named_errors(form), "code": "invalid", "fields": fields}, status=400)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "dmp/upload.html",
-        {"form": form, "patient": record.patient, "is_patient": is_patient, "max_mb": 20},
+        {
+            "form": form,
+            "patient": record.patient,
+            "is_patient": is_patient,
+            "max_mb": 20,
+            "error_summary": named_errors(form) if form.is_bound else "",
+        },
         status=status,
     )
 

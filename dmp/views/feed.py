@@ -33,7 +33,13 @@ def dashboard(request):
             "statuses": [(value, status_labels[value], board.by_status[value]) for value in FeedStatus.values],
             "status_values": FeedStatus.values,
             "by_type": [
-                {"code": code, "label": e["label"], "counts": [e["counts"].get(s, 0) for s in FeedStatus.values]}
+                {
+                    "code": code,
+                    "label": e["label"],
+                    "counts": [e["counts"].get(s, 0) for s in FeedStatus.values],
+                    # (status label, count): each cell keeps its label on a phone
+                    "cells": [(status_labels[s], e["counts"].get(s, 0)) for s in FeedStatus.values],
+                }
                 for code, e in sorted(by_type.items())
             ],
             "type_labels": type_labels,

@@ -13,9 +13,10 @@ from chu_portal.errors import NotFound
 from chu_portal.refusals import errors_as_message, errors_into
 from records.services import patients as patients_service
 
+from .. import access
 from ..forms import LookupForm
 from ..services import designations as designations_service
-from ..services import professionals
+from ..services import professionals, records
 
 
 @login_required
@@ -45,7 +46,17 @@ def pro_find(request):
             patient = professionals.patient_lookup(
                 actor=user, ins=form.cleaned_data["ins"], birth_date=form.cleaned_data["birth_date"]
             )
-            return redirect("dmp:patient_dmp", patient_id=patient.public_id)
+            if access.record_decision(user, records.record_by_patient_id(patient.public_id)).allowed:
+                return redirect("dmp:patient_dmp", patient_id=patient.public_id)
+            # Found, not yet open to her: the next step (ask the patient), not a refusal page.
+            messages.info(
+                request,
+                _(
+                    "Un DMP correspond à ce matricule INS et à cette date de naissance. Vous n'y avez pas encore "
+                    "accès : demandez l'autorisation du patient ci-dessous."
+                ),
+            )
+            return redirect("dmp:access_request", patient_id=patient.public_id)
         if isinstance(caught.error, NotFound):
             # A lookup that matches nothing is an answer: the form says so, with 404.
             return render(request, "dmp/pro_home.html", {"lookup_form": form}, status=404)

@@ -59,3 +59,51 @@ def login(live_server):
         return page
 
     return sign_in
+
+
+# Recorded in the page itself (an init script runs through the DevTools protocol, which the CSP does not govern).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+class ConsoleWatch:
+    """Collects console errors, uncaught exceptions and CSP violations of every page opened in a context."""
+
+    def __init__(self, context):
+        self.errors = []
+        context.add_init_script(CSP_WATCH)
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self.errors.append(f"uncaught: {error.error}"))
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        page_url = message.page.url if message.page else ""
+        # A refusal page (403, 404) is a page: its own status is not an error of the page.
+        if message.text.startswith("Failed to load resource") and message.location.get("url") == page_url:
+            return
+        self.errors.append(f"console: {message.text} @ {message.location.get('url') or page_url}")
+
+    def check(self, page):
+        """Errors so far, plus the CSP violations the current page saw."""
+        violations = page.evaluate("window.__cspViolations || []")
+        return self.errors + [f"csp: {v} @ {page.url}" for v in violations]
+
+
+@pytest.fixture
+def watched(browser):
+    """A new browser context (the real CSP, no bypass) with its console watch: `context, watch = watched(...)`."""
+    contexts = []
+
+    def open_context(**kwargs):
+        context = browser.new_context(locale="fr-FR", **kwargs)
+        contexts.append(context)
+        return context, ConsoleWatch(context)
+
+    yield open_context
+    for context in contexts:
+        context.close()

@@ -45,9 +45,9 @@ def serious(results):
 
 @pytest.mark.parametrize("role", list(PAGES))
 @pytest.mark.parametrize("width", [1280, 360])
-def test_main_pages_have_no_serious_accessibility_violation(role, width, demo, browser, login, live_server):
-    # axe is injected through the page: bypass the portal's CSP in this test context only.
-    context = browser.new_context(locale="fr-FR", bypass_csp=True, viewport={"width": width, "height": 900})
+def test_main_pages_have_no_serious_accessibility_violation(role, width, demo, watched, login, live_server):
+    # axe is evaluated through the DevTools protocol: the portal's real CSP stays on.
+    context, watch = watched(viewport={"width": width, "height": 900})
     page = context.new_page()
     username, paths = PAGES[role]
     if username:
@@ -61,17 +61,17 @@ def test_main_pages_have_no_serious_accessibility_violation(role, width, demo, b
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, (
             f"{path} scrolls sideways at {width}px"
         )
-    context.close()
+        assert watch.check(page) == [], path
     assert failures == {}
 
 
-def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login, live_server):
+def test_the_record_page_and_a_document_page_are_accessible(demo, watched, login, live_server):
     from dmp.models import SharedDocument
     from records.models import Patient
 
     camille = Patient.objects.get(account__username="camille.martin")
     document = SharedDocument.objects.filter(record__patient=camille).first()
-    context = browser.new_context(locale="fr-FR", bypass_csp=True)
+    context, watch = watched()
     page = context.new_page()
     login(page, "dr.bernard")
     failures = {}
@@ -79,12 +79,12 @@ def test_the_record_page_and_a_document_page_are_accessible(demo, browser, login
         page.goto(f"{live_server.url}{path}")
         if found := serious(AXE.run(page, options=WCAG_AA)):
             failures[path] = found
-    context.close()
-    context = browser.new_context(locale="fr-FR", bypass_csp=True)
+        assert watch.check(page) == [], path
+    context, watch = watched()
     page2 = context.new_page()
     login(page2, "camille.martin")
     page2.goto(f"{live_server.url}/dmp/documents/{document.public_id}/")
     if found := serious(AXE.run(page2, options=WCAG_AA)):
         failures["document"] = found
-    context.close()
+    assert watch.check(page2) == []
     assert failures == {}

@@ -212,6 +212,7 @@ def _victims(model: str, **lookup):
 PROBE = {
     "health": ["GET"],
     "two_records": ["GET"],
+    "favicon": ["GET"],
     # OpenAPI schema and docs: no data; the /api/ catch-all answers 404 JSON.
     "schema": ["GET"],
     "api-docs": ["GET"],
@@ -365,6 +366,8 @@ PROBE = {
     **{f"dmp:{n}": ["POST"] for n in ("designation_remove", "pro_designation_answer")},
     **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},
     "dmp:access_request": ["GET", "POST"],
+    # The patient authorises a professional herself (issue 20).
+    "dmp:authorise": ["GET", "POST"],
     # The feed dashboard (issue 5): administrators, no medical content.
     "dmp:feed_dashboard": ["GET"],
     "dmp:feed_retry": ["POST"],

@@ -1,0 +1,147 @@
+"""The trace vocabulary in words: a label for every action, object type, mode and outcome that traces carry.
+
+Traces store codes (`AuditEvent.action`, `object_type`, `mode`, `outcome`); people read these labels (the DPO's
+console, the professional's pages) and the sentences of the patient's access history (dmp/services/history.py).
+The vocabulary is open (apps above audit add their own actions): a code missing here is shown as a neutral
+"other action" label, never raw, and tests/audit/test_labels.py fails on it.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+# Every action a trace may carry, the apps' own included (records' care actions, the DMP's, the feed's).
+ACTION_LABELS = {
+    "list": _("Consultation d'une liste"),
+    "read": _("Consultation"),
+    "search": _("Recherche"),
+    "create": _("Création"),
+    "update": _("Modification"),
+    "sign": _("Signature"),
+    "amend": _("Correction"),
+    "emergency_access": _("Accès d'urgence (bris de glace)"),
+    "qualify_identity": _("Qualification de l'identité"),
+    "verify": _("Vérification d'intégrité"),
+    "login_lockout": _("Blocage de connexion"),
+    "enrol_second_factor": _("Activation de la double authentification"),
+    "reset_second_factor": _("Réinitialisation de la double authentification"),
+    "export": _("Export"),
+    "review": _("Revue par le DPO"),
+    "admin_add": _("Ajout par l'administration"),
+    "admin_change": _("Modification par l'administration"),
+    "admin_delete": _("Suppression par l'administration"),
+    "invite": _("Invitation d'un nouveau compte"),
+    "rate_limited": _("Limite de fréquence atteinte"),
+    "account_recovery": _("Récupération de compte"),
+    # Care across units (records).
+    "transfer": _("Transfert de séjour"),
+    "request_opinion": _("Demande d'avis"),
+    "answer_opinion": _("Réponse à une demande d'avis"),
+    "close_opinion": _("Clôture d'une demande d'avis"),
+    # The DMP.
+    "lookup": _("Recherche d'un DMP"),
+    "download": _("Téléchargement"),
+    "mask": _("Masquage d'un document"),
+    "unmask": _("Démasquage d'un document"),
+    "delete": _("Suppression"),
+    "make_visible": _("Document rendu visible au patient"),
+    "update_settings": _("Modification des paramètres du DMP"),
+    "block": _("Blocage d'un professionnel"),
+    "unblock": _("Déblocage d'un professionnel"),
+    "grant": _("Autorisation d'accès"),
+    "revoke": _("Retrait d'une autorisation"),
+    "activate_account": _("Activation de l'espace patient"),
+    "issue_activation_code": _("Remise d'un code d'activation"),
+    "consent_request": _("Demande d'accès au DMP"),
+    "consent_approve": _("Acceptation d'une demande d'accès"),
+    "consent_deny": _("Refus d'une demande d'accès"),
+    "designation_propose": _("Proposition de médecin traitant"),
+    "designation_accept": _("Acceptation de la désignation de médecin traitant"),
+    "designation_decline": _("Refus de la désignation de médecin traitant"),
+    "designation_end": _("Fin de la désignation de médecin traitant"),
+    # The feed of signed reports to the DMP.
+    "feed_dashboard": _("Consultation du tableau des envois au DMP"),
+    "feed_retry": _("Relance d'un envoi au DMP"),
+    "remove_orphan_files": _("Suppression de fichiers orphelins"),
+}
+
+OBJECT_LABELS = {
+    "": _("—"),
+    "account": _("Compte"),
+    "activation_code": _("Code d'activation"),
+    "audit_chain": _("Journal des accès"),
+    "audit_event": _("Trace d'accès"),
+    "dmp": _("DMP"),
+    "dmp_blocked": _("Professionnels bloqués (DMP)"),
+    "dmp_consent_request": _("Demande d'accès au DMP"),
+    "dmp_designation": _("Désignation de médecin traitant"),
+    "dmp_document": _("Document du DMP"),
+    "dmp_document_content": _("Fichier d'un document du DMP"),
+    "dmp_grant": _("Autorisation d'accès au DMP"),
+    "dmp_profile": _("Profil médical (DMP)"),
+    "dmp_settings": _("Paramètres du DMP"),
+    "feed": _("Envois au DMP"),
+    "feed_item": _("Envoi d'un compte rendu au DMP"),
+    "handover_note": _("Transmission"),
+    "hospital_record": _("Dossier du CHU"),
+    "opinion_request": _("Demande d'avis"),
+    "patient": _("Patient"),
+    "patient_identity": _("Identité du patient"),
+    "report": _("Compte rendu"),
+    "stay": _("Séjour"),
+    "storage_file": _("Fichier stocké"),
+    # A trace of a refusal before the object was known.
+    "access_grant": _("Autorisation d'accès au DMP"),
+}
+
+MODE_LABELS = {
+    "": _("—"),
+    "self": _("Le patient lui-même"),
+    "care_team": _("Équipe de soins du CHU"),
+    "opinion_request": _("Avis demandé par l'équipe de soins"),
+    "gp": _("Médecin traitant"),
+    "author": _("Auteur du document"),
+    "consent": _("Autorisation du patient"),
+    "in_person_consent": _("Autorisation donnée en consultation"),
+    "team_consent": _("Équipe de soins autorisée par le patient"),
+    "emergency": _("Urgence (bris de glace)"),
+    "samu": _("Régulation du SAMU"),
+    "feed": _("Envoi automatique du CHU"),
+    "dpo_review": _("Contrôle par le DPO"),
+    "admin": _("Administration"),
+}
+
+OUTCOME_LABELS = {"allowed": _("Autorisé"), "denied": _("Refusé")}
+
+# The actor's role as traced (accounts' roles: audit imports no app above it).
+ROLE_LABELS = {
+    "patient": _("Patient"),
+    "chu_clinician": _("Médecin du CHU"),
+    "chu_collaborator": _("Collaborateur du CHU"),
+    "external_professional": _("Professionnel de santé (hors CHU)"),
+    "dpo": _("Délégué à la protection des données"),
+    "admin": _("Administrateur"),
+    "system": _("Système"),
+}
+
+OTHER = _("Autre")
+
+
+def action_label(code: str) -> str:
+    return ACTION_LABELS.get(code, OTHER)
+
+
+def object_label(code: str) -> str:
+    return OBJECT_LABELS.get(code, OTHER)
+
+
+def mode_label(code: str) -> str:
+    return MODE_LABELS.get(code or "", OTHER)
+
+
+def role_label(code: str) -> str:
+    return ROLE_LABELS.get(code, OTHER)
+
+
+def outcome_label(code: str) -> str:
+    return OUTCOME_LABELS.get(code, OTHER)
