@@ -128,17 +128,23 @@ def _end(designation: Designation, *, by, now) -> None:
         remove_perm(PERMISSION, designation.doctor, designation.record)
 
 
-def designation_accept(*, actor, designation_id) -> Designation:
-    """The proposed doctor accepts: GP-level rights from now on; the patient is told."""
+def _own_proposal(actor, designation_id, action) -> Designation:
+    """A proposal made to `actor`; anyone else is answered 404, and the attempt traced."""
     designation = _designation(designation_id)
     if designation.doctor_id != getattr(actor, "pk", None):
         audit.refuse(
             actor=actor,
-            action=DmpAction.DESIGNATION_ACCEPT,
+            action=action,
             decision=Decision.deny("not_found", _("Désignation introuvable."), status=404),
             patient_id=designation.record.patient.public_id,
             object_type=OBJECT_TYPE,
         )
+    return designation
+
+
+def designation_accept(*, actor, designation_id) -> Designation:
+    """The proposed doctor accepts: GP-level rights from now on; the patient is told."""
+    designation = _own_proposal(actor, designation_id, DmpAction.DESIGNATION_ACCEPT)
     decision = access.decide_designation(actor, designation.record, in_person=False)
     if not decision.allowed:
         audit.refuse(
@@ -168,9 +174,7 @@ def designation_accept(*, actor, designation_id) -> Designation:
 
 def designation_decline(*, actor, designation_id) -> Designation:
     """The proposed doctor declines; the patient is told."""
-    designation = _designation(designation_id)
-    if designation.doctor_id != getattr(actor, "pk", None):
-        raise AccessDenied(Decision.deny("not_found", _("Désignation introuvable."), status=404))
+    designation = _own_proposal(actor, designation_id, DmpAction.DESIGNATION_DECLINE)
     with transaction.atomic():
         locked = Designation.objects.select_for_update().select_related("record__patient").get(pk=designation.pk)
         if locked.status != DesignationStatus.PROPOSED:

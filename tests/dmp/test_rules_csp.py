@@ -112,9 +112,11 @@ def test_a_new_medecin_traitant_replaces_the_previous_one(camille, camille_dmp, 
 
 def test_another_doctor_cannot_accept_a_proposal_made_to_someone_else(camille, camille_dmp, dr_garnier, dr_bernard):
     proposal = designations.designation_propose(actor=camille.account, rpps=dr_garnier.rpps, kind="gp_level")
-    with pytest.raises(AccessDenied) as refused:
-        designations.designation_accept(actor=dr_bernard, designation_id=proposal.public_id)
-    assert refused.value.status == 404
+    for verb in (designations.designation_accept, designations.designation_decline):
+        with pytest.raises(AccessDenied) as refused:
+            verb(actor=dr_bernard, designation_id=proposal.public_id)
+        assert refused.value.status == 404
+    assert AuditEvent.objects.filter(actor_username="dr.bernard", outcome="denied").count() == 2
 
 
 def test_the_in_person_designation_is_traced_and_flagged_but_never_from_emergency_mode(
