@@ -46,6 +46,17 @@ class DocumentStatus(models.TextChoices):
     CURRENT = "current", _("Actuel")
     SUPERSEDED = "superseded", _("Remplacé")
     ARCHIVED = "archived", _("Archivé")
+    # Filed by mistake (wrong patient, wrong document) or on the patient's upheld objection: out of
+    # every read channel, kept for the DPO and the traces (FHIR `entered-in-error`).
+    WITHDRAWN = "withdrawn", _("Retiré")
+
+
+class WithdrawalReason(models.TextChoices):
+    """Why a fed document was withdrawn (docs/domain.md, "Withdrawal")."""
+
+    WRONG_PATIENT = "wrong_patient", _("Document déposé sur le mauvais patient")
+    WRONG_DOCUMENT = "wrong_document", _("Mauvais document")
+    PATIENT_OBJECTION = "patient_objection", _("Opposition du patient pour un motif légitime")
 
 
 class GrantSource(models.TextChoices):

@@ -30,6 +30,7 @@ from .constants import (
     NotificationKind,
     ProfileKind,
     RecordStatus,
+    WithdrawalReason,
 )
 
 
@@ -104,6 +105,21 @@ class SharedDocument(models.Model):
     status = models.CharField(max_length=12, choices=DocumentStatus.choices, default=DocumentStatus.CURRENT)
     masked = models.BooleanField(_("masqué aux professionnels"), default=False)
     visible_to_patient = models.BooleanField(_("visible du patient"), default=True)
+    # A CHU report fed "after the announcement consultation": invisible to the patient until a
+    # doctor allowed to announce it releases it (docs/domain.md, "Held reports").
+    held = models.BooleanField(_("retenu jusqu'à la consultation d'annonce"), default=False)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.CharField(
+        _("motif du retrait"), max_length=20, choices=WithdrawalReason.choices, blank=True, default=""
+    )
+    withdrawal_note = models.TextField(_("précision sur le retrait"), blank=True)
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     # Every version of one document shares its first version's lineage: a mask covers them all.
     lineage = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
@@ -126,6 +142,15 @@ class SharedDocument(models.Model):
                 name="dmp_doc_patient_upload_class_90",
             ),
             models.CheckConstraint(condition=~Q(title=""), name="dmp_doc_title_not_empty"),
+            # Held means invisible to the patient until released; a withdrawn document says why and when.
+            models.CheckConstraint(
+                condition=~Q(held=True) | Q(visible_to_patient=False), name="dmp_doc_held_invisible"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=DocumentStatus.WITHDRAWN)
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdrawal_reason="")),
+                name="dmp_doc_withdrawn_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -183,6 +183,9 @@ class Report(models.Model):
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     created_at = models.DateTimeField(default=timezone.now)
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Chosen at signing: the fed document stays invisible to the patient until the announcement
+    # consultation (default per type: DMP_FEED_HOLD_TYPES; docs/domain.md, "Held reports").
+    hold_from_patient = models.BooleanField(_("visible du patient après la consultation d'annonce"), default=False)
 
     class Meta:
         ordering = ["stay", "type_code", "-version"]
