@@ -38,6 +38,9 @@ ACTION_LABELS = {
     "request_opinion": _("Demande d'avis"),
     "answer_opinion": _("Réponse à une demande d'avis"),
     "close_opinion": _("Clôture d'une demande d'avis"),
+    # Identity vigilance (records).
+    "retrieve_ins": _("Récupération de l'INS (téléservice INSi)"),
+    "validate_identity": _("Validation de l'identité (pièce d'identité vérifiée)"),
     # The DMP.
     "lookup": _("Recherche d'un DMP"),
     "download": _("Téléchargement"),

@@ -189,6 +189,7 @@ def prepare(n: int) -> list[int]:
             "nir": "2800175056123" + nir.calc_check_digits("2800175056123" + "00"),
             "ins_oid": INS_OID_TEST,
             "ins_status": InsStatus.QUALIFIED,
+            "ins_retrieved_at": timezone.now(),
             "identity_document_checked": True,
             "identity_qualified_at": timezone.now(),
         },

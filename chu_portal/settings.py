@@ -310,6 +310,9 @@ FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invali
 
 # --- Domain rules -----------------------------------------------------------------------------
 
+# The INSi seam (records/ins.py): the class that retrieves an INS by traits. The default answers from the local
+# registry table (the national teleservice is out of scope); a real connector would be named here.
+INSI_CLIENT = os.environ.get("INSI_CLIENT", "records.ins.LocalRegistryClient")
 # Care-team access lasts this many days after a stay's discharge.
 RECORDS_RECENT_STAY_DAYS = env_int("RECORDS_RECENT_STAY_DAYS", 30)
 # A consulted doctor keeps read access this many hours after the opinion request is answered or closed.

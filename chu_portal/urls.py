@@ -27,6 +27,11 @@ api_v1 = [
         name="patient-emergency-access",
     ),
     path(
+        "patients/<str:patient_id>/retrieve-ins/",
+        records_api.RetrieveInsView.as_view(),
+        name="patient-retrieve-ins",
+    ),
+    path(
         "patients/<str:patient_id>/qualify-identity/",
         records_api.QualifyIdentityView.as_view(),
         name="patient-qualify-identity",

@@ -26,6 +26,7 @@ class RecordAction(StrEnum):
     AMEND_REPORT = "amend_report"
     BREAK_GLASS = "break_glass"
     QUALIFY_IDENTITY = "qualify_identity"
+    RETRIEVE_INS = "retrieve_ins"
     REQUEST_OPINION = "request_opinion"
     ANSWER_OPINION = "answer_opinion"
     WRITE_HANDOVER = "write_handover"
@@ -167,7 +168,7 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
             return _refused_not_staff(user, target)
         return Decision.deny("forbidden", _("La recherche de patients est réservée au personnel du CHU."))
 
-    if action == RecordAction.QUALIFY_IDENTITY:
+    if action in (RecordAction.QUALIFY_IDENTITY, RecordAction.RETRIEVE_INS):
         if _is_staff_member(user):
             return Decision.allow(Mode.NONE)
         return Decision.deny("forbidden", _("L'identitovigilance est réservée au personnel du CHU."))

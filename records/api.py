@@ -177,6 +177,11 @@ class QualifySerializer(serializers.Serializer):
     tags=["hospital record"],
     request=QualifySerializer,
     responses=responses({200: PatientSerializer}, 400, 401, 403, 404, 409),
+    description=(
+        "Identity vigilance: an official ID document was checked. A `retrieved` identity becomes `qualified`; a "
+        "`provisional` one becomes `validated` (its INS must still be retrieved, which then qualifies it). 409 "
+        "when the document was already checked."
+    ),
 )
 class QualifyIdentityView(APIView):
     def post(self, request, patient_id):
@@ -185,6 +190,23 @@ class QualifyIdentityView(APIView):
         patient = patients_service.identity_qualify(
             actor=request.user, patient_id=patient_id, document_checked=data.validated_data["document_checked"]
         )
+        return Response(PatientSerializer(patient).data)
+
+
+@extend_schema(
+    tags=["hospital record"],
+    request=None,
+    responses=responses({200: PatientSerializer}, 401, 403, 404, 409),
+    description=(
+        "Identity vigilance: retrieve the patient's INS through the INSi seam (the local registry stands for the "
+        "national teleservice). The national traits must equal the patient's; then `ins_status` becomes "
+        "`retrieved`, or `qualified` when the ID document was already checked (`validated`). Not found, traits "
+        "that differ, a matricule held by another patient or an INS already retrieved: 409, nothing changes."
+    ),
+)
+class RetrieveInsView(APIView):
+    def post(self, request, patient_id):
+        patient = patients_service.identity_retrieve_ins(actor=request.user, patient_id=patient_id)
         return Response(PatientSerializer(patient).data)
 
 

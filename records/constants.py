@@ -50,3 +50,10 @@ class CareAction(StrEnum):
     REQUEST_OPINION = "request_opinion"
     ANSWER_OPINION = "answer_opinion"
     CLOSE_OPINION = "close_opinion"
+
+
+class IdentityAction(StrEnum):
+    """Trace actions of identity vigilance besides the audit vocabulary's `qualify_identity`."""
+
+    RETRIEVE_INS = "retrieve_ins"
+    VALIDATE_IDENTITY = "validate_identity"

@@ -47,6 +47,8 @@ class Patient(models.Model):
         _("statut de l'identité"), max_length=20, choices=InsStatus.choices, default=InsStatus.PROVISIONAL
     )
     identity_document_checked = models.BooleanField(_("pièce d'identité vérifiée"), default=False)
+    # When the INS came back from the national service through the INSi seam (records/ins.py); a typed NIR has none.
+    ins_retrieved_at = models.DateTimeField(_("INS récupérée auprès du téléservice INSi le"), null=True, blank=True)
     identity_qualified_at = models.DateTimeField(null=True, blank=True)
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
@@ -74,6 +76,17 @@ class Patient(models.Model):
                 condition=~Q(ins_status=InsStatus.QUALIFIED) | Q(identity_qualified_at__isnull=False),
                 name="patient_qualified_has_date",
             ),
+            # Retrieved or qualified only through a retrieval (the INSi seam), never from a typed NIR alone.
+            models.CheckConstraint(
+                condition=~Q(ins_status__in=[InsStatus.RETRIEVED, InsStatus.QUALIFIED])
+                | Q(ins_retrieved_at__isnull=False),
+                name="patient_retrieved_ins_has_retrieval",
+            ),
+            models.CheckConstraint(
+                condition=Q(ins_status__in=[InsStatus.RETRIEVED, InsStatus.QUALIFIED])
+                | Q(ins_retrieved_at__isnull=True),
+                name="patient_retrieval_sets_status",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +103,31 @@ class Patient(models.Model):
     @property
     def ins_is_qualified(self) -> bool:
         return self.ins_status == InsStatus.QUALIFIED
+
+
+class InsRegistryEntry(models.Model):
+    """One identity of the national INS reference (RNIV), as the INSi teleservice would return it.
+
+    Stands for the national service behind the seam (records/ins.py, `LocalRegistryClient`): the demo seeds it,
+    the tests fill it. Traits are kept as the national service writes them (upper case, no accents).
+    """
+
+    nir = models.CharField(_("matricule INS (NIR)"), max_length=15, unique=True, validators=[validate_nir])
+    oid = models.CharField(_("OID de l'INS"), max_length=40, default=INS_OID_TEST)
+    birth_name = models.CharField(_("nom de naissance"), max_length=100)
+    first_names = models.CharField(_("prénoms de naissance"), max_length=200)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birth_place = models.CharField(_("lieu de naissance (code INSEE)"), max_length=5, blank=True)
+
+    class Meta:
+        verbose_name = _("identité du référentiel INS (local)")
+        verbose_name_plural = _("identités du référentiel INS (local)")
+        indexes = [models.Index(fields=["birth_date", "sex"], name="ins_registry_birth_sex")]
+        constraints = [models.CheckConstraint(condition=Q(nir__regex=NIR_PATTERN), name="ins_registry_nir_format")]
+
+    def __str__(self) -> str:
+        return f"{self.birth_name} {self.first_names} ({self.birth_date:%Y-%m-%d})"
 
 
 class StayQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/recherche/", views.patient_search, name="patient_search"),
     path("patients/<uuid:patient_id>/dossier/", views.patient_record, name="patient_record"),
     path("patients/<uuid:patient_id>/acces-urgence/", views.emergency_access, name="emergency_access"),
+    path("patients/<uuid:patient_id>/recuperer-ins/", views.retrieve_ins, name="retrieve_ins"),
     path("patients/<uuid:patient_id>/qualifier-identite/", views.qualify_identity, name="qualify_identity"),
     path("sejours/<uuid:stay_id>/comptes-rendus/nouveau/", views.report_create, name="report_create"),
     path("comptes-rendus/<uuid:report_id>/", views.report_detail, name="report_detail"),

@@ -52,6 +52,7 @@ def patient_record(request, patient_id):
             "record": record,
             "patient": record.patient,
             "qualify_form": QualifyIdentityForm(),
+            "identity_next_step": patients_service.identity_next_step(record.patient),
             "opinion_form": OpinionRequestForm(),
             "units": Unit.objects.order_by("name"),
             # An opinion is asked of another unit, never one's own (records.services.care).
@@ -92,15 +93,36 @@ def emergency_access(request, patient_id):
 
 @login_required
 @require_POST
+def retrieve_ins(request, patient_id):
+    with errors_as_message(request):
+        patient = patients_service.identity_retrieve_ins(actor=request.user, patient_id=patient_id)
+        if patient.ins_is_qualified:
+            messages.success(request, _("INS récupérée auprès du téléservice INSi : l'identité est qualifiée."))
+        else:
+            messages.success(
+                request,
+                _("INS récupérée auprès du téléservice INSi. Vérifiez la pièce d'identité pour qualifier l'identité."),
+            )
+    return redirect("records:patient_record", patient_id=patient_id)
+
+
+@login_required
+@require_POST
 def qualify_identity(request, patient_id):
     form = QualifyIdentityForm(request.POST)
     with errors_as_message(request):
-        patients_service.identity_qualify(
+        patient = patients_service.identity_qualify(
             actor=request.user,
             patient_id=patient_id,
             document_checked=form.is_valid() and form.cleaned_data["document_checked"],
         )
-        messages.success(request, _("Identité qualifiée : l'INS peut désormais être utilisée."))
+        if patient.ins_is_qualified:
+            messages.success(request, _("Identité qualifiée : l'INS peut désormais être utilisée."))
+        else:
+            messages.success(
+                request,
+                _("Identité validée. Récupérez l'INS auprès du téléservice INSi pour la qualifier."),
+            )
     return redirect("records:patient_record", patient_id=patient_id)
 
 

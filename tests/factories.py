@@ -10,6 +10,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
+from records import ins
 from records.constants import InsStatus, ReportStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 
@@ -96,6 +97,7 @@ def professional(role=Role.CHU_CLINICIAN, profession=Profession.MEDECIN, units=(
 class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     ipp = factory.Sequence(lambda n: f"9{n:09d}")
     birth_name = factory.Faker("last_name", locale="fr_FR")
@@ -106,6 +108,23 @@ class PatientFactory(factory.django.DjangoModelFactory):
     ins_status = InsStatus.QUALIFIED
     identity_document_checked = True
     identity_qualified_at = factory.LazyFunction(timezone.now)
+    # Retrieved or qualified means the INS came through the INSi seam: dated, and in the local registry.
+    ins_retrieved_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.ins_status in (InsStatus.RETRIEVED, InsStatus.QUALIFIED) else None
+    )
+
+    @factory.post_generation
+    def registered(patient, create, extracted, **kwargs):
+        """Put the patient's INS in the local INS registry (records/ins.py) when it was retrieved, or if asked."""
+        if create and patient.nir and (extracted or (extracted is None and patient.ins_retrieved_at)):
+            register_ins(patient)
+
+
+def register_ins(patient: Patient, **changes):
+    """The patient's identity in the local INS registry, as INSi would return it (`changes` alters a trait)."""
+    traits = ins.Traits.of(patient)
+    traits = ins.Traits(**{**traits.__dict__, **changes})
+    return ins.register(nir=patient.nir, oid=patient.ins_oid, traits=traits)
 
 
 class StayFactory(factory.django.DjangoModelFactory):

@@ -117,6 +117,8 @@ def _whole(action: str) -> str:
     return {
         "lookup": _("a cherché votre dossier"),
         "qualify_identity": _("a vérifié votre identité (INS)"),
+        "retrieve_ins": _("a récupéré votre identifiant national de santé (INS) auprès du téléservice INSi"),
+        "validate_identity": _("a vérifié votre pièce d'identité"),
         "login_lockout": _("a vu son compte bloqué après plusieurs essais de connexion"),
         "enrol_second_factor": _("a activé sa double authentification"),
         "reset_second_factor": _("a vu sa double authentification réinitialisée"),

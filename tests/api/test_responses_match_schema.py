@@ -176,6 +176,7 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     walk.call(bernard, "GET", "/patients/{patient_id}/", 200, **p)
     walk.call(leroy, "POST", "/patients/{patient_id}/emergency-access/", 201, {"reason": "Patiente inconsciente"}, **p)
     if jules.ins_status != InsStatus.QUALIFIED:
+        walk.call(leroy, "POST", "/patients/{patient_id}/retrieve-ins/", 200, patient_id=jules.public_id)
         walk.call(
             leroy, "POST", "/patients/{patient_id}/qualify-identity/", 200, {"document_checked": True},
             patient_id=jules.public_id,

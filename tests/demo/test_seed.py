@@ -48,9 +48,21 @@ def test_patients_have_valid_synthetic_ins(seeded):
     statuses = dict(Patient.objects.values_list("account__username", "ins_status"))
     assert statuses == {
         "camille.martin": InsStatus.QUALIFIED,
-        "jules.petit": InsStatus.RETRIEVED,
+        "jules.petit": InsStatus.PROVISIONAL,
         "lea.dubois": InsStatus.QUALIFIED,
     }
+
+
+def test_every_demo_identity_is_in_the_ins_registry_and_jules_is_retrieved_through_it(seeded):
+    from records import ins
+
+    for patient in Patient.objects.all():
+        found = ins.client().retrieve(ins.Traits.of(patient))
+        assert (
+            found is not None and found.nir == patient.nir and not ins.differences(ins.Traits.of(patient), found.traits)
+        )
+    jules = Patient.objects.get(account__username="jules.petit")
+    assert jules.ins_retrieved_at is None and not jules.identity_document_checked  # his journey: retrieve, check
 
 
 def test_reports_are_signed_by_their_authors(seeded):

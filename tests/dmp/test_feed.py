@@ -309,10 +309,12 @@ def test_seed_demo_feeds_camille_leaves_jules_waiting_and_skips_lea(db, django_c
     assert gp_notes.count() == 2
     assert not SharedDocument.objects.filter(record__patient__account__username="jules.petit").exists()
     jules = Patient.objects.get(account__username="jules.petit")
+    roux = User.objects.get(username="inf.roux")
+    # His typed NIR is not an INS: retrieved through the INSi seam (the demo registry knows him), then checked.
+    patients.identity_retrieve_ins(actor=roux, patient_id=jules.public_id)
+    assert not SharedDocument.objects.filter(record__patient=jules).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        patients.identity_qualify(
-            actor=User.objects.get(username="inf.roux"), patient_id=jules.public_id, document_checked=True
-        )
+        patients.identity_qualify(actor=roux, patient_id=jules.public_id, document_checked=True)
     assert SharedDocument.objects.filter(record__patient=jules).count() == 1
 
 

@@ -11,7 +11,7 @@ from audit.constants import Action, Mode
 from dmp.consent import emergency, grants
 from dmp.constants import DmpAction, FeedAction, GrantSource
 from dmp.services import documents, history, history_wording, professionals
-from records.constants import CareAction
+from records.constants import CareAction, IdentityAction
 
 
 def test_reads_under_consent_are_one_sentence_with_the_date_of_the_authorisation(
@@ -70,6 +70,7 @@ def trace_actions() -> set[str]:
     """Every action a trace may carry: the enums of every app, and literals written at a call."""
     actions = {a.value for a in Action} | {a.value for a in DmpAction} | {a.value for a in FeedAction}
     actions |= {a.value for a in CareAction}
+    actions |= {a.value for a in IdentityAction}
     return actions | _literals(r'\baction="([a-z_]+)"') - {"store_true", "store_false"}
 
 

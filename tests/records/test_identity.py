@@ -1,4 +1,6 @@
-"""Identities: NIR keys (Corsica included), INS status invariants, identity vigilance (qualification)."""
+"""Identities: NIR keys (Corsica included), INS status invariants, identity vigilance (qualification).
+
+The INSi seam (retrieval) is tested in test_ins_seam.py."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -82,10 +84,12 @@ def test_qualification_requires_the_id_document_check(inf_roux, jules):
     assert jules.ins_status == InsStatus.RETRIEVED
 
 
-def test_a_provisional_identity_cannot_be_qualified_before_the_ins_is_retrieved(inf_roux, db):
+def test_a_provisional_identity_is_only_validated_before_the_ins_is_retrieved(inf_roux, db):
     patient = PatientFactory(
         nir=None, ins_status=InsStatus.PROVISIONAL, identity_document_checked=False, identity_qualified_at=None
     )
+    validated = patients.identity_qualify(actor=inf_roux, patient_id=patient.public_id, document_checked=True)
+    assert validated.ins_status == InsStatus.VALIDATED and validated.identity_qualified_at is None
     with pytest.raises(Conflict):
         patients.identity_qualify(actor=inf_roux, patient_id=patient.public_id, document_checked=True)
 

@@ -20,6 +20,7 @@ from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument
 from dmp.services import designations, documents, record_settings, records
+from records import ins
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Stay
 from records.services import reports as reports_service
@@ -136,7 +137,8 @@ PATIENTS = [
         Sex.MALE,
         "69123",
         "1900569123045",
-        InsStatus.RETRIEVED,
+        # His NIR was typed from his carte Vitale: not an INS until retrieved through INSi (his record page).
+        InsStatus.PROVISIONAL,
     ),
     Person(
         "lea.dubois",
@@ -271,7 +273,29 @@ class Command(BaseCommand):
 
     def _patient(self, person: Person) -> Patient:
         user = self._user(person.username, person.first_names.split()[0], person.birth_name.title(), Role.PATIENT)
-        qualified = person.ins_status == InsStatus.QUALIFIED
+        traits = ins.Traits(
+            birth_name=person.birth_name,
+            first_names=person.first_names,
+            birth_date=person.birth_date,
+            sex=person.sex,
+            birth_place=person.birth_place,
+        )
+        # Every demo identity is in the local INS registry (the INSi seam's national service, records/ins.py).
+        ins.register(nir=synthetic_nir(person.nir13), oid=INS_OID_TEST, traits=traits)
+        fields = {"nir": synthetic_nir(person.nir13), "ins_oid": INS_OID_TEST, "ins_status": InsStatus.PROVISIONAL}
+        if person.ins_status == InsStatus.QUALIFIED:
+            # Qualified before the demo starts: the INS came back through the seam and the ID document was checked.
+            found = ins.client().retrieve(traits)
+            if found is None or ins.differences(traits, found.traits):
+                raise CommandError(f"{person.username}: the INS registry does not confirm this identity.")
+            fields = {
+                "nir": found.nir,
+                "ins_oid": found.oid,
+                "ins_status": InsStatus.QUALIFIED,
+                "ins_retrieved_at": self.now,
+                "identity_document_checked": True,
+                "identity_qualified_at": self.now,
+            }
         patient, _ = Patient.objects.get_or_create(
             ipp=person.ipp,
             defaults={
@@ -280,11 +304,7 @@ class Command(BaseCommand):
                 "birth_date": person.birth_date,
                 "sex": person.sex,
                 "birth_place": person.birth_place,
-                "nir": synthetic_nir(person.nir13),
-                "ins_oid": INS_OID_TEST,
-                "ins_status": person.ins_status,
-                "identity_document_checked": qualified,
-                "identity_qualified_at": self.now if qualified else None,
+                **fields,
                 "account": user,
             },
         )
