@@ -288,6 +288,7 @@ PROBE = {
             "gp_dashboard",
             "patient_dmp",
             "activate",
+            "export",
         )
     },
     **{
@@ -299,6 +300,7 @@ PROBE = {
             "document_make_visible",
             "profile_delete",
             "settings_status",
+            "settings_deletion",
             "unblock",
         )
     },
@@ -320,6 +322,7 @@ PROBE = {
             "dmp-settings",
             "dmp-blocked",
             "dmp-profile",
+            "dmp-export",
             "audit-events",
             "audit-verify",
         )
@@ -337,6 +340,7 @@ PROBE = {
             "dmp-document-mask",
             "dmp-document-unmask",
             "dmp-document-make-visible",
+            "dmp-deletion-request",
         )
     },
     "api:dmp-unblock": ["DELETE"],
