@@ -589,7 +589,9 @@ class RulesMachine(RuleBasedStateMachine):
         )
         expected = M.may_set_status(self.state, status)
         if (outcome == Outcome.OK) != expected:
-            self.fail(f"Camille set her DMP {status}: {outcome} ({result}), model {'allows' if expected else 'refuses'}")
+            self.fail(
+                f"Camille set her DMP {status}: {outcome} ({result}), model {'allows' if expected else 'refuses'}"
+            )
         if outcome == Outcome.OK:
             M.set_status(self.state, status)
 
