@@ -80,9 +80,11 @@ def _apply_status(actor, locked: SharedRecord, decision, status: str, action: st
         changed.append("closed_at")
         ended = _end_accesses(locked, now)
     elif previous == RecordStatus.CLOSED:
+        # Reopened: no purge pending; a DMP purged then reopened starts empty and may be purged again later.
         locked.closed_at = None
         locked.deletion_requested_at = None
-        changed += ["closed_at", "deletion_requested_at"]
+        locked.purged_at = None
+        changed += ["closed_at", "deletion_requested_at", "purged_at"]
     if status == RecordStatus.ACTIVE and locked.activated_at is None:
         locked.activated_at = now  # lifting an opposition, or reopening, is an activation by the holder
         changed.append("activated_at")

@@ -183,6 +183,12 @@ def test_a_requested_deletion_is_done_by_the_purge_after_the_delay_and_traced(
     trace = _last("dmp_purge")
     assert trace.reason == "deletion_requested" and str(fed_letter.public_id) in trace.object_ids
     assert lifecycle.purge_closed_records(now=later) == 0  # once
+    # Reopened, it is empty; closed again, it is purged again after its own delay.
+    record_settings.record_settings_update(actor=camille.account, status=RecordStatus.ACTIVE)
+    assert documents.documents_list(actor=camille.account, patient_id=camille.public_id).total == 0
+    record_settings.record_settings_update(actor=camille.account, status=RecordStatus.CLOSED)
+    lifecycle.deletion_request(actor=camille.account)
+    assert lifecycle.purge_closed_records(now=later + datetime.timedelta(days=settings.DMP_DELETION_DELAY_DAYS)) == 1
 
 
 def test_a_closed_dmp_is_purged_after_its_retention_by_the_beat_task(camille, fed_letter, settings):
