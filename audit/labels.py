@@ -62,6 +62,14 @@ ACTION_LABELS = {
     "designation_accept": _("Acceptation de la désignation de médecin traitant"),
     "designation_decline": _("Refus de la désignation de médecin traitant"),
     "designation_end": _("Fin de la désignation de médecin traitant"),
+    # The DMP's life (issue 19).
+    "dmp_oppose": _("Opposition au DMP"),
+    "dmp_lift_opposition": _("Levée de l'opposition au DMP"),
+    "dmp_close": _("Fermeture du DMP"),
+    "dmp_reopen": _("Réouverture du DMP"),
+    "dmp_deletion_request": _("Demande de suppression du DMP"),
+    "dmp_export": _("Téléchargement de tout le DMP"),
+    "dmp_purge": _("Suppression d'un DMP fermé"),
     # The feed of signed reports to the DMP.
     "feed_dashboard": _("Consultation du tableau des envois au DMP"),
     "feed_retry": _("Relance d'un envoi au DMP"),

@@ -128,9 +128,8 @@ def main() -> None:
             env=env,
             start_new_session=True,
         )
-        from dmp.tasks import feed_deliver
-
         from bench.feed_noop import noop, one_row
+        from dmp.tasks import feed_deliver
 
         # Warm up the worker's processes (imports, connections) with a few no-ops, untimed.
         timed(client, lambda: [noop.apply_async(args=[0], queue=QUEUE) for _ in range(20)], 20)

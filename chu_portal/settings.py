@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULE["dmp-orphan-files"] = {
     "task": "dmp.tasks.remove_orphan_files",
     "schedule": float(env_int("DMP_ORPHAN_FILE_INTERVAL_SECONDS", 86400)),
 }
+# Closed DMPs past their retention, or whose deletion the patient asked for, are purged (issue 19).
+CELERY_BEAT_SCHEDULE["dmp-purge-closed"] = {
+    "task": "dmp.tasks.purge_closed_records",
+    "schedule": float(env_int("DMP_PURGE_INTERVAL_SECONDS", 86400)),
+}
 CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
     "task": "dmp.tasks.feed_sweep",
     "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
@@ -367,6 +372,10 @@ DMP_FEED_QUEUE = os.environ.get("DMP_FEED_QUEUE", "")
 DMP_CONSENT_REQUEST_EXPIRY_DAYS = env_int("DMP_CONSENT_REQUEST_EXPIRY_DAYS", 30)
 # Stored document files no document references are removed once this old (dmp/feed/orphans.py).
 DMP_ORPHAN_FILE_GRACE_HOURS = env_int("DMP_ORPHAN_FILE_GRACE_HOURS", 24)
+# A closed DMP is kept this many years, then purged by the daily beat task (CSP R.1111-36; issue 19).
+DMP_CLOSED_RETENTION_YEARS = env_int("DMP_CLOSED_RETENTION_YEARS", 10)
+# The patient's request to delete her closed DMP is carried out this many days later (she may reopen meanwhile).
+DMP_DELETION_DELAY_DAYS = env_int("DMP_DELETION_DELAY_DAYS", 30)
 
 # Benchmark only (bench/): route /bench/bare/, a bare JSON view, the baseline of the throughput
 # benchmark. Off by default; never set it in production.

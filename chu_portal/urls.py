@@ -67,6 +67,8 @@ api_v1 = [
     ),
     path("dmp/<str:patient_id>/documents/", dmp_api.DocumentsView.as_view(), name="dmp-documents"),
     path("dmp/<str:patient_id>/settings/", dmp_api.SettingsView.as_view(), name="dmp-settings"),
+    path("dmp/<str:patient_id>/deletion-request/", dmp_api.DeletionRequestView.as_view(), name="dmp-deletion-request"),
+    path("dmp/<str:patient_id>/export/", dmp_api.ExportView.as_view(), name="dmp-export"),
     path("dmp/<str:patient_id>/blocked-professionals/", dmp_api.BlockedView.as_view(), name="dmp-blocked"),
     path("dmp/<str:patient_id>/blocked-professionals/<str:rpps>/", dmp_api.UnblockView.as_view(), name="dmp-unblock"),
     path("dmp/<str:patient_id>/profile/", dmp_api.ProfileView.as_view(), name="dmp-profile"),

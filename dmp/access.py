@@ -9,9 +9,9 @@ Who sees what (each rule's article is in docs/domain.md):
   R.1111-46), or an emergency/SAMU access: the documents that are not masked (any version masked
   masks them all) and whose type the access matrix opens to his profession (R.1111-46, R.1111-49);
 - the author of a document: that document alone, masked or not (R.1111-49), never the record;
-- a blocked professional: nothing; a closed DMP: nothing for professionals (`dmp_closed`);
-  an opposed DMP: nothing for anybody but the patient (`dmp_opposed`); a medical secretary or any
-  account without a health profession: nothing.
+- a blocked professional: nothing; a closed DMP: nothing for anybody, the patient included
+  (`dmp_closed`; she may reopen it); an opposed DMP: nothing for anybody but the patient
+  (`dmp_opposed`); a medical secretary or any account without a health profession: nothing.
 A document the caller may not see is absent from lists and counts, and fetching it answers 404.
 Every decision is one SQL query whatever the number of grants, designations and windows.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Exists, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,9 +200,11 @@ def record_decision(user, record: SharedRecord, now=None) -> Decision:
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        if record.patient.account_id == user.pk:
-            return Decision.allow(Mode.SELF)
-        return _not_found_patient()
+        if record.patient.account_id != user.pk:
+            return _not_found_patient()
+        if record.status == RecordStatus.CLOSED:
+            return closed_to_patient()
+        return Decision.allow(Mode.SELF)
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Le DMP n'est accessible qu'au patient et aux professionnels de santé."))
     if not is_health_professional(user):
@@ -298,6 +301,8 @@ def _document_access(user, document: SharedDocument, now) -> Decision:
     decision = record_decision(user, document.record, now)
     if decision.allowed or decision.status == 401:
         return decision
+    if decision.code == "dmp_closed" and user.role == Role.PATIENT:
+        return decision  # her own closed DMP: she is told it is closed (and may reopen it)
     if document.author_id == user.pk and is_health_professional(user):
         if decision.code in ("blocked", "dmp_closed", "dmp_opposed"):
             return decision  # the author knows the document exists: say why
@@ -555,3 +560,95 @@ def decide_feed_dashboard(user) -> Decision:
     if user.role == Role.ADMIN:
         return Decision.allow(Mode.ADMIN)
     return Decision.deny("forbidden", _("Le tableau de bord du flux est réservé aux administrateurs."))
+
+
+# --- The DMP's life: opposition, closing, reopening, deletion (issue 19, point 4) --------------
+
+
+def closed_to_patient() -> Decision:
+    """The patient's own closed DMP: unreadable to her too (CSP R.1111-36: archived), reopening offered."""
+    return Decision.deny(
+        "dmp_closed",
+        _(
+            "Votre DMP est fermé : personne ne peut le consulter, vous non plus. Vous pouvez le rouvrir depuis "
+            "ses paramètres ; il retrouvera alors tout son contenu."
+        ),
+    )
+
+
+def holds_documents(record: SharedRecord) -> bool:
+    """Does the DMP hold any document (withdrawn or superseded included; deleted uploads excluded)?"""
+    return SharedDocument.objects.filter(record=record, deleted_at__isnull=True).exists()
+
+
+def may_oppose(record: SharedRecord) -> bool:
+    """Opposition is for a DMP its holder has not activated and that holds no document (CSP L.1111-14, R.1111-36)."""
+    return record.activated_at is None and not holds_documents(record)
+
+
+OPPOSITION_TOO_LATE = "opposition_too_late"
+
+
+def decide_status_change(user, record: SharedRecord, status: str) -> Decision:
+    """May the patient move her DMP to `status`? (The caller has checked `decide_manage`.)
+
+    active -> opposed: only while not activated and empty; afterwards she closes it instead (409
+    `opposition_too_late`). active -> closed; closed -> active (reopen); opposed -> active (lift the
+    opposition). A closed DMP is not opposed and an opposed one is not closed (409 `conflict`)."""
+    current = record.status
+    if status == current:
+        return Decision.allow(Mode.SELF)
+    if status == RecordStatus.OPPOSED:
+        if current == RecordStatus.CLOSED:
+            return Decision.deny(
+                "conflict",
+                _("Votre DMP est fermé : rouvrez-le d'abord, ou demandez sa suppression."),
+                status=409,
+            )
+        if not may_oppose(record):
+            return Decision.deny(
+                OPPOSITION_TOO_LATE,
+                _(
+                    "Vous ne pouvez plus vous opposer à votre DMP : il est activé ou contient déjà des documents. "
+                    "Vous pouvez en revanche le fermer : plus personne ne le consultera, vous non plus, et il ne "
+                    "sera plus alimenté ; vous pourrez le rouvrir pendant %(years)s ans."
+                )
+                % {"years": settings.DMP_CLOSED_RETENTION_YEARS},
+                status=409,
+            )
+        return Decision.allow(Mode.SELF)
+    if status == RecordStatus.CLOSED and current == RecordStatus.OPPOSED:
+        return Decision.deny(
+            "conflict",
+            _("Votre DMP fait l'objet d'une opposition : il est vide et n'est pas alimenté, il n'y a rien à fermer."),
+            status=409,
+        )
+    return Decision.allow(Mode.SELF)
+
+
+def decide_manage_open(user, record: SharedRecord) -> Decision:
+    """The patient changes what her DMP holds or who reads it (profile, authorisations): not while it is closed."""
+    decision = decide_manage(user, record)
+    if decision.allowed and record.status == RecordStatus.CLOSED:
+        return closed_to_patient()
+    return decision
+
+
+def decide_deletion_request(user, record: SharedRecord) -> Decision:
+    """The patient asks that her closed DMP be deleted before its retention ends (409 unless closed)."""
+    decision = decide_manage(user, record)
+    if not decision.allowed:
+        return decision
+    if record.status != RecordStatus.CLOSED:
+        return Decision.deny("conflict", _("Seul un DMP fermé peut être supprimé : fermez-le d'abord."), status=409)
+    if record.deletion_requested_at is not None:
+        return Decision.deny("conflict", _("La suppression de votre DMP est déjà demandée."), status=409)
+    return decision
+
+
+def decide_export(user, record: SharedRecord) -> Decision:
+    """The whole DMP in one archive: its holder, while it is not closed (she reopens it first)."""
+    decision = decide_manage(user, record)
+    if decision.allowed and record.status == RecordStatus.CLOSED:
+        return closed_to_patient()
+    return decision

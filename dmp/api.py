@@ -21,7 +21,7 @@ from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
 from chu_portal.schema import PAGE_PARAMETERS, Instant, PersonSerializer, checked_by_service, page_of, responses
 
-from . import files
+from . import access, files
 from .consent import blocking, requests
 from .consent import emergency as consent_emergency
 from .consent import grants as consent_grants
@@ -40,7 +40,7 @@ from .constants import (
     ProfileKind,
     RecordStatus,
 )
-from .services import designations, documents, notifications, professionals, record_settings
+from .services import designations, documents, lifecycle, notifications, professionals, record_settings
 from .services import profile as profile_service
 
 TAG = ["shared record (DMP)"]
@@ -94,6 +94,20 @@ class SettingsOutSerializer(serializers.Serializer):
     samu_access_allowed = serializers.BooleanField()
     gp = serializers.SerializerMethodField()
     notify_by_email = serializers.BooleanField()
+    # The DMP's life (issue 19): opposition only while not activated and empty; a closed DMP's purge date.
+    activated_at = Instant(allow_null=True)
+    may_oppose = serializers.SerializerMethodField()
+    closed_at = Instant(allow_null=True)
+    deletion_requested_at = Instant(allow_null=True)
+    deletion_due = serializers.SerializerMethodField()
+
+    def get_may_oppose(self, record) -> bool:
+        return record.status == RecordStatus.ACTIVE and access.may_oppose(record)
+
+    @extend_schema_field(Instant(allow_null=True))
+    def get_deletion_due(self, record):
+        due = lifecycle.deletion_due(record)
+        return Instant().to_representation(due) if due else None
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_gp(self, record):
@@ -365,6 +379,40 @@ class SettingsView(APIView):
         changes = dict(data.validated_data)
         record = record_settings.record_settings_update(actor=request.user, patient_id=patient_id, **changes)
         return Response(SettingsOutSerializer(record).data)
+
+
+class DeletionRequestView(APIView):
+    @extend_schema(
+        tags=TAG,
+        request=None,
+        responses=responses({200: SettingsOutSerializer}, 401, 403, 404, 409),
+    )
+    def post(self, request, patient_id):
+        """The patient asks that her closed DMP be deleted (done after DMP_DELETION_DELAY_DAYS; reopening cancels)."""
+        record = lifecycle.deletion_request(actor=request.user, patient_id=patient_id)
+        return Response(SettingsOutSerializer(record).data)
+
+
+class ExportView(APIView):
+    @extend_schema(
+        tags=TAG,
+        responses=responses(
+            {
+                (200, "application/zip"): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The whole DMP: documents and index."
+                )
+            },
+            401,
+            403,
+            404,
+        ),
+    )
+    def get(self, request, patient_id):
+        """Her whole DMP in one zip (every document she may read, index.html and index.csv); traced; 403 `dmp_closed`."""
+        record, buffer = lifecycle.record_export(actor=request.user, patient_id=patient_id)
+        response = FileResponse(buffer, content_type="application/zip", as_attachment=True, filename="mon-dmp.zip")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class RppsSerializer(serializers.Serializer):

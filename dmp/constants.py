@@ -140,6 +140,14 @@ class DmpAction(StrEnum):
     DESIGNATION_ACCEPT = "designation_accept"
     DESIGNATION_DECLINE = "designation_decline"
     DESIGNATION_END = "designation_end"
+    # The DMP's life (issue 19, point 4; docs/domain.md "DMP statuses").
+    DMP_OPPOSE = "dmp_oppose"
+    DMP_LIFT_OPPOSITION = "dmp_lift_opposition"
+    DMP_CLOSE = "dmp_close"
+    DMP_REOPEN = "dmp_reopen"
+    DMP_DELETION_REQUEST = "dmp_deletion_request"
+    DMP_EXPORT = "dmp_export"
+    DMP_PURGE = "dmp_purge"
 
 
 class FeedStatus(models.TextChoices):

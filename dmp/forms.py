@@ -87,8 +87,9 @@ class SettingsForm(forms.Form):
 
 
 class StatusForm(forms.Form):
+    """The status the patient chose; the page's confirmation step (templates/_confirm.html) came first."""
+
     status = forms.ChoiceField(choices=RecordStatus.choices)
-    confirm = forms.BooleanField(label=gettext_lazy("Je confirme"), required=True)
 
 
 class RppsForm(forms.Form):

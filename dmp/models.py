@@ -50,6 +50,16 @@ class SharedRecord(models.Model):
     notify_by_email = models.BooleanField(_("notifications par e-mail"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The patient activated her DMP (the activation code's use, the seam standing for the Assurance
+    # Maladie's letter; or lifting her opposition): from then on she closes it, she no longer opposes
+    # (docs/decisions.md, "The DMP's life").
+    activated_at = models.DateTimeField(_("activé le"), null=True, blank=True)
+    # A closed DMP: when closed (kept DMP_CLOSED_RETENTION_YEARS, then purged), and the patient's
+    # request to delete it sooner (done after DMP_DELETION_DELAY_DAYS); cleared when reopened.
+    closed_at = models.DateTimeField(_("fermé le"), null=True, blank=True)
+    deletion_requested_at = models.DateTimeField(_("suppression demandée le"), null=True, blank=True)
+    # The purge removed its documents' files and contents (the rows and the traces stay).
+    purged_at = models.DateTimeField(_("purgé le"), null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(status__in=RecordStatus.values), name="dmp_status_valid")]
@@ -61,6 +71,10 @@ class SharedRecord(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == RecordStatus.ACTIVE
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == RecordStatus.CLOSED
 
 
 class SharedRecordUserObjectPermission(UserObjectPermissionBase):

@@ -29,6 +29,16 @@ def test_the_two_records_page_explains_the_difference_without_login(client, db):
     assert "Les résultats de biologie ne sont pas envoyés" in body
 
 
+def test_the_two_records_page_tells_the_truth_about_activation(client, db):
+    """Issue 19, point 5: activation on monespacesante.fr or its app with the Assurance Maladie's code; the CHU
+    feeds the DMP; what the portal models locally (its activation code stands for that seam)."""
+    body = client.get(reverse("two_records")).content.decode()
+    assert "monespacesante.fr" in body and "application Mon espace santé" in body
+    assert "Assurance Maladie vous a envoyé" in body
+    assert "Le CHU alimente votre DMP" in body and "tient lieu du code de l" in body
+    assert "Le CHU vous remet un code" not in body
+
+
 def test_the_accessibility_statement_is_published(client, db):
     body = client.get(reverse("accessibility")).content.decode()
     assert "RGAA" in body and "Défenseur des droits" in body

@@ -115,7 +115,7 @@ def grant_create(
     if source not in GrantSource.values:
         raise InvalidInput(_("Origine d'autorisation inconnue."))
     if source == GrantSource.CONSENT:
-        decision = access.decide_manage(actor, record)
+        decision = access.decide_manage_open(actor, record)
     elif actor.pk == professional.pk and actor.role in PROFESSIONAL_ROLES:
         decision = Decision.allow(Mode.IN_PERSON_CONSENT)
     else:
@@ -190,6 +190,15 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
 def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "") -> AccessGrant:
     """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told."""
     record = own_record(actor)
+    decision = access.decide_manage_open(actor, record)
+    if not decision.allowed:
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.GRANT,
+            decision=decision,
+            patient_id=record.patient.public_id,
+            object_type=ObjectType.DMP_GRANT,
+        )
     professional = professional_by_rpps(rpps)
     days = clean_duration(duration_days)
     purpose = " ".join((purpose or "").split())[:300]

@@ -19,8 +19,8 @@ from chu_portal.errors import Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 from records.models import Patient
 
-from ..constants import DmpAction, NotificationKind
-from ..models import ActivationCode
+from ..constants import DmpAction, NotificationKind, RecordStatus
+from ..models import ActivationCode, SharedRecord
 from . import notifications
 from .records import parse_date, shared_record_for
 
@@ -165,7 +165,11 @@ def account_activate(*, code: str, birth_date, password: str) -> User:
         account.set_password(password)
         account.is_active = True
         account.save(update_fields=["password", "is_active"])
-        shared_record_for(patient)
+        record = shared_record_for(patient)
+        if not recovery and record.activated_at is None and record.status == RecordStatus.ACTIVE:
+            # Using the code activates her DMP (the seam of the Assurance Maladie's letter): from now on she
+            # may close it, no longer oppose it (docs/decisions.md, "The DMP's life").
+            SharedRecord.objects.filter(pk=record.pk).update(activated_at=now)
         audit.record(
             actor=account,
             action=Action.ACCOUNT_RECOVERY if recovery else DmpAction.ACTIVATE,

@@ -10,15 +10,28 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from accounts.models import Profession, ProfessionalProfile
 from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
 from audit.models import AuditEvent
 
 from .. import access
+from ..constants import DmpAction
 from ..models import AccessGrant
 from .history_wording import HIGHLIGHTED_MODES, HistoryDay, HistoryEntry, group  # noqa: F401  (re-exported)
 from .records import PAGE_SIZE, own_record, record_by_patient_id
+
+# The patient's own acts that her history shows (issue 19: every change of her DMP's status is in it).
+OWN_ACTIONS_SHOWN = [
+    DmpAction.DMP_OPPOSE,
+    DmpAction.DMP_LIFT_OPPOSITION,
+    DmpAction.DMP_CLOSE,
+    DmpAction.DMP_REOPEN,
+    DmpAction.DMP_DELETION_REQUEST,
+    DmpAction.DMP_EXPORT,
+]
 
 
 @dataclass
@@ -48,7 +61,12 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
             object_id=record.public_id,
         )
     patient_id = record.patient.public_id
-    queryset = AuditEvent.objects.filter(patient_id=patient_id).exclude(actor_id=actor.public_id).order_by("-at", "-id")
+    # Someone else's traces, and the patient's own changes of her DMP's life (closing, reopening...).
+    queryset = (
+        AuditEvent.objects.filter(patient_id=patient_id)
+        .exclude(Q(actor_id=actor.public_id) & ~Q(action__in=OWN_ACTIONS_SHOWN))
+        .order_by("-at", "-id")
+    )
     if decision.mode == Mode.GP:
         queryset = queryset.filter(object_type__startswith=ObjectType.DMP)
     page = max(page, 1)

@@ -51,7 +51,7 @@ def profile_list(*, actor, patient_id=None) -> tuple[SharedRecord, list[MedicalP
 
 
 def profile_add(*, actor, patient_id=None, kind: str, label: str, date=None, note: str = "") -> MedicalProfileEntry:
-    record, decision = managed_record(actor, patient_id, Action.CREATE, ObjectType.DMP_PROFILE)
+    record, decision = managed_record(actor, patient_id, Action.CREATE, ObjectType.DMP_PROFILE, open_only=True)
     label = " ".join((label or "").split())
     errors = {}
     if kind not in ProfileKind.values:
@@ -84,12 +84,14 @@ def profile_delete(*, actor, entry_id) -> None:
         entry_id,
         _("Élément introuvable."),
     )
-    decision = access.decide_manage(actor, entry.record)
+    decision = access.decide_manage_open(actor, entry.record)
     if not decision.allowed:
         audit.refuse(
             actor=actor,
             action=DmpAction.DELETE,
-            decision=Decision.deny("not_found", _("Élément introuvable."), status=404),
+            decision=decision
+            if decision.code == "dmp_closed"
+            else Decision.deny("not_found", _("Élément introuvable."), status=404),
             patient_id=entry.record.patient.public_id,
             object_type=ObjectType.DMP_PROFILE,
             object_id=entry.public_id,

@@ -49,10 +49,12 @@ def parse_date(value) -> datetime.date | None:
         raise InvalidInput(_("Date invalide (AAAA-MM-JJ attendu)."), fields={"date": _("Date invalide.")}) from exc
 
 
-def managed_record(actor, patient_id, action, object_type) -> tuple[SharedRecord, Decision]:
-    """The DMP whose settings `actor` manages (the patient herself), or a traced refusal."""
+def managed_record(actor, patient_id, action, object_type, *, open_only=False) -> tuple[SharedRecord, Decision]:
+    """The DMP whose settings `actor` manages (the patient herself), or a traced refusal.
+
+    `open_only`: a change of what the DMP holds or of who reads it, refused while it is closed (`dmp_closed`)."""
     record = record_by_patient_id(patient_id) if patient_id is not None else own_record(actor)
-    decision = access.decide_manage(actor, record)
+    decision = access.decide_manage_open(actor, record) if open_only else access.decide_manage(actor, record)
     if not decision.allowed:
         audit.refuse(
             actor=actor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, JsonResponse
@@ -19,9 +20,10 @@ from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
 
 from .. import access, files
+from ..constants import RecordStatus
 from ..forms import FilterForm, UploadForm, named_errors
 from ..services import documents as documents_service
-from ..services import records
+from ..services import lifecycle, records
 from .common import page_number
 
 
@@ -71,6 +73,14 @@ def home(request):
     if request.user.role != Role.PATIENT:
         return redirect("dmp:pro_home")
     record = records.own_record(request.user)
+    if record.status == RecordStatus.CLOSED:
+        # Closed: unreadable to her too; the page says so and offers to reopen it (no document is read).
+        context = {
+            "record": record,
+            "deletion_due": lifecycle.deletion_due(record),
+            "deletion_delay_days": settings.DMP_DELETION_DELAY_DAYS,
+        }
+        return render(request, "dmp/closed.html", context)
     return _list_page(request, record=record, template="dmp/home.html")
 
 

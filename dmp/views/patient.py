@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from chu_portal.refusals import errors_as_message, errors_into
 
+from .. import access
 from ..consent import blocking
 from ..constants import ProfileKind, RecordStatus
 from ..forms import DesignationForm, ProfileForm, RppsForm, SettingsForm, StatusForm
 from ..services import designations as designations_service
 from ..services import history as history_service
+from ..services import lifecycle, record_settings
 from ..services import notifications as notifications_service
 from ..services import profile as profile_service
-from ..services import record_settings
 from .common import page_number
 
 
@@ -62,7 +68,15 @@ def settings_page(request):
             )
             messages.success(request, _("Paramètres enregistrés."))
             return redirect("dmp:settings")
-    context = {"form": form, "record": record, "gp": designations_service.gp_of(record)}
+    context = {
+        "form": form,
+        "record": record,
+        "gp": designations_service.gp_of(record),
+        "may_oppose": record.status == RecordStatus.ACTIVE and access.may_oppose(record),
+        "deletion_due": lifecycle.deletion_due(record),
+        "retention_years": django_settings.DMP_CLOSED_RETENTION_YEARS,
+        "deletion_delay_days": django_settings.DMP_DELETION_DELAY_DAYS,
+    }
     return render(request, "dmp/settings.html", context, status=400 if form.errors else 200)
 
 
@@ -103,25 +117,61 @@ def designation_remove(request, designation_id):
     return redirect("dmp:designations")
 
 
+STATUS_MESSAGES = {
+    RecordStatus.ACTIVE: gettext_lazy(
+        "Votre DMP est ouvert : il retrouve tout son contenu et il est de nouveau alimenté."
+    ),
+    RecordStatus.CLOSED: gettext_lazy(
+        "Votre DMP est fermé : personne ne le consulte plus, vous non plus, et il n'est plus alimenté. "
+        "Vous pouvez le rouvrir à tout moment pendant sa conservation."
+    ),
+    RecordStatus.OPPOSED: gettext_lazy(
+        "Votre opposition est enregistrée : votre DMP n'est pas alimenté et personne ne le consulte."
+    ),
+}
+
+
 @login_required
 @require_POST
 def settings_status(request):
+    """Oppose, lift the opposition, close or reopen (each behind the page's confirmation step)."""
     form = StatusForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Cochez la case de confirmation pour changer le statut de votre DMP."))
+        messages.error(request, _("Statut inconnu."))
         return redirect("dmp:settings")
-    record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
-    labels = {
-        RecordStatus.ACTIVE: _("Votre DMP est actif."),
-        RecordStatus.CLOSED: _(
-            "Votre DMP est fermé : les professionnels ne le consultent plus et il n'est plus alimenté. Vous pouvez le rouvrir."
-        ),
-        RecordStatus.OPPOSED: _(
-            "Votre opposition est enregistrée : votre DMP n'est plus alimenté et vous seul(e) le consultez."
-        ),
-    }
-    messages.success(request, labels[form.cleaned_data["status"]])
+    with errors_as_message(request):
+        record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
+        messages.success(request, STATUS_MESSAGES[form.cleaned_data["status"]])
     return redirect("dmp:settings")
+
+
+@login_required
+@require_POST
+def settings_deletion(request):
+    """The patient asks that her closed DMP be deleted (after DMP_DELETION_DELAY_DAYS; reopening cancels it)."""
+    with errors_as_message(request):
+        record = lifecycle.deletion_request(actor=request.user)
+        messages.success(
+            request,
+            _("Suppression demandée : votre DMP sera supprimé le %(date)s, sauf si vous le rouvrez d'ici là.")
+            % {"date": date_format(timezone.localtime(lifecycle.deletion_due(record)), "SHORT_DATE_FORMAT")},
+        )
+    return redirect("dmp:settings")
+
+
+@login_required
+def export(request):
+    """Her whole DMP in one zip (documents and an index), traced; refused while closed."""
+    record, buffer = lifecycle.record_export(actor=request.user)
+    response = FileResponse(
+        buffer, content_type="application/zip", as_attachment=True, filename=export_filename(record)
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def export_filename(record) -> str:
+    return f"mon-dmp-{timezone.localdate():%Y-%m-%d}.zip"
 
 
 @login_required

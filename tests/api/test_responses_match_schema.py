@@ -260,6 +260,10 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     note = Notification.objects.filter(recipient=me, read_at=None).first()
     walk.call(me, "POST", "/notifications/{notification_id}/read/", 200, notification_id=note.public_id)
     assert moreau  # her GP, designated by the demo
+    # The DMP's life (issue 19): Jules closes his DMP and asks for its deletion.
+    j = {"patient_id": jules.public_id}
+    walk.call(jules.account, "PATCH", "/dmp/{patient_id}/settings/", 200, {"status": "closed"}, **j)
+    walk.call(jules.account, "POST", "/dmp/{patient_id}/deletion-request/", 200, **j)
 
     # The trail.
     walk.call(me, "GET", "/audit/events/", 200)

@@ -128,12 +128,13 @@ def test_gp_dashboard_lists_new_documents_of_her_patients(client, dr_moreau, dr_
     assert fed_letter.title not in client.get(reverse("dmp:gp_dashboard")).content.decode()
 
 
-def test_closing_the_dmp_needs_a_confirmation(client, camille, camille_dmp):
+def test_closing_the_dmp_goes_through_the_confirmation_step(client, camille, camille_dmp):
+    """The settings page offers closing behind templates/_confirm.html; only its own button posts."""
     client.force_login(camille.account)
+    page = client.get(reverse("dmp:settings")).content.decode()
+    panel = page[page.index('id="confirm-close"') :]
+    assert '<details class="confirm"' in page and 'name="status" value="closed"' in panel
     client.post(reverse("dmp:settings_status"), {"status": "closed"})
-    camille_dmp.refresh_from_db()
-    assert camille_dmp.status == "active"
-    client.post(reverse("dmp:settings_status"), {"status": "closed", "confirm": "on"})
     camille_dmp.refresh_from_db()
     assert camille_dmp.status == "closed"
 

@@ -157,17 +157,22 @@ def test_another_patient_is_answered_not_found(camille, other_patient, fed_lette
     assert refused.value.status == 404
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(RecordStatus.CLOSED, "dmp_closed"), (RecordStatus.OPPOSED, "dmp_opposed")]
-)
-def test_closed_or_opposed_dmp_refuses_professionals_but_not_the_patient(
-    camille, camille_dmp, dr_moreau, fed_letter, status, code
-):
-    record_settings.record_settings_update(actor=camille.account, status=status)
+def test_an_opposed_dmp_refuses_professionals_but_not_the_patient(camille, camille_dmp, dr_moreau):
+    """Opposition (allowed: not activated, no document): professionals refused, the patient reads her empty DMP."""
+    record_settings.record_settings_update(actor=camille.account, status=RecordStatus.OPPOSED)
     with pytest.raises(AccessDenied) as refused:
         documents.documents_list(actor=dr_moreau, patient_id=camille.public_id)
-    assert refused.value.code == code
-    assert documents.documents_list(actor=camille.account, patient_id=camille.public_id).total == 1
+    assert refused.value.code == "dmp_opposed"
+    assert documents.documents_list(actor=camille.account, patient_id=camille.public_id).total == 0
+
+
+def test_a_closed_dmp_refuses_everybody_the_patient_included(camille, camille_dmp, dr_moreau, fed_letter):
+    """Issue 19: closing makes the DMP unreadable to everybody, its holder too (CSP R.1111-36: archived)."""
+    record_settings.record_settings_update(actor=camille.account, status=RecordStatus.CLOSED)
+    for who in (dr_moreau, camille.account):
+        with pytest.raises(AccessDenied) as refused:
+            documents.documents_list(actor=who, patient_id=camille.public_id)
+        assert refused.value.code == "dmp_closed"
 
 
 def test_expired_or_revoked_grant_is_never_honoured(camille, camille_dmp, dr_garnier, fed_letter):

@@ -39,3 +39,21 @@ def test_a_masked_document_tells_who_sees_it_and_reaches_the_gp_not_the_outsider
     garnier.goto(f"{live_server.url}/dmp/pro/nouveaux-documents/")
     expect(garnier.get_by_text("Aucun nouveau document.")).to_be_visible()
     expect(garnier.locator("body")).not_to_contain_text("Lettre de liaison")
+
+
+def test_camille_closes_her_dmp_sees_it_closed_and_reopens_it_whole(demo, live_server, page, login):
+    """Issue 19: closing goes through the confirmation step; closed, her DMP page shows no document and offers to
+    reopen it; reopened, her documents are back."""
+    login(page, "camille.martin")
+    page.goto(f"{live_server.url}/dmp/parametres/")
+    expect(page.locator("#opposition-too-late")).to_be_visible()  # activated, with documents: she closes instead
+    page.locator("#confirm-close summary").click()
+    page.get_by_role("button", name="Confirmer la fermeture").click()
+    expect(page.locator(".message-success")).to_contain_text("personne ne le consulte plus, vous non plus")
+    page.goto(f"{live_server.url}/dmp/")
+    expect(page.get_by_role("heading", name="Mon dossier médical partagé (DMP) est fermé")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Lettre de liaison")
+    page.locator("#confirm-reopen summary").click()
+    page.get_by_role("button", name="Confirmer la réouverture").click()
+    page.goto(f"{live_server.url}/dmp/")
+    expect(page.locator("body")).to_contain_text("Lettre de liaison — Cardiologie")

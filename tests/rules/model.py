@@ -148,6 +148,7 @@ class State:
     patient: str  # the patient's username (the DMP's holder)
     people: dict[str, Person]
     status: str = "active"  # active / closed / opposed
+    activated: bool = False  # the holder activated her DMP (the code's seam, or lifting an opposition)
     emergency_allowed: bool = True
     samu_allowed: bool = True
     blocked: set[str] = field(default_factory=set)
@@ -199,8 +200,11 @@ def team_consent_applies(state: State, who: Person) -> bool:
 def record_mode(state: State, who: Person) -> tuple[bool, str]:
     """(allowed, mode or refusal code) for `who` opening the patient's DMP. First match wins."""
     if who.role == PATIENT:
-        # CSP L.1111-19: the holder reads her DMP whatever its status; another patient learns nothing (404).
-        return (True, SELF) if who.key == state.patient else (False, "not_found")
+        # CSP L.1111-19: the holder reads her DMP; another patient learns nothing (404). CSP R.1111-36: a closed DMP
+        # is archived, read by nobody, its holder included, until she reopens it (issue 19, point 4).
+        if who.key != state.patient:
+            return False, "not_found"
+        return (False, "dmp_closed") if state.status == "closed" else (True, SELF)
     if not who.professional:
         # CSP L.1111-17: only health professionals access the DMP (DPO, admin: no medical content).
         return False, "forbidden"
@@ -305,9 +309,14 @@ def profile_kinds(state: State, who: Person) -> frozenset[str] | None:
 
 
 def may_read_history(state: State, who: Person) -> bool:
-    """The DMP's access history: CSP L.1111-19 (the holder) and R.1111-43 (the médecin traitant)."""
+    """The DMP's access history: CSP L.1111-19 (the holder) and R.1111-43 (the médecin traitant).
+
+    The holder reads the traces about her whatever the DMP's status, closed included: the traces are kept when the
+    DMP is archived, and who accessed her data is hers to know (issue 19: docs/decisions.md)."""
+    if who.role == PATIENT:
+        return who.key == state.patient
     allowed, mode = record_mode(state, who)
-    return allowed and mode in (SELF, GP)
+    return allowed and mode == GP
 
 
 def may_read_consents(state: State, who: Person) -> bool:
@@ -443,3 +452,40 @@ def may_make_visible(state: State, who: Person, doc: Doc) -> bool:
     if allowed and mode in (EMERGENCY, SAMU):
         return False
     return may_read_document(state, who, doc)
+
+
+# --- The DMP's life (issue 19, point 4) ---------------------------------------------------------------------------
+
+
+def may_oppose(state: State) -> bool:
+    """CSP L.1111-14 / R.1111-36: the holder opposes a DMP she has not activated and that holds no document;
+    afterwards she closes it instead."""
+    return state.status == "active" and not state.activated and not any(not d.deleted for d in state.docs.values())
+
+
+def may_set_status(state: State, status: str) -> bool:
+    """The holder's status changes: oppose (above), close an active DMP, reopen a closed one, lift an opposition.
+    A closed DMP is not opposed, an opposed one is not closed."""
+    if status == state.status:
+        return True
+    if status == "opposed":
+        return may_oppose(state)
+    if status == "closed":
+        return state.status == "active"
+    return True  # active: reopen, or lift the opposition
+
+
+def set_status(state: State, status: str) -> None:
+    """Apply an allowed change. CSP R.1111-36: closing archives the DMP; the portal's choice (docs/decisions.md):
+    closing also ends the authorisations and open emergency windows, which reopening does not bring back; the
+    documents, masks, blocks, GP-level rights and settings come back whole."""
+    if status == state.status:
+        return
+    if status == "closed":
+        for grant in state.grants.values():
+            grant.live = False
+        for window in state.dmp_windows:
+            window.live = False
+    if status == "active":
+        state.activated = True
+    state.status = status

@@ -243,3 +243,36 @@ def test_a_secretary_files_nothing(camille, camille_dmp, sec_blanc):
             type_code="34133-9",
         )
     assert not SharedDocument.objects.filter(author=sec_blanc).exists()
+
+
+# --- Issue 19: the DMP's life -------------------------------------------------------------------------------------
+
+
+# issue 19 hole: a closed DMP stayed readable by its holder (every channel), and its accesses came back on reopening
+def test_a_closed_dmp_is_read_by_nobody_and_reopening_restores_the_content_not_the_accesses(
+    camille, camille_dmp, fed_letter, dr_leroy, dr_garnier
+):
+    from dmp.constants import RecordStatus
+
+    grant(camille_dmp, dr_garnier)
+    emergency.emergency_access_open(actor=dr_leroy, patient_id=camille.public_id, reason=REASON)
+    record_settings.record_settings_update(actor=camille.account, status=RecordStatus.CLOSED)
+    me = camille.account
+    for read in (
+        lambda: documents.documents_list(actor=me, patient_id=camille.public_id),
+        lambda: documents.document_content(actor=me, document_id=fed_letter.public_id),
+        lambda: fhir_services.patient_read(actor=me, patient_id=camille.public_id),
+        lambda: fhir_services.document_read(actor=me, document_id=fed_letter.public_id),
+        lambda: profile.profile_list(actor=me, patient_id=camille.public_id),
+    ):
+        with pytest.raises(AccessDenied) as refused:
+            read()
+        assert refused.value.code == "dmp_closed"
+    history.access_history(actor=me, patient_id=camille.public_id)  # the traces stay hers
+    record_settings.record_settings_update(actor=me, status=RecordStatus.ACTIVE)
+    ids, _page = listed(me, camille)
+    assert ids == {fed_letter.public_id}
+    for professional in (dr_garnier, dr_leroy):
+        with pytest.raises(AccessDenied) as refused:
+            documents.documents_list(actor=professional, patient_id=camille.public_id)
+        assert refused.value.code == "forbidden"

@@ -214,6 +214,7 @@ class RulesMachine(RuleBasedStateMachine):
         s = self.state
         record = self.record
         s.status = record.status
+        s.activated = record.activated_at is not None
         s.emergency_allowed, s.samu_allowed = record.emergency_access_allowed, record.samu_access_allowed
         for designation in Designation.objects.filter(record=record, status="active").select_related("doctor"):
             s.gp_level.add(designation.doctor.username)  # the demo's médecin traitant
@@ -579,14 +580,20 @@ class RulesMachine(RuleBasedStateMachine):
                 self.fail(f"unblock {who}: {result}")
             self.state.blocked.discard(who)
 
-    @rule(status=st.sampled_from(["closed", "active"]))
-    def close_or_reopen(self, status):
+    @rule(status=st.sampled_from(["closed", "active", "opposed"]))
+    def close_reopen_or_oppose(self, status):
+        """Camille closes, reopens, or tries to oppose her DMP (issue 19: opposition only while not activated and
+        empty; closing ends the grants and emergency windows; reopening restores the rest)."""
         outcome, result = attempt(
             lambda: record_settings.record_settings_update(actor=self.users[PATIENT_KEY], status=status)
         )
-        if outcome != Outcome.OK:
-            self.fail(f"Camille could not set her DMP {status}: {result}")
-        self.state.status = status
+        expected = M.may_set_status(self.state, status)
+        if (outcome == Outcome.OK) != expected:
+            self.fail(
+                f"Camille set her DMP {status}: {outcome} ({result}), model {'allows' if expected else 'refuses'}"
+            )
+        if outcome == Outcome.OK:
+            M.set_status(self.state, status)
 
     @rule(field=st.sampled_from(["emergency_access_allowed", "samu_access_allowed"]), value=st.booleans())
     def emergency_setting(self, field, value):

@@ -289,6 +289,7 @@ PROBE = {
             "gp_dashboard",
             "patient_dmp",
             "activate",
+            "export",
         )
     },
     **{
@@ -300,6 +301,7 @@ PROBE = {
             "document_make_visible",
             "profile_delete",
             "settings_status",
+            "settings_deletion",
             "unblock",
         )
     },
@@ -321,6 +323,7 @@ PROBE = {
             "dmp-settings",
             "dmp-blocked",
             "dmp-profile",
+            "dmp-export",
             "audit-events",
             "audit-verify",
         )
@@ -339,6 +342,7 @@ PROBE = {
             "dmp-document-mask",
             "dmp-document-unmask",
             "dmp-document-make-visible",
+            "dmp-deletion-request",
         )
     },
     "api:dmp-unblock": ["DELETE"],

@@ -18,7 +18,7 @@ from accounts.models import Profession, ProfessionalProfile, Role, Unit, User
 from accounts.validators import make_rpps
 from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
-from dmp.models import SharedDocument
+from dmp.models import SharedDocument, SharedRecord
 from dmp.services import designations, documents, record_settings, records
 from records import ins
 from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
@@ -401,17 +401,23 @@ class Command(BaseCommand):
     # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
     def _dmp_settings(self) -> None:
-        """Camille names her GP, who accepts; Léa opposes her DMP (before any report is signed, so nothing is fed)."""
+        """Camille names her GP, who accepts; Léa, who has not activated her DMP, opposes it (before any report is
+        signed, so nothing is fed)."""
         camille = self.patients["camille.martin"]
         record = records.shared_record_for(camille)
         if designations.gp_of(record) is None:
             moreau = self.users["dr.moreau"]
             proposed = designations.designation_propose(actor=camille.account, rpps=moreau.rpps)
             designations.designation_accept(actor=moreau, designation_id=proposed.public_id)
+        # Camille and Jules activated their DMP (the code's seam: docs/decisions.md, "The DMP's life"); Léa
+        # did not, and opposes it while it is still empty.
+        for username in ("camille.martin", "jules.petit"):
+            activated = records.shared_record_for(self.patients[username])
+            if activated.activated_at is None:
+                SharedRecord.objects.filter(pk=activated.pk).update(activated_at=self.now)
         lea = self.patients["lea.dubois"]
         if records.shared_record_for(lea).status != RecordStatus.OPPOSED:
             record_settings.record_settings_update(actor=lea.account, status=RecordStatus.OPPOSED)
-        records.shared_record_for(self.patients["jules.petit"])
 
     def _feed(self, *reports: Report) -> None:
         """The hospital documents arrive through the feed: Camille's delivered, Jules's letter waiting
