@@ -53,6 +53,23 @@ def _throttle_keys_of_this_test(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language (French): a request in English leaves its
+    language active in the thread, which would translate the next test's messages."""
+    from django.utils import translation
+
+    translation.activate(settings_language())
+    yield
+    translation.activate(settings_language())
+
+
+def settings_language() -> str:
+    from django.conf import settings
+
+    return settings.LANGUAGE_CODE
+
+
+@pytest.fixture(autouse=True)
 def _postgres_only(request):
     """The suite runs against PostgreSQL (triggers, roles, snapshots): say so when it does not."""
     if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":
