@@ -683,7 +683,8 @@ class ObjectionOutSerializer(serializers.Serializer):
     unit = serializers.CharField(source="unit.name")
     reason = serializers.CharField()
     status = serializers.ChoiceField(choices=ObjectionStatus.choices)
-    answer = serializers.CharField(allow_blank=True)
+    # The unit's answer (not `answer`: elsewhere in the API that names a report's id).
+    unit_answer = serializers.CharField(source="answer", allow_blank=True)
     created_at = Instant()
     answered_at = Instant(allow_null=True)
 
