@@ -389,3 +389,19 @@ def test_recent_stay_window_bounds_the_care_team(camille, camille_stay, dr_petit
     with pytest.raises(AccessDenied) as refused:
         withdraw(dr_petit, fed_letter)
     assert refused.value.status == 404
+
+
+def test_the_record_page_offers_the_withdrawal_of_a_signed_report(client, dr_bernard, fed_letter):
+    client.force_login(dr_bernard)
+    page = client.get(reverse("records:report_detail", kwargs={"report_id": fed_letter.source_report_id}))
+    target = reverse("dmp:report_withdraw", kwargs={"report_id": fed_letter.source_report_id})
+    assert target in page.content.decode()
+    assert fed_letter.title in client.get(target).content.decode()
+
+
+def test_nobody_is_told_of_a_withdrawal_in_a_closed_dmp(camille, camille_dmp, dr_bernard, fed_letter):
+    camille_dmp.status = "closed"
+    camille_dmp.save(update_fields=["status"])
+    withdraw(dr_bernard, fed_letter)
+    assert not Notification.objects.filter(kind=NotificationKind.WITHDRAWAL).exists()
+    assert SharedDocument.objects.get(pk=fed_letter.pk).status == DocumentStatus.WITHDRAWN
