@@ -207,6 +207,7 @@ ID_PARAMETER = {
     "GrantOut": "grant_id",
     "DesignationOut": "designation_id",
     "NotificationOut": "notification_id",
+    "ObjectionOut": "objection_id",
 }
 # A response field naming another resource's id, and the path parameter that takes it.
 # (A resource's `patient` is not followed: the patient's id comes from the search, the lookup and /me/.)

@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
         "OpinionStatusEnum": ["open", "answered", "closed", "expired"],
         "GrantSourceEnum": "dmp.constants.GrantSource",
         "EmergencyModeEnum": "dmp.constants.EmergencyMode",
+        "WithdrawalReasonEnum": "dmp.constants.WithdrawalReason",
+        "ObjectionStatusEnum": "dmp.constants.ObjectionStatus",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

@@ -26,18 +26,26 @@ from django.db.models import Exists, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import HEALTH_PROFESSIONS, PROFESSIONAL_ROLES, Profession, Role
+from accounts.models import HEALTH_PROFESSIONS, PROFESSIONAL_ROLES, Profession, Role, Unit
 from audit.constants import Mode
 from chu_portal.errors import Decision
 from records import access as records_access
 from records.models import Patient
 
-from .constants import MATRIX_PATIENT_DOCUMENTS, DocumentClass, DocumentStatus, RecordStatus
+from .constants import (
+    MATRIX_PATIENT_DOCUMENTS,
+    DocumentClass,
+    DocumentSource,
+    DocumentStatus,
+    ObjectionStatus,
+    RecordStatus,
+)
 from .models import (
     AccessGrant,
     AccessMatrixEntry,
     BlockedProfessional,
     DmpEmergencyAccess,
+    DocumentObjection,
     ProfileMatrixEntry,
     SharedDocument,
     SharedRecord,
@@ -264,7 +272,8 @@ def masked_lineages() -> QuerySet:
 
 def document_scope(user, mode: str) -> Q:
     """The documents (of a record already decided) that `user` sees in `mode`, as a SQL condition."""
-    alive = Q(deleted_at__isnull=True)
+    # A withdrawn document has left every read channel, for everybody (kept for the DPO and the traces).
+    alive = Q(deleted_at__isnull=True) & ~Q(status=DocumentStatus.WITHDRAWN)
     if mode == Mode.SELF:
         return alive & Q(visible_to_patient=True)
     if mode == Mode.GP:
@@ -652,3 +661,85 @@ def decide_export(user, record: SharedRecord) -> Decision:
     if decision.allowed and record.status == RecordStatus.CLOSED:
         return closed_to_patient()
     return decision
+
+
+# --- Withdrawal and the patient's objection (issue 19, point 2; docs/domain.md, "Withdrawal and objection") ----
+
+
+def is_care_team_doctor(user, patient_ref, now=None) -> bool:
+    """A CHU doctor working in a unit of the patient's care team (records.access.care_team_units)."""
+    if not (_authenticated(user) and user.role == Role.CHU_CLINICIAN and is_doctor(user)):
+        return False
+    return records_access.care_team_units(patient_ref, now).filter(staff__user=user).exists()
+
+
+def decide_withdraw(user, document: SharedDocument, now=None) -> Decision:
+    """May `user` withdraw this fed CHU document (wrong patient, wrong document)?
+
+    Its author, or a doctor of the patient's care team (CSP L.1110-12), whatever his access to the DMP:
+    withdrawing reads nothing. Anyone else learns nothing of the document (404) unless he may read it (403).
+    """
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if document.deleted_at is not None:
+        return NOT_FOUND_DOCUMENT
+    if document.author_id == user.pk and is_health_professional(user):
+        decision = Decision.allow(Mode.AUTHOR)
+    elif is_care_team_doctor(user, document.record.patient, now):
+        decision = Decision.allow(Mode.CARE_TEAM)
+    else:
+        if document.status != DocumentStatus.WITHDRAWN and decide_document(user, document, now=now).allowed:
+            return Decision.deny(
+                "forbidden",
+                _("Seuls l'auteur du document et les médecins de l'équipe de soins du patient le retirent du DMP."),
+            )
+        return NOT_FOUND_DOCUMENT
+    if document.source != DocumentSource.CHU or document.source_report_id is None:
+        return Decision.deny("forbidden", _("Seuls les comptes rendus déposés par le CHU se retirent ici."))
+    if document.status == DocumentStatus.WITHDRAWN:
+        return Decision.deny("conflict", _("Ce document a déjà été retiré du DMP."), status=409)
+    return decision
+
+
+def decide_objection(user, document: SharedDocument, now=None) -> Decision:
+    """May the patient object to this document (CSP R.1111-47)? Her own DMP's CHU documents she sees."""
+    decision = decide_document(user, document, DocAction.READ, now)
+    if not decision.allowed:
+        return decision
+    if decision.mode != Mode.SELF:
+        return Decision.deny("forbidden", _("Seul le patient s'oppose à un document de son DMP."))
+    if document.source != DocumentSource.CHU or document.source_report_id is None:
+        return Decision.deny(
+            "forbidden",
+            _(
+                "L'opposition s'adresse au CHU pour ses comptes rendus. Vous pouvez masquer ce document aux "
+                "professionnels, ou supprimer vos propres dépôts."
+            ),
+        )
+    if DocumentObjection.objects.filter(document=document, status=ObjectionStatus.OPEN).exists():
+        return Decision.deny("conflict", _("Une opposition à ce document attend déjà la réponse du CHU."), status=409)
+    return decision
+
+
+def _objections_of(user) -> QuerySet[DocumentObjection]:
+    """Objections addressed to the user's units, or about his own documents (any status); doctors only."""
+    if not (_authenticated(user) and user.role in PROFESSIONAL_ROLES and is_doctor(user)):
+        return DocumentObjection.objects.none()
+    units = Unit.objects.filter(staff__user=user).values("pk")
+    return DocumentObjection.objects.filter(Q(unit__in=units) | Q(document__author=user))
+
+
+def objections_to_answer(user) -> QuerySet[DocumentObjection]:
+    """Open objections addressed to the user's units (his doctors answer them), or to his own documents."""
+    return _objections_of(user).filter(status=ObjectionStatus.OPEN)
+
+
+def decide_objection_answer(user, objection: DocumentObjection) -> Decision:
+    """A doctor of the unit the objection went to (or the document's author) answers it; anyone else: 404."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if not _objections_of(user).filter(pk=objection.pk).exists():
+        return Decision.deny("not_found", _("Opposition introuvable."), status=404)
+    if objection.status != ObjectionStatus.OPEN:
+        return Decision.deny("conflict", _("Cette opposition a déjà reçu une réponse."), status=409)
+    return Decision.allow(Mode.AUTHOR if objection.document.author_id == user.pk else Mode.CARE_TEAM)

@@ -37,11 +37,14 @@ from .constants import (
     EmergencyMode,
     GrantSource,
     NotificationKind,
+    ObjectionStatus,
     ProfileKind,
     RecordStatus,
+    WithdrawalReason,
 )
-from .services import designations, documents, lifecycle, notifications, professionals, record_settings
+from .services import designations, documents, lifecycle, notifications, professionals, record_settings, withdrawal
 from .services import profile as profile_service
+from .services.records import record_by_patient_id
 
 TAG = ["shared record (DMP)"]
 CONSENT_TAG = ["consent and emergency"]
@@ -682,3 +685,105 @@ class NotificationReadView(APIView):
     def post(self, request, notification_id):
         note = notifications.notification_read(actor=request.user, notification_id=notification_id)
         return Response(NotificationOutSerializer(note).data)
+
+
+# --- Withdrawal and the patient's objection (docs/api.md, "Withdrawal and objection") -------------
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = checked_by_service(
+        serializers.CharField(required=False, default=""),
+        {"type": "string", "enum": [r.value for r in withdrawal.PROFESSIONAL_REASONS]},
+    )
+    note = checked_by_service(
+        serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False),
+        {"type": "string", "minLength": 1, "maxLength": withdrawal.NOTE_MAX},
+    )
+
+
+class WithdrawalOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="record.patient.public_id")
+    status = serializers.ChoiceField(choices=DocumentStatus.choices)
+    withdrawn_at = Instant()
+    withdrawal_reason = serializers.ChoiceField(choices=WithdrawalReason.choices)
+
+
+class ObjectionSerializer(serializers.Serializer):
+    reason = checked_by_service(
+        serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False),
+        {"type": "string", "minLength": 1, "maxLength": withdrawal.NOTE_MAX},
+    )
+
+
+class ObjectionAnswerSerializer(serializers.Serializer):
+    uphold = serializers.BooleanField()
+    answer = checked_by_service(
+        serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False),
+        {"type": "string", "maxLength": withdrawal.NOTE_MAX},
+    )
+
+
+class ObjectionOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    document = serializers.UUIDField(source="document.public_id")
+    patient = serializers.UUIDField(source="document.record.patient.public_id")
+    unit = serializers.CharField(source="unit.name")
+    reason = serializers.CharField()
+    status = serializers.ChoiceField(choices=ObjectionStatus.choices)
+    # The unit's answer (not `answer`: elsewhere in the API that names a report's id).
+    unit_answer = serializers.CharField(source="answer", allow_blank=True)
+    created_at = Instant()
+    answered_at = Instant(allow_null=True)
+
+
+class DocumentWithdrawView(APIView):
+    @extend_schema(
+        tags=TAG,
+        request=WithdrawSerializer,
+        responses=responses({200: WithdrawalOutSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, document_id):
+        data = WithdrawSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = withdrawal.document_withdraw(actor=request.user, document_id=document_id, **data.validated_data)
+        return Response(WithdrawalOutSerializer(document).data)
+
+
+class DocumentObjectionView(APIView):
+    @extend_schema(
+        tags=TAG,
+        request=ObjectionSerializer,
+        responses=responses({201: ObjectionOutSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, document_id):
+        data = ObjectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        objection = withdrawal.objection_create(actor=request.user, document_id=document_id, **data.validated_data)
+        return Response(ObjectionOutSerializer(objection).data, status=status.HTTP_201_CREATED)
+
+
+class PatientObjectionsView(APIView):
+    @extend_schema(tags=TAG, responses=responses({200: page_of(ObjectionOutSerializer)}, 401, 403, 404))
+    def get(self, request, patient_id):
+        record = record_by_patient_id(patient_id)
+        return _list(ObjectionOutSerializer, withdrawal.my_objections(actor=request.user, record=record))
+
+
+class ObjectionInboxView(APIView):
+    @extend_schema(tags=TAG, responses=responses({200: page_of(ObjectionOutSerializer)}, 401, 403))
+    def get(self, request):
+        return _list(ObjectionOutSerializer, withdrawal.objections_to_answer(actor=request.user))
+
+
+class ObjectionAnswerView(APIView):
+    @extend_schema(
+        tags=TAG,
+        request=ObjectionAnswerSerializer,
+        responses=responses({200: ObjectionOutSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, objection_id):
+        data = ObjectionAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        objection = withdrawal.objection_answer(actor=request.user, objection_id=objection_id, **data.validated_data)
+        return Response(ObjectionOutSerializer(objection).data)

@@ -59,6 +59,14 @@ class WithdrawalReason(models.TextChoices):
     PATIENT_OBJECTION = "patient_objection", _("Opposition du patient pour un motif légitime")
 
 
+class ObjectionStatus(models.TextChoices):
+    """The patient's objection to a document (CSP R.1111-47), answered by the author's unit."""
+
+    OPEN = "open", _("En attente de réponse")
+    UPHELD = "upheld", _("Acceptée : document retiré")
+    DECLINED = "declined", _("Refusée, avec la réponse de l'unité")
+
+
 class GrantSource(models.TextChoices):
     CONSENT = "consent", _("Autorisation donnée dans le portail")
     IN_PERSON_CONSENT = "in_person_consent", _("Autorisation donnée en consultation")
@@ -108,6 +116,9 @@ class NotificationKind(models.TextChoices):
     CONSENT_ANSWER = "consent_answer", _("Réponse à une demande d'autorisation")
     SETTINGS = "settings", _("Paramètres")
     DESIGNATION = "designation", _("Médecin traitant")
+    # A document withdrawn from the DMP (never named), the patient's objection and its answer.
+    WITHDRAWAL = "withdrawal", _("Document retiré")
+    OBJECTION = "objection", _("Opposition à un document")
 
 
 # The matrix key of the patient's own documents (class 90) in the access matrix.
@@ -148,6 +159,12 @@ class DmpAction(StrEnum):
     DMP_DELETION_REQUEST = "dmp_deletion_request"
     DMP_EXPORT = "dmp_export"
     DMP_PURGE = "dmp_purge"
+    # A fed document withdrawn (wrong patient, wrong document, the patient's upheld objection).
+    WITHDRAW = "withdraw"
+    # The patient's objection to a document (CSP R.1111-47) and the unit's answer.
+    OBJECTION_CREATE = "objection_create"
+    OBJECTION_UPHOLD = "objection_uphold"
+    OBJECTION_DECLINE = "objection_decline"
 
 
 class FeedStatus(models.TextChoices):

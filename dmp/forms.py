@@ -16,6 +16,7 @@ from .constants import (
     EmergencyMode,
     ProfileKind,
     RecordStatus,
+    WithdrawalReason,
 )
 
 # --- Documents, the patient's pages, professionals, activation ---------------------------------
@@ -183,3 +184,53 @@ class InPersonDesignationForm(forms.Form):
     patient_present = forms.BooleanField(
         label=gettext_lazy("J'atteste que le patient est présent et me désigne lui-même"), required=True
     )
+
+
+# --- Withdrawal and the patient's objection (issue 19, point 2) --------------------------------
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Motif du retrait"),
+        widget=forms.RadioSelect,
+        choices=[
+            (WithdrawalReason.WRONG_PATIENT.value, WithdrawalReason.WRONG_PATIENT.label),
+            (WithdrawalReason.WRONG_DOCUMENT.value, WithdrawalReason.WRONG_DOCUMENT.label),
+        ],
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Précision (conservée pour le DPO et l'identitovigilance)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Motif légitime de votre opposition"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ObjectionAnswerForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Décision"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("uphold", gettext_lazy("Retirer le document du DMP (opposition acceptée)")),
+            ("decline", gettext_lazy("Garder le document et expliquer pourquoi au patient")),
+        ],
+    )
+    answer = forms.CharField(
+        label=gettext_lazy("Réponse au patient"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "decline" and not (data.get("answer") or "").strip():
+            self.add_error("answer", _("Expliquez au patient pourquoi le document reste dans son DMP."))
+        return data

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from accounts.models import Profession
+from accounts.models import Profession, Unit
 from records.models import Patient, Report
 
 from .constants import (
@@ -28,6 +28,7 @@ from .constants import (
     FeedStatus,
     GrantSource,
     NotificationKind,
+    ObjectionStatus,
     ProfileKind,
     RecordStatus,
     WithdrawalReason,
@@ -522,3 +523,49 @@ class FeedItem(models.Model):
 
     def __str__(self) -> str:
         return f"feed {self.public_id} ({self.status})"
+
+
+# --- The patient's objection to a document (CSP R.1111-47; docs/domain.md, "Withdrawal and objection") ----
+
+
+class DocumentObjection(models.Model):
+    """The patient objects to a document for a legitimate reason; the author's unit withdraws it or answers why not.
+
+    Written and answered only by dmp/services/withdrawal.py (traced both ways).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    document = models.ForeignKey(SharedDocument, on_delete=models.PROTECT, related_name="objections")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The unit the request goes to: the unit of the stay the report was written in.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="dmp_objections")
+    reason = models.TextField(_("motif"))
+    status = models.CharField(_("statut"), max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN)
+    answer = models.TextField(_("réponse"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["unit", "status", "created_at"], name="dmp_objection_inbox")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ObjectionStatus.values), name="dmp_objection_status_valid"),
+            models.CheckConstraint(condition=~Q(reason=""), name="dmp_objection_reason_required"),
+            models.CheckConstraint(
+                condition=Q(status=ObjectionStatus.OPEN) | Q(answered_at__isnull=False, answered_by__isnull=False),
+                name="dmp_objection_answered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ObjectionStatus.DECLINED) | ~Q(answer=""), name="dmp_objection_decline_says_why"
+            ),
+            # One open objection per document at a time.
+            models.UniqueConstraint(
+                fields=["document"], condition=Q(status=ObjectionStatus.OPEN), name="dmp_objection_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"objection to {self.document_id} ({self.status})"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import activation, consent, documents, feed, patient, professionals
+from .views import activation, consent, documents, feed, patient, professionals, withdrawal
 
 app_name = "dmp"
 
@@ -61,4 +61,18 @@ urlpatterns += [
 urlpatterns += [
     path("flux-dmp/", feed.dashboard, name="feed_dashboard"),
     path("flux-dmp/<uuid:item_id>/relancer/", feed.retry, name="feed_retry"),
+]
+
+# Withdrawal of a fed document and the patient's objection (issue 19, point 2).
+urlpatterns += [
+    path("dmp/documents/<uuid:document_id>/retirer/", withdrawal.document_withdraw, name="document_withdraw"),
+    path("dmp/comptes-rendus/<uuid:report_id>/retirer/", withdrawal.report_withdraw, name="report_withdraw"),
+    path("dmp/documents/<uuid:document_id>/opposition/", withdrawal.document_objection, name="document_objection"),
+    path("dmp/oppositions/", withdrawal.objections, name="objections"),
+    path("dmp/pro/oppositions/", withdrawal.pro_objections, name="pro_objections"),
+    path(
+        "dmp/pro/oppositions/<uuid:objection_id>/repondre/",
+        withdrawal.pro_objection_answer,
+        name="pro_objection_answer",
+    ),
 ]

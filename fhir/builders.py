@@ -30,6 +30,8 @@ DOCUMENT_STATUS = {
     DocumentStatus.CURRENT: "current",
     DocumentStatus.SUPERSEDED: "superseded",
     DocumentStatus.ARCHIVED: "superseded",
+    # Never served: a withdrawn document has left every read channel (dmp/access.py); named for completeness.
+    DocumentStatus.WITHDRAWN: "entered-in-error",
 }
 
 

@@ -408,3 +408,26 @@ class HandoverNote(models.Model):
 
     def __str__(self) -> str:
         return f"handover on {self.stay} by {self.author}"
+
+
+class IdentityIncident(models.Model):
+    """An identity-vigilance incident: a report filed in the DMP of the wrong patient, withdrawn for that reason.
+
+    Recorded by the DMP's withdrawal (dmp/services/withdrawal.py) in its transaction; the DPO lists them
+    (records/services/incidents.py). The report may then be written and signed again on the right patient.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identity_incidents")
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The DMP document withdrawn (records does not import the DMP: its public id).
+    document_id = models.UUIDField(null=True, blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(_("précision"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"identity incident on {self.patient} ({self.created_at:%Y-%m-%d})"

@@ -25,4 +25,5 @@ urlpatterns = [
     path("avis/<uuid:opinion_id>/repondre/", views.opinion_answer, name="opinion_answer"),
     path("avis/<uuid:opinion_id>/clore/", views.opinion_close, name="opinion_close"),
     path("lettres-de-liaison-manquantes/", views.missing_letters, name="missing_letters"),
+    path("controle/incidents-identite/", views.identity_incidents, name="identity_incidents"),
 ]

@@ -22,7 +22,7 @@ from .forms import (
     ReportForm,
 )
 from .models import Stay
-from .services import care, emergency, reports
+from .services import care, emergency, incidents, reports
 from .services import patients as patients_service
 
 
@@ -291,3 +291,11 @@ def handover_add(request, stay_id):
 def missing_letters(request):
     stays = care.stays_missing_letter(actor=request.user)
     return render(request, "records/missing_letters.html", {"stays": stays})
+
+
+@login_required
+def identity_incidents(request):
+    """The DPO's list of identity-vigilance incidents (reports withdrawn from the wrong patient's DMP)."""
+    return render(
+        request, "records/identity_incidents.html", {"incidents": incidents.identity_incidents(actor=request.user)}
+    )

@@ -291,7 +291,8 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
             masked=previous.masked if previous else False,
             lineage=previous.lineage if previous else uuid.uuid4(),
         )
-        if previous is not None:
+        # A withdrawn version stays withdrawn (out of every channel); the new version is filed on its own.
+        if previous is not None and previous.status != DocumentStatus.WITHDRAWN:
             previous.status = DocumentStatus.SUPERSEDED
             previous.save(update_fields=["status"])
         audit.record(

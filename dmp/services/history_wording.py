@@ -75,6 +75,8 @@ def _plain_nouns() -> dict:
         "dmp_consent_request": _("une demande d'accès à votre DMP"),
         "dmp_designation": _("votre désignation de médecin traitant"),
         "dmp_grant": _("une autorisation d'accès à votre DMP"),
+        "dmp_objection": _("une opposition à un document de votre DMP"),
+        "identity_incident": _("un incident d'identitovigilance"),
         "dmp_profile": _("votre profil médical"),
         "dmp_settings": _("les paramètres de votre DMP"),
         "feed": _("les envois de comptes rendus vers votre DMP"),
@@ -157,6 +159,11 @@ def _whole(action: str) -> str:
         "invite": _("a invité un nouveau compte"),
         "rate_limited": _("a fait trop de demandes en peu de temps (limite atteinte)"),
         "account_recovery": _("a reçu un code pour récupérer votre compte"),
+        # Withdrawal and objection (never naming the document: it left every read channel).
+        "withdraw": _("a retiré un document de votre DMP"),
+        "objection_create": _("s'est opposé(e) à un document de votre DMP"),
+        "objection_uphold": _("a accepté votre opposition et retiré le document"),
+        "objection_decline": _("a répondu à votre opposition sans retirer le document"),
     }.get(action, "")
 
 

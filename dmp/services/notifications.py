@@ -29,7 +29,12 @@ from ..models import BlockedProfessional, Notification, SharedDocument, SharedRe
 PAGE_SIZE = 20
 # Kinds about what happens in a DMP: never sent about a closed one.
 ACTIVITY_KINDS = frozenset(
-    {NotificationKind.NEW_DOCUMENT, NotificationKind.NEW_ACCESS, NotificationKind.EMERGENCY_ACCESS}
+    {
+        NotificationKind.NEW_DOCUMENT,
+        NotificationKind.NEW_ACCESS,
+        NotificationKind.EMERGENCY_ACCESS,
+        NotificationKind.WITHDRAWAL,
+    }
 )
 
 

@@ -101,6 +101,7 @@ def document_detail(request, document_id):
             "decision": decision,
             "is_patient": decision.mode == Mode.SELF,
             "who_sees": access.who_still_sees(document),
+            "may_withdraw": decision.mode != Mode.SELF and access.decide_withdraw(request.user, document).allowed,
         },
     )
 

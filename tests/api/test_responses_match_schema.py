@@ -236,6 +236,17 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     hidden = SharedDocument.objects.filter(record__patient=camille, source="chu").first()
     SharedDocument.objects.filter(pk=hidden.pk).update(visible_to_patient=False)
     walk.call(bernard, "POST", "/dmp/documents/{document_id}/make-visible/", 200, document_id=hidden.public_id)
+    # Withdrawal and objection (issue 19): she objects, the author's unit declines; the author withdraws.
+    objected = SharedDocument.objects.filter(record__patient=camille, source="chu", author=bernard, status="current")
+    objected = objected.exclude(visible_to_patient=False).first()
+    objection = walk.call(me, "POST", "/dmp/documents/{document_id}/objection/", 201, {"reason": "Motif légitime."},
+                          document_id=objected.public_id)  # fmt: skip
+    walk.call(me, "GET", "/dmp/{patient_id}/objections/", 200, **p)
+    walk.call(bernard, "GET", "/objections/", 200)
+    walk.call(bernard, "POST", "/objections/{objection_id}/answer/", 200, {"uphold": False, "answer": "Nécessaire."},
+              objection_id=objection["id"])  # fmt: skip
+    walk.call(bernard, "POST", "/dmp/documents/{document_id}/withdraw/", 200,
+              {"reason": "wrong_document", "note": "Mauvais fichier."}, document_id=objected.public_id)  # fmt: skip
     walk.call(me, "DELETE", "/dmp/documents/{document_id}/", 204, **d)
     walk.call(me, "GET", "/dmp/{patient_id}/settings/", 200, **p)
     walk.call(me, "PATCH", "/dmp/{patient_id}/settings/", 200, {"notify_by_email": False}, **p)

@@ -105,6 +105,8 @@ class Doc:
     replaces: str | None = None
     current: bool = True
     deleted: bool = False
+    chu: bool = False  # filed by the CHU's feed from a signed report (issue 19: what a withdrawal applies to)
+    withdrawn: bool = False  # withdrawn (wrong patient, wrong document, upheld objection): out of every channel
 
 
 @dataclass
@@ -170,6 +172,11 @@ class State:
 
     def masked(self, doc_id: str) -> bool:
         return self.root(doc_id) in self.masked_lineages
+
+    def lineage(self, doc_id: str) -> list[Doc]:
+        """Every version of a document (those sharing its first version)."""
+        root = self.root(doc_id)
+        return [d for d in self.docs.values() if self.root(d.id) == root]
 
 
 # --- The DMP record decision --------------------------------------------------------------------------------------
@@ -247,7 +254,8 @@ def matrix_allows(who: Person, doc: Doc) -> bool:
 
 def in_scope(state: State, who: Person, mode: str, doc: Doc) -> bool:
     """Is `doc` (alive or not) among what `mode` shows `who` (status aside)?"""
-    if doc.deleted:
+    if doc.deleted or doc.withdrawn:
+        # Issue 19: a withdrawn document leaves every read channel for everybody (kept for the DPO only).
         return False
     if mode == SELF:
         # CSP R.1111-38: the holder sees her DMP but documents filed "not visible to the patient" (DMPi rule).
@@ -266,7 +274,7 @@ def in_scope(state: State, who: Person, mode: str, doc: Doc) -> bool:
 
 def may_read_document(state: State, who: Person, doc: Doc) -> bool:
     """Detail, content and FHIR DocumentReference read of one document by id."""
-    if doc.deleted:
+    if doc.deleted or doc.withdrawn:
         return False
     allowed, mode = record_mode(state, who)
     if allowed and in_scope(state, who, mode, doc):
@@ -360,10 +368,10 @@ def gp_dashboard_ids(state: State, who: Person) -> set[str]:
     allowed, mode = record_mode(state, who)
     if not (allowed and mode == GP):
         return set()
-    return {d.id for d in state.docs.values() if d.current and not d.deleted}
+    return {d.id for d in state.docs.values() if d.current and not d.deleted and not d.withdrawn}
 
 
-ACTIVITY_KINDS = frozenset({"new_document", "new_access", "emergency_access"})
+ACTIVITY_KINDS = frozenset({"new_document", "new_access", "emergency_access", "withdrawal"})
 
 
 def may_be_notified(state: State, who: Person, kind: str = "new_document") -> bool:
@@ -489,3 +497,42 @@ def set_status(state: State, status: str) -> None:
     if status == "active":
         state.activated = True
     state.status = status
+
+
+# --- Withdrawal and the patient's objection (issue 19, point 2) ----------------------------------------------------
+
+
+def may_withdraw(state: State, who: Person, doc: Doc) -> bool:
+    """A fed CHU document filed by mistake is withdrawn by its author or by a doctor of the patient's care team
+    (CSP L.1110-12: the team that wrote it answers for it; withdrawing reads nothing, so no DMP access is needed).
+    The DMP's status, blocks and emergency modes do not matter: withdrawal corrects, it opens nothing."""
+    if doc.deleted or doc.withdrawn or not doc.chu:
+        return False
+    if doc.author == who.key and who.health_professional:
+        return True
+    return who.role == CHU_CLINICIAN and who.profession == "medecin" and bool(who.units & care_units(state))
+
+
+def expected_withdrawal_recipients(state: State, versions: list[Doc], actor: str) -> set[str]:
+    """Who is told "a document was withdrawn" (never which): the holder if she saw a version of it, and the
+    GP-level holders (CSP L.1111-16: they read every document) but the one who withdrew it."""
+    out = set()
+    patient = state.people[state.patient]
+    if any(v.visible_to_patient and not v.deleted for v in versions) and may_be_notified(state, patient, "withdrawal"):
+        out.add(state.patient)
+    for key in state.gp_level:
+        if key != actor and may_be_notified(state, state.people[key], "withdrawal"):
+            out.add(key)
+    return out
+
+
+def may_object(state: State, who: Person, doc: Doc, open_objections: set[str]) -> bool:
+    """CSP R.1111-47: the holder objects, for a legitimate reason, to a CHU document she sees (one open at a time)."""
+    return who.key == state.patient and doc.chu and may_read_document(state, who, doc) and doc.id not in open_objections
+
+
+def may_answer_objection(state: State, who: Person, doc: Doc, unit: str) -> bool:
+    """The objection goes to the unit that wrote the document: its doctors (or the author) answer it."""
+    if not (who.professional and who.profession == "medecin"):
+        return False
+    return doc.author == who.key or unit in who.units

@@ -50,12 +50,13 @@ from dmp.models import (
     Designation,
     DmpEmergencyAccess,
     DmpReader,
+    DocumentObjection,
     Notification,
     SharedDocument,
     SharedRecord,
 )
 from dmp.services import documents as documents_service
-from dmp.services import history, notifications, professionals, profile, record_settings
+from dmp.services import history, notifications, professionals, profile, record_settings, withdrawal
 from fhir import services as fhir_services
 from records.models import EmergencyAccess, OpinionRequest, Patient, Report, Stay
 from records.services import care
@@ -203,6 +204,7 @@ class RulesMachine(RuleBasedStateMachine):
         self.seen_notes = set(Notification.objects.values_list("public_id", flat=True))
         self.expected_notes: list[tuple[str, str, str | None]] = []  # (recipient, kind, document id)
         self.tokens: dict[str, str] = {}
+        self.open_objections: dict[str, str] = {}  # document id -> open objection id (issue 19)
 
     def teardown(self):
         transaction.set_rollback(True)
@@ -233,6 +235,8 @@ class RulesMachine(RuleBasedStateMachine):
                 replaces=str(doc.replaces.public_id) if doc.replaces else None,
                 current=doc.status == "current",
                 deleted=doc.deleted_at is not None,
+                chu=doc.source == "chu" and doc.source_report_id is not None,
+                withdrawn=doc.status == "withdrawn",
             )
             if doc.masked:
                 s.masked_lineages.add(s.root(str(doc.public_id)))
@@ -312,6 +316,7 @@ class RulesMachine(RuleBasedStateMachine):
             patient_upload=False,
             author=report.author.username,
             replaces=previous,
+            chu=True,
         )
         if previous:
             self.state.docs[previous].current = False
@@ -467,6 +472,87 @@ class RulesMachine(RuleBasedStateMachine):
         if outcome != Outcome.OK:
             self.fail(f"Camille could not delete her upload: {result}")
         self.state.docs[doc_id].deleted = True
+
+    # --- withdrawal and objection (issue 19, point 2) ---------------------------------------------------------
+
+    def _withdrawn(self, doc_id, actor):
+        """The model's side of a withdrawal: every version out; who is told; nothing sent names it any more."""
+        versions = [v for v in self.state.lineage(doc_id) if not v.withdrawn]
+        for key in M.expected_withdrawal_recipients(self.state, versions, actor):
+            self.expected_notes.append((key, NotificationKind.WITHDRAWAL, None))
+        for version in versions:
+            version.withdrawn, version.current = True, False
+        gone = self.state.lineage(doc_id)
+        for note in Notification.objects.filter(record=self.record).select_related("recipient", "document"):
+            if note.document is not None and str(note.document.public_id) in {v.id for v in gone}:
+                self.fail(f"notification to {note.recipient.username} still links a withdrawn document")
+            if any(v.title in note.message for v in gone):
+                self.fail(f"notification to {note.recipient.username} still names a withdrawn document")
+
+    @rule(
+        data=st.data(),
+        who=st.sampled_from(["dr.bernard", "dr.leroy", "dr.samu", "dr.moreau", "inf.roux", "dr.garnier", PATIENT_KEY]),
+        reason=st.sampled_from(["wrong_patient", "wrong_document"]),
+    )
+    def withdraw(self, data, who, reason):
+        """The author or a care-team doctor withdraws a fed CHU document filed by mistake (any version)."""
+        ids = sorted(d.id for d in self.state.docs.values() if d.chu and not d.withdrawn and not d.deleted)
+        if not ids:
+            return
+        doc_id = data.draw(st.sampled_from(ids), label="document")
+        expected = M.may_withdraw(self.state, self.person(who), self.state.docs[doc_id])
+        outcome, result = attempt(
+            lambda: withdrawal.document_withdraw(
+                actor=self.users[who], document_id=doc_id, reason=reason, note="Déposé par erreur."
+            )
+        )
+        if (outcome == Outcome.OK) != expected:
+            self.fail(f"{who} withdraws {doc_id}: expected {'allowed' if expected else 'refused'}, got {result}")
+        if outcome == Outcome.OK:
+            self._withdrawn(doc_id, who)
+
+    @rule(data=st.data())
+    def patient_objects(self, data):
+        """Camille objects to a CHU document she sees (CSP R.1111-47)."""
+        me = self.person(PATIENT_KEY)
+        ids = sorted(d.id for d in self.state.docs.values() if d.chu and not d.withdrawn and not d.deleted)
+        if not ids:
+            return
+        doc_id = data.draw(st.sampled_from(ids), label="document")
+        expected = M.may_object(self.state, me, self.state.docs[doc_id], set(self.open_objections))
+        outcome, result = attempt(
+            lambda: withdrawal.objection_create(
+                actor=self.users[PATIENT_KEY], document_id=doc_id, reason="Motif légitime."
+            )
+        )
+        if (outcome == Outcome.OK) != expected:
+            self.fail(f"Camille objects to {doc_id}: expected {'allowed' if expected else 'refused'}, got {result}")
+        if outcome == Outcome.OK:
+            self.open_objections[doc_id] = str(result.public_id)
+
+    @rule(data=st.data(), who=st.sampled_from(["dr.bernard", "dr.leroy", "dr.moreau"]), uphold=st.booleans())
+    def answer_objection(self, data, who, uphold):
+        """A doctor of the unit that wrote the document (or its author) withdraws it or answers why not."""
+        if not self.open_objections:
+            return
+        doc_id = data.draw(st.sampled_from(sorted(self.open_objections)), label="objection")
+        objection_id = self.open_objections[doc_id]
+        unit = DocumentObjection.objects.get(public_id=objection_id).unit.code  # the unit of the report's stay
+        expected = M.may_answer_objection(self.state, self.person(who), self.state.docs[doc_id], unit)
+        outcome, result = attempt(
+            lambda: withdrawal.objection_answer(
+                actor=self.users[who], objection_id=objection_id, uphold=uphold, answer="Document nécessaire."
+            )
+        )
+        if (outcome == Outcome.OK) != expected:
+            self.fail(f"{who} answers the objection: expected {'allowed' if expected else 'refused'}, got {result}")
+        if outcome != Outcome.OK:
+            return
+        del self.open_objections[doc_id]
+        if M.may_be_notified(self.state, self.person(PATIENT_KEY), "objection"):
+            self.expected_notes.append((PATIENT_KEY, NotificationKind.OBJECTION, None))
+        if uphold and not self.state.docs[doc_id].withdrawn:
+            self._withdrawn(doc_id, who)
 
     # --- consent ----------------------------------------------------------------------------------------------
 
@@ -1156,3 +1242,48 @@ def test_every_read_channel_follows_the_rules(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     seed_cast()
     run_state_machine_as_test(RulesMachine, settings=PROFILE)
+
+
+class _Pick:
+    """A stand-in for hypothesis' `data` in a scripted run: draws the given position of a sampled list."""
+
+    def __init__(self, index: int = -1):
+        self.index = index
+
+    def draw(self, strategy, label=None):
+        return strategy.elements[self.index]
+
+
+@pytest.mark.django_db
+def test_withdrawal_and_objection_steps_agree_with_the_model(settings, tmp_path):
+    """Issue 19: a scripted run of the machine's withdrawal and objection steps, each followed by the invariant
+    (every channel, every cast member): a refused and an allowed withdrawal, an amendment after it, an objection
+    declined, then one upheld."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    seed_cast()
+    machine = RulesMachine()
+    try:
+        machine.start(amend=False, mask=False, grant_to=None)
+        machine.every_channel_agrees()
+        machine.sign_report("11490-0")
+        machine.every_channel_agrees()
+        before = sum(d.withdrawn for d in machine.state.docs.values())
+        machine.withdraw(_Pick(-1), "dr.leroy", "wrong_document")  # not of the care team: refused
+        machine.every_channel_agrees()
+        machine.withdraw(_Pick(-1), "dr.bernard", "wrong_patient")
+        machine.every_channel_agrees()
+        assert sum(d.withdrawn for d in machine.state.docs.values()) > before
+        machine.amend_report(_Pick(-1))
+        machine.every_channel_agrees()
+        machine.patient_objects(_Pick(0))
+        machine.every_channel_agrees()
+        machine.answer_objection(_Pick(0), "dr.leroy", False)  # another unit: refused
+        machine.answer_objection(_Pick(0), "dr.bernard", False)
+        machine.every_channel_agrees()
+        machine.patient_objects(_Pick(0))
+        machine.answer_objection(_Pick(0), "dr.bernard", True)
+        machine.every_channel_agrees()
+        assert any(d.withdrawn for d in machine.state.docs.values())
+    finally:
+        machine.teardown()

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import ApiToken
 from dmp.consent import requests
 from dmp.constants import DesignationKind
-from dmp.services import designations
+from dmp.services import designations, withdrawal
 from records.constants import ReportStatus, ReportType
 from records.services import care
 from tests.factories import ReportFactory, StayFactory
@@ -87,6 +87,8 @@ def world(
     approved = requests.consent_request_create(actor=ph_fournier, patient_id=camille.public_id, purpose="Dispensation")
     requests.consent_request_approve(actor=camille.account, request_id=approved.public_id)
     designations.designation_propose(actor=camille.account, rpps=dr_leroy.rpps, kind=DesignationKind.GP_LEVEL)
+    # Her objection to the letter (issue 19): the author's inbox and her own list open on it.
+    withdrawal.objection_create(actor=camille.account, document_id=fed_letter.public_id, reason="Motif légitime.")
 
 
 @pytest.fixture

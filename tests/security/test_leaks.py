@@ -110,6 +110,10 @@ def world(db, settings, tmp_path):
         visible_to_patient=False,
     )
     documents_service.document_mask(actor=victim_account, document_id=own.public_id)
+    # Her objection to the CHU's document (issue 19): its reason is hers, and medical.
+    from dmp.services import withdrawal
+
+    withdrawal.objection_create(actor=victim_account, document_id=fed.public_id, reason=canary("objection"))
     entry = profile.profile_add(actor=victim_account, kind="allergy", label=canary("allergy"))
     from audit.models import AuditEvent
 
@@ -197,6 +201,7 @@ KWARGS = {
     "designation_id": lambda w, i: _victims("Designation", record__patient=w.victim).public_id,
     "notification_id": lambda w, i: _victims("Notification", recipient=w.victim.account).public_id,
     "answer": lambda w, i: ("accepter", "decliner")[i % 2],
+    "objection_id": lambda w, i: _victims("DocumentObjection", document__record__patient=w.victim).public_id,
 }
 
 
@@ -383,6 +388,12 @@ PROBE = {
         f"api:{n}": ["POST"]
         for n in ("stay-transfer", "stay-handover-notes", "opinion-request-answer", "opinion-request-close")
     },
+    # Withdrawal and the patient's objection (issue 19, point 2); the DPO's identity-vigilance incidents.
+    **{f"dmp:{n}": ["GET", "POST"] for n in ("document_withdraw", "document_objection", "pro_objection_answer")},
+    **{f"dmp:{n}": ["GET"] for n in ("report_withdraw", "objections", "pro_objections")},
+    "records:identity_incidents": ["GET"],
+    **{f"api:{n}": ["POST"] for n in ("dmp-document-withdraw", "dmp-document-objection", "objection-answer")},
+    **{f"api:{n}": ["GET"] for n in ("dmp-objections", "objections")},
 }
 
 # Query strings that make list and search endpoints reach for the victim.
