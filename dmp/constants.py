@@ -108,6 +108,8 @@ class NotificationKind(models.TextChoices):
     CONSENT_ANSWER = "consent_answer", _("Réponse à une demande d'autorisation")
     SETTINGS = "settings", _("Paramètres")
     DESIGNATION = "designation", _("Médecin traitant")
+    # To the author of a report still held from the patient after DMP_HOLD_REMINDER_DAYS.
+    HOLD_REMINDER = "hold_reminder", _("Compte rendu en attente d'annonce")
 
 
 # The matrix key of the patient's own documents (class 90) in the access matrix.
@@ -140,6 +142,9 @@ class DmpAction(StrEnum):
     DESIGNATION_ACCEPT = "designation_accept"
     DESIGNATION_DECLINE = "designation_decline"
     DESIGNATION_END = "designation_end"
+    # A held CHU report released to the patient after the announcement consultation; its author reminded.
+    RELEASE = "release"
+    HOLD_REMINDER = "hold_reminder"
 
 
 class FeedStatus(models.TextChoices):

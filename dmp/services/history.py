@@ -16,6 +16,7 @@ from audit.constants import Action, Mode, ObjectType
 from audit.models import AuditEvent
 
 from .. import access
+from ..constants import DmpAction
 from ..models import AccessGrant
 from .history_wording import HIGHLIGHTED_MODES, HistoryDay, HistoryEntry, group  # noqa: F401  (re-exported)
 from .records import PAGE_SIZE, own_record, record_by_patient_id
@@ -48,7 +49,14 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
             object_id=record.public_id,
         )
     patient_id = record.patient.public_id
-    queryset = AuditEvent.objects.filter(patient_id=patient_id).exclude(actor_id=actor.public_id).order_by("-at", "-id")
+    queryset = (
+        AuditEvent.objects.filter(patient_id=patient_id)
+        .exclude(actor_id=actor.public_id)
+        # Reminding an author that a report waits for its announcement is no access to her data, and telling
+        # her would announce it (docs/domain.md, "Held reports"); the DPO's console keeps it.
+        .exclude(action=DmpAction.HOLD_REMINDER)
+        .order_by("-at", "-id")
+    )
     if decision.mode == Mode.GP:
         queryset = queryset.filter(object_type__startswith=ObjectType.DMP)
     page = max(page, 1)
