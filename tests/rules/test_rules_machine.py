@@ -232,6 +232,8 @@ class RulesMachine(RuleBasedStateMachine):
                 replaces=str(doc.replaces.public_id) if doc.replaces else None,
                 current=doc.status == "current",
                 deleted=doc.deleted_at is not None,
+                held=doc.held,
+                released=doc.released_at is not None,
             )
             if doc.masked:
                 s.masked_lineages.add(s.root(str(doc.public_id)))
@@ -311,6 +313,9 @@ class RulesMachine(RuleBasedStateMachine):
             patient_upload=False,
             author=report.author.username,
             replaces=previous,
+            # Signed "after the announcement consultation" (issue 19): held, invisible to the patient.
+            held=report.hold_from_patient,
+            visible_to_patient=not report.hold_from_patient,
         )
         if previous:
             self.state.docs[previous].current = False
@@ -322,9 +327,10 @@ class RulesMachine(RuleBasedStateMachine):
     def _cardio_stay(self):
         return Stay.objects.filter(patient=self.patient, unit__code="CARDIO").order_by("-admitted_at").first()
 
-    @rule(type_code=st.sampled_from(REPORT_TYPES))
-    def sign_report(self, type_code):
-        """dr.bernard writes and signs a report on Camille's Cardiologie stay; the feed files it."""
+    @rule(type_code=st.sampled_from(REPORT_TYPES), hold=st.sampled_from([None, True, False]))
+    def sign_report(self, type_code, hold):
+        """dr.bernard writes and signs a report on Camille's Cardiologie stay, visible to her now, after the
+        announcement consultation, or as the type's default (None: imaging held); the feed files it."""
         author = self.users["dr.bernard"]
         stay = self._cardio_stay()
         outcome, draft = attempt(
@@ -340,11 +346,11 @@ class RulesMachine(RuleBasedStateMachine):
             if M.may_write_in_record(self.state, self.person("dr.bernard")):
                 self.fail(f"dr.bernard (care team) could not write a report: {draft}")
             return
-        report = reports_service.report_sign(actor=author, report_id=draft.public_id)
+        report = reports_service.report_sign(actor=author, report_id=draft.public_id, hold_from_patient=hold)
         self._deliver(report)
 
-    @rule(data=st.data())
-    def amend_report(self, data):
+    @rule(data=st.data(), hold=st.sampled_from([None, True, False]))
+    def amend_report(self, data, hold):
         """dr.bernard amends one of his signed current reports of the stay and signs the new version."""
         candidates = list(
             Report.objects.filter(stay__patient=self.patient, author__username="dr.bernard", status="signed")
@@ -361,7 +367,9 @@ class RulesMachine(RuleBasedStateMachine):
         )
         if outcome != Outcome.OK:
             return
-        signed = reports_service.report_sign(actor=self.users["dr.bernard"], report_id=draft.public_id)
+        signed = reports_service.report_sign(
+            actor=self.users["dr.bernard"], report_id=draft.public_id, hold_from_patient=hold
+        )
         self._deliver(signed)
 
     def _patient_docs(self, *, current=True):
@@ -449,8 +457,33 @@ class RulesMachine(RuleBasedStateMachine):
         if (outcome == Outcome.OK) != expected:
             self.fail(f"{who} make_visible {doc.title}: expected {'allowed' if expected else 'refused'}, got {outcome}")
         if outcome == Outcome.OK:
-            doc.visible_to_patient = True
-            self.expected_notes.append((PATIENT_KEY, NotificationKind.NEW_DOCUMENT, doc_id))
+            self._released(doc)
+
+    def _released(self, doc):
+        if doc.held:
+            doc.held, doc.released = False, True
+        doc.visible_to_patient = True
+        self.expected_notes.append((PATIENT_KEY, NotificationKind.NEW_DOCUMENT, doc.id))
+
+    @rule(
+        data=st.data(),
+        who=st.sampled_from(
+            ["dr.bernard", "dr.moreau", "dr.leroy", "dr.garnier", "inf.roux", "dr.samu", "sec.blanc", PATIENT_KEY]
+        ),
+    )
+    def release_held_report(self, data, who):
+        """Issue 19: someone releases a report held until the announcement consultation (its author, a doctor of
+        her care team, a GP-level doctor may; consent, emergency, a nurse, the patient may not)."""
+        ids = sorted(d.id for d in self.state.docs.values() if d.held or d.released)
+        if not ids:
+            return
+        doc = self.state.docs[data.draw(st.sampled_from(ids), label="document")]
+        expected = M.may_release(self.state, self.person(who), doc)
+        outcome, result = attempt(lambda: documents_service.document_release(actor=self.users[who], document_id=doc.id))
+        if (outcome == Outcome.OK) != expected:
+            self.fail(f"{who} release {doc.title}: expected {'allowed' if expected else 'refused'}, got {outcome}")
+        if outcome == Outcome.OK:
+            self._released(doc)
 
     @rule(data=st.data())
     def patient_deletes_upload(self, data):
