@@ -174,13 +174,10 @@ def report_sign(request, report_id):
             hold_from_patient={"yes": True, "no": False}.get(choice),  # absent: the type's default
         )
         said = _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version.")
-        if settings.DMP_FEED_TYPES.get(report.type_code, False) and report.hold_from_patient:
-            said += " " + _(
-                "Il est envoyé au DMP du patient, qui ne le verra qu'une fois rendu visible après la consultation "
-                "d'annonce."
-            )
-        elif settings.DMP_FEED_TYPES.get(report.type_code, False):
+        if settings.DMP_FEED_TYPES.get(report.type_code, False):
             said += " " + _("Il est envoyé au DMP du patient.")
+            if report.hold_from_patient:
+                said += " " + _("Le patient ne le verra qu'une fois rendu visible, après la consultation d'annonce.")
         else:
             said += " " + _("Ce type de document n'est pas envoyé au DMP : il reste dans le dossier du CHU.")
         messages.success(request, said)

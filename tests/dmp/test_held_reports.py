@@ -364,3 +364,25 @@ def test_a_concurrent_second_release_finds_it_released(sign, dr_bernard, dr_more
     with pytest.raises((AccessDenied, Conflict)):
         documents.document_release(actor=dr_bernard, document_id=document.public_id)
     assert len(new_document_notes(camille.account)) == 1
+
+
+def test_the_record_pages_feed_states_cost_the_same_whatever_the_number_of_held_reports(
+    client, sign, dr_bernard, camille
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        url = reverse("records:patient_record", args=[camille.public_id])
+        client.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.force_login(dr_bernard)
+    sign()
+    small = count()
+    for i in range(5):
+        sign(title=f"Scanner n°{i}")
+        sign(type_code=ReportType.DISCHARGE_LETTER, title=f"Lettre n°{i}")
+    assert count() == small
