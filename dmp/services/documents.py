@@ -103,7 +103,9 @@ def documents_list(
 
     def load() -> tuple[list[SharedDocument], int]:
         note_reader(actor, record, decision)
-        return list(queryset.order_by("-created_at", "-id")[start : start + page_size]), queryset.count()
+        documents = list(queryset.order_by("-created_at", "-id")[start : start + page_size])
+        without_unseen_predecessors(documents, decision.mode)
+        return documents, queryset.count()
 
     documents, total = audit.list_traced(
         actor=actor,
@@ -118,7 +120,23 @@ def documents_list(
 
 def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
     """A document's metadata, read, decided and traced in one transaction."""
-    return _document_traced(actor, document_id, Action.READ, ObjectType.DMP_DOCUMENT)
+    document, decision = _document_traced(actor, document_id, Action.READ, ObjectType.DMP_DOCUMENT)
+    without_unseen_predecessors([document], decision.mode)
+    return document, decision
+
+
+def without_unseen_predecessors(documents: list[SharedDocument], mode: str) -> None:
+    """The patient never learns of a version she may not see (a held one, docs/domain.md "Held reports") through
+    `replaces` (API) or `relatesTo` (FHIR): the link is dropped from these read-only instances (one query)."""
+    if mode != Mode.SELF:
+        return
+    previous = [d.replaces_id for d in documents if d.replaces_id]
+    if not previous:
+        return
+    unseen = set(SharedDocument.objects.filter(pk__in=previous, visible_to_patient=False).values_list("pk", flat=True))
+    for document in documents:
+        if document.replaces_id in unseen:
+            document.replaces = None
 
 
 def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
