@@ -59,6 +59,7 @@ _INTERACTIONS: dict[str, tuple[str, str | None, str]] = {
     "mask": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
     "unmask": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
     "make_visible": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
+    "release": ("U", "update", "IHE.BasicAudit.PatientUpdate"),
     "delete": ("D", "delete", "IHE.BasicAudit.PatientDelete"),
 }
 # Object types the portal serves as FHIR resources: the entity is a reference, not an identifier.

@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "unmask": _("Démasquage d'un document"),
     "delete": _("Suppression"),
     "make_visible": _("Document rendu visible au patient"),
+    "release": _("Compte rendu rendu visible au patient après la consultation d'annonce"),
+    "hold_reminder": _("Rappel à l'auteur d'un compte rendu en attente d'annonce"),
     "update_settings": _("Modification des paramètres du DMP"),
     "block": _("Blocage d'un professionnel"),
     "unblock": _("Déblocage d'un professionnel"),

@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
     "task": "dmp.tasks.feed_sweep",
     "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
 }
+# Reports held from the patient past DMP_HOLD_REMINDER_DAYS: their author is reminded (once per document).
+CELERY_BEAT_SCHEDULE["dmp-hold-reminders"] = {
+    "task": "dmp.tasks.remind_held_reports",
+    "schedule": float(env_int("DMP_HOLD_REMINDER_INTERVAL_SECONDS", 86400)),
+}
 
 CACHES = {
     "default": (
@@ -359,6 +364,12 @@ DMP_FEED_TYPES = {
     "11502-2": env_bool("DMP_FEED_LAB_REPORT", False),  # under study
     "11488-4": env_bool("DMP_FEED_CONSULTATION_REPORT", False),
 }
+# Report types fed "after the announcement consultation" by default (docs/domain.md, "Held reports"): filed at
+# once, invisible to the patient until a doctor allowed to announce them releases them. The signing doctor
+# chooses for each report; this is the choice offered first. Imaging and laboratory reports by default.
+DMP_FEED_HOLD_TYPES = env_list("DMP_FEED_HOLD_TYPES", ["18748-4", "11502-2"])
+# A report still held this many days after its filing: its author is reminded (once, by a daily beat task).
+DMP_HOLD_REMINDER_DAYS = env_int("DMP_HOLD_REMINDER_DAYS", 7)
 # Delivery attempts of one feed item before it is marked failed (an admin may retry it).
 DMP_FEED_MAX_ATTEMPTS = env_int("DMP_FEED_MAX_ATTEMPTS", 6)
 # Exponential backoff between attempts: base * 2^n seconds, capped, with full jitter.

@@ -30,7 +30,7 @@ from accounts.models import HEALTH_PROFESSIONS, PROFESSIONAL_ROLES, Profession, 
 from audit.constants import Mode
 from chu_portal.errors import Decision
 from records import access as records_access
-from records.models import Patient
+from records.models import Patient, Report, Stay
 
 from .constants import (
     MATRIX_PATIENT_DOCUMENTS,
@@ -321,6 +321,8 @@ def _document_access(user, document: SharedDocument, now) -> Decision:
 
 def decide_document(user, document: SharedDocument, action: DocAction = DocAction.READ, now=None) -> Decision:
     """May `user` do `action` on `document`? A document they may not see is answered 404."""
+    if action == DocAction.MAKE_VISIBLE and (document.held or document.released_at is not None):
+        return decide_release(user, document, now)  # a CHU report held until the announcement consultation
     decision = _document_access(user, document, now)
     if not decision.allowed:
         return decision
@@ -743,3 +745,107 @@ def decide_objection_answer(user, objection: DocumentObjection) -> Decision:
     if objection.status != ObjectionStatus.OPEN:
         return Decision.deny("conflict", _("Cette opposition a déjà reçu une réponse."), status=409)
     return Decision.allow(Mode.AUTHOR if objection.document.author_id == user.pk else Mode.CARE_TEAM)
+
+
+# --- Held reports: fed "after the announcement consultation" (issue 19, docs/domain.md "Held reports") ---------
+
+
+def release_grounds(user, record: SharedRecord, now=None) -> dict:
+    """What lets `user` release the held reports of `record` besides authorship (a few queries, once per record):
+    `gp` (GP-level rights), `care_team` (a doctor of her care team) and `refusal` (a block, a closed or opposed
+    DMP: nobody releases then)."""
+    if not is_health_professional(user):
+        return {"gp": False, "care_team": False, "refusal": _not_health_professional()}
+    return {
+        "gp": has_gp_rights(user, record),
+        "care_team": is_care_team_doctor(user, record.patient_id, now),
+        "refusal": _closed_to(user, record),
+    }
+
+
+def release_mode(user, document: SharedDocument, grounds: dict) -> str | None:
+    """The ground on which `user` releases this held report (author, GP-level rights, care team), or None."""
+    if document.author_id == user.pk:
+        return Mode.AUTHOR
+    if grounds["gp"]:
+        return Mode.GP
+    if grounds["care_team"]:
+        return Mode.CARE_TEAM
+    return None
+
+
+def decide_release(user, document: SharedDocument, now=None) -> Decision:
+    """May `user` release a CHU report held from the patient until the announcement consultation?
+
+    Its author, a doctor of the patient's care team in the CHU (the units of her open or recent stays,
+    records.access.care_team_units) or a doctor with GP-level rights (who may announce it in his practice,
+    CSP L.1111-16): not a professional who reads the DMP by consent or in an emergency (announcing a diagnosis
+    belongs to those who treat her, CSP L.1111-2). Not through a block, nor on a closed or opposed DMP.
+    Someone who may not see the document is answered as for reading it (404 when it must not be revealed).
+    """
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if not is_health_professional(user):
+        reading = decide_document(user, document, DocAction.READ, now)
+        if reading.allowed:  # the patient herself, on a report already released
+            return Decision.deny("forbidden", _("Seul un professionnel rend un document visible du patient."))
+        return reading
+    grounds = release_grounds(user, document.record, now)
+    mode = release_mode(user, document, grounds)
+    if mode is None:
+        reading = decide_document(user, document, DocAction.READ, now)
+        if not reading.allowed:
+            return reading
+        return Decision.deny(
+            "forbidden",
+            _(
+                "Ce compte rendu attend la consultation d'annonce : seuls son auteur, un médecin de l'équipe de "
+                "soins du patient au CHU ou un médecin ayant les droits du médecin traitant le rendent visible "
+                "du patient."
+            ),
+        )
+    if grounds["refusal"] is not None:
+        return grounds["refusal"]
+    if document.status == DocumentStatus.WITHDRAWN:
+        return Decision.deny("conflict", _("Ce document a été retiré du DMP."), status=409)
+    if not document.held:
+        return Decision.deny("conflict", _("Ce document est déjà visible du patient."), status=409)
+    return Decision.allow(mode)
+
+
+def held_reports_scope(user, now=None) -> QuerySet:
+    """The held reports of `user`'s units (stays that passed through one of them) that `user` may release:
+    his own, and, for a doctor, those of the patients his units treat now. Oldest first."""
+    if not _authenticated(user) or user.role not in CHU_ROLES or not is_health_professional(user):
+        return SharedDocument.objects.none()
+    now = now or timezone.now()
+    units = Unit.objects.filter(staff__user=user).values("pk")
+    of_units = Report.objects.filter(Q(stay__unit__in=units) | Q(stay__movements__unit__in=units))
+    mine = Q(author=user)
+    if is_doctor(user):
+        treated = Stay.objects.open_or_recent(now).filter(Q(unit__in=units) | Q(movements__unit__in=units))
+        mine |= Q(record__patient__in=treated.values("patient_id"))
+    return (
+        SharedDocument.objects.filter(
+            held=True,
+            deleted_at__isnull=True,
+            status=DocumentStatus.CURRENT,
+            record__status=RecordStatus.ACTIVE,
+            source_report_id__in=of_units.values("public_id"),
+        )
+        .filter(mine)
+        .exclude(record__blocked__professional=user)
+        .select_related("author__professional_profile", "record__patient")
+        .order_by("created_at", "id")
+    )
+
+
+def decide_held_list(user) -> Decision:
+    """The list of held reports: CHU health professionals (each sees those he may release)."""
+    if not _authenticated(user):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role in CHU_ROLES and is_health_professional(user):
+        return Decision.allow(Mode.CARE_TEAM)
+    return Decision.deny(
+        "forbidden", _("La liste des comptes rendus en attente d'annonce est réservée aux soignants du CHU.")
+    )

@@ -78,6 +78,9 @@ class DocumentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=DocumentStatus.choices)
     masked = serializers.BooleanField()
     visible_to_patient = serializers.BooleanField()
+    held = serializers.BooleanField(
+        help_text="A CHU report held from the patient until the announcement consultation (released by make-visible)."
+    )
     format = serializers.CharField(source="mime_type", help_text="MIME type of the file.")
     size = serializers.IntegerField()
     sha256 = serializers.CharField()

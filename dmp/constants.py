@@ -119,6 +119,8 @@ class NotificationKind(models.TextChoices):
     # A document withdrawn from the DMP (never named), the patient's objection and its answer.
     WITHDRAWAL = "withdrawal", _("Document retiré")
     OBJECTION = "objection", _("Opposition à un document")
+    # To the author of a report still held from the patient after DMP_HOLD_REMINDER_DAYS.
+    HOLD_REMINDER = "hold_reminder", _("Compte rendu en attente d'annonce")
 
 
 # The matrix key of the patient's own documents (class 90) in the access matrix.
@@ -165,6 +167,9 @@ class DmpAction(StrEnum):
     OBJECTION_CREATE = "objection_create"
     OBJECTION_UPHOLD = "objection_uphold"
     OBJECTION_DECLINE = "objection_decline"
+    # A held CHU report released to the patient after the announcement consultation; its author reminded.
+    RELEASE = "release"
+    HOLD_REMINDER = "hold_reminder"
 
 
 class FeedStatus(models.TextChoices):

@@ -124,6 +124,8 @@ class SharedDocument(models.Model):
     # doctor allowed to announce it releases it (docs/domain.md, "Held reports").
     held = models.BooleanField(_("retenu jusqu'à la consultation d'annonce"), default=False)
     released_at = models.DateTimeField(null=True, blank=True)
+    # When the author was reminded that it is still held (DMP_HOLD_REMINDER_DAYS; once per document).
+    hold_reminded_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -40,6 +40,7 @@ urlpatterns = [
     path("dmp/pro/", professionals.pro_home, name="pro_home"),
     path("dmp/pro/recherche/", professionals.pro_find, name="pro_find"),
     path("dmp/pro/nouveaux-documents/", professionals.gp_dashboard, name="gp_dashboard"),
+    path("dmp/pro/comptes-rendus-retenus/", professionals.held_reports, name="held_reports"),
     path("dmp/patients/<uuid:patient_id>/", documents.patient_dmp, name="patient_dmp"),
     path("dmp/patients/<uuid:patient_id>/deposer/", documents.upload_for_patient, name="upload_for_patient"),
     path("activer-mon-espace/", activation.activate, name="activate"),

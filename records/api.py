@@ -54,6 +54,20 @@ class ReportSerializer(ReportSummarySerializer):
     stay = serializers.UUIDField(source="stay.public_id")
     body = serializers.CharField(allow_blank=True)
     replaces = serializers.UUIDField(source="replaces.public_id", allow_null=True)
+    hold_from_patient = serializers.BooleanField(
+        help_text="Chosen at signing: the DMP document stays invisible to the patient until released after the "
+        "announcement consultation (docs/domain.md, Held reports)."
+    )
+
+
+class ReportSignSerializer(serializers.Serializer):
+    hold_from_patient = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true: after the announcement consultation (invisible to the patient until released); false: "
+        "visible to the patient now; absent or null: the default of the report's type (DMP_FEED_HOLD_TYPES).",
+    )
 
 
 class CodedSerializer(serializers.Serializer):
@@ -264,10 +278,19 @@ class ReportDetailView(APIView):
         return Response(ReportSerializer(report).data)
 
 
-@extend_schema(tags=["reports"], request=None, responses=responses({200: ReportSerializer}, 401, 403, 404, 409))
+@extend_schema(
+    tags=["reports"],
+    request=ReportSignSerializer,
+    responses=responses({200: ReportSerializer}, 400, 401, 403, 404, 409),
+)
 class ReportSignView(APIView):
     def post(self, request, report_id):
-        return Response(ReportSerializer(reports_service.report_sign(actor=request.user, report_id=report_id)).data)
+        data = ReportSignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = reports_service.report_sign(
+            actor=request.user, report_id=report_id, hold_from_patient=data.validated_data.get("hold_from_patient")
+        )
+        return Response(ReportSerializer(report).data)
 
 
 @extend_schema(

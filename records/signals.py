@@ -6,3 +6,7 @@ from django.dispatch import Signal
 report_signed = Signal()
 # Sent inside the qualifying transaction: kwargs `patient`.
 identity_qualified = Signal()
+# Sent while the record page is read (inside its traced transaction; writes nothing): kwargs `actor`, `reports`
+# (the signed reports shown). A receiver returns {report pk: what became of it after signing} (the DMP's feed
+# state, dmp/feed/states.py), so that records shows it without importing dmp.
+report_feed_states = Signal()

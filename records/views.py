@@ -44,7 +44,7 @@ def patient_search(request):
 
 @login_required
 def patient_record(request, patient_id):
-    record = patients_service.record_open(actor=request.user, patient_id=patient_id)
+    record = patients_service.record_open(actor=request.user, patient_id=patient_id, feed_states=True)
     return render(
         request,
         "records/patient_record.html",
@@ -133,7 +133,13 @@ def report_detail(request, report_id):
         request,
         "records/report_detail.html",
         # Whether signing sends it to the DMP (said in the confirmation step).
-        {"report": report, "decision": decision, "report_fed": settings.DMP_FEED_TYPES.get(report.type_code, False)},
+        {
+            "report": report,
+            "decision": decision,
+            "report_fed": settings.DMP_FEED_TYPES.get(report.type_code, False),
+            # The signing choice offered first (docs/domain.md, "Held reports").
+            "hold_default": reports.hold_by_default(report.type_code),
+        },
     )
 
 
@@ -183,10 +189,17 @@ def report_amend(request, report_id):
 @require_POST
 def report_sign(request, report_id):
     with errors_as_message(request):
-        report = reports.report_sign(actor=request.user, report_id=report_id)
+        choice = request.POST.get("hold_from_patient")
+        report = reports.report_sign(
+            actor=request.user,
+            report_id=report_id,
+            hold_from_patient={"yes": True, "no": False}.get(choice),  # absent: the type's default
+        )
         said = _("Compte rendu signé. Il ne peut plus être modifié ; une correction se fait par une nouvelle version.")
         if settings.DMP_FEED_TYPES.get(report.type_code, False):
             said += " " + _("Il est envoyé au DMP du patient.")
+            if report.hold_from_patient:
+                said += " " + _("Le patient ne le verra qu'une fois rendu visible, après la consultation d'annonce.")
         else:
             said += " " + _("Ce type de document n'est pas envoyé au DMP : il reste dans le dossier du CHU.")
         messages.success(request, said)

@@ -1,10 +1,10 @@
-"""Receivers of the hospital record's signals (records never imports dmp): the feed's outbox rows."""
+"""Receivers of the hospital record's signals (records never imports dmp): the feed's outbox rows, the feed states."""
 
 from django.dispatch import receiver
 
-from records.signals import identity_qualified, report_signed
+from records.signals import identity_qualified, report_feed_states, report_signed
 
-from . import outbox
+from . import outbox, states
 
 
 @receiver(report_signed, dispatch_uid="dmp.feed.report_signed")
@@ -17,3 +17,9 @@ def offer_signed_report(sender, report, **kwargs) -> None:
 def release_waiting_items(sender, patient, **kwargs) -> None:
     """Inside the qualifying transaction: what waited for the qualified identity goes after commit."""
     outbox.feed_release_identity(patient=patient)
+
+
+@receiver(report_feed_states, dispatch_uid="dmp.feed.report_feed_states")
+def report_feed_states_of(sender, actor, reports, **kwargs) -> dict:
+    """While the record page is read: what became of each signed report (waiting, delivered, held, released...)."""
+    return states.feed_states(actor=actor, reports=reports)

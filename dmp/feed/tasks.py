@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..constants import FeedStatus
 from ..models import FeedItem
+from ..services.held import held_reports_remind
 from . import delivery, orphans
 
 logger = logging.getLogger(__name__)
@@ -90,3 +91,9 @@ def remove_orphan_files() -> int:
 def feed_sweep() -> int:
     """Celery beat: resend every pending item whose delivery is overdue (the outbox's safety net)."""
     return sweep()
+
+
+@shared_task(name="dmp.tasks.remind_held_reports", ignore_result=True)
+def remind_held_reports() -> int:
+    """Celery beat (daily): remind the authors of reports held from the patient past DMP_HOLD_REMINDER_DAYS."""
+    return held_reports_remind()

@@ -103,7 +103,9 @@ def documents_list(
 
     def load() -> tuple[list[SharedDocument], int]:
         note_reader(actor, record, decision)
-        return list(queryset.order_by("-created_at", "-id")[start : start + page_size]), queryset.count()
+        documents = list(queryset.order_by("-created_at", "-id")[start : start + page_size])
+        without_unseen_predecessors(documents, decision.mode)
+        return documents, queryset.count()
 
     documents, total = audit.list_traced(
         actor=actor,
@@ -118,7 +120,23 @@ def documents_list(
 
 def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
     """A document's metadata, read, decided and traced in one transaction."""
-    return _document_traced(actor, document_id, Action.READ, ObjectType.DMP_DOCUMENT)
+    document, decision = _document_traced(actor, document_id, Action.READ, ObjectType.DMP_DOCUMENT)
+    without_unseen_predecessors([document], decision.mode)
+    return document, decision
+
+
+def without_unseen_predecessors(documents: list[SharedDocument], mode: str) -> None:
+    """The patient never learns of a version she may not see (a held one, docs/domain.md "Held reports") through
+    `replaces` (API) or `relatesTo` (FHIR): the link is dropped from these read-only instances (one query)."""
+    if mode != Mode.SELF:
+        return
+    previous = [d.replaces_id for d in documents if d.replaces_id]
+    if not previous:
+        return
+    unseen = set(SharedDocument.objects.filter(pk__in=previous, visible_to_patient=False).values_list("pk", flat=True))
+    for document in documents:
+        if document.replaces_id in unseen:
+            document.replaces = None
 
 
 def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
@@ -251,6 +269,11 @@ def chu_document_file(*, report: Report, content: bytes | None = None) -> Shared
 def chu_document_create(*, report: Report, record: SharedRecord, content: bytes | None = None) -> SharedDocument:
     """Create the DMP document of a signed report that has none yet, its trace and notifications.
 
+    A report signed "after the announcement consultation" (`Report.hold_from_patient`) is filed held:
+    invisible to the patient, and she is not told, until released (docs/domain.md, "Held reports"); the
+    GP-level doctors read it and are told as for any document. An amendment of a masked document arrives
+    masked, held or not: the patient's mask stands (masked and invisible is refused only to uploads).
+
     Runs inside the caller's transaction (the feed's delivery, or chu_document_file's savepoint):
     the unique `source_report_id` refuses a second document for the same version, and the stored
     file is removed again if the transaction does not get past this function.
@@ -289,6 +312,8 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
             source_report_id=report.public_id,
             # A new version of a masked document arrives masked; all versions share one lineage.
             masked=previous.masked if previous else False,
+            held=report.hold_from_patient,
+            visible_to_patient=not report.hold_from_patient,
             lineage=previous.lineage if previous else uuid.uuid4(),
         )
         # A withdrawn version stays withdrawn (out of every channel); the new version is filed on its own.
@@ -398,7 +423,9 @@ def document_delete(*, actor, document_id) -> SharedDocument:
 
 
 def document_make_visible(*, actor, document_id) -> SharedDocument:
-    """A professional lifts "invisible to the patient" (e.g. after the announcement consultation)."""
+    """A professional lifts "invisible to the patient" from his upload; a held CHU report goes to document_release."""
+    if _document(document_id).held:
+        return document_release(actor=actor, document_id=document_id)
 
     def apply(doc):
         if doc.visible_to_patient:
@@ -421,3 +448,47 @@ def document_make_visible(*, actor, document_id) -> SharedDocument:
             document,
         )
     return document
+
+
+def document_release(*, actor, document_id) -> SharedDocument:
+    """A held CHU report released after the announcement consultation: visible to the patient, told now (once).
+
+    Decided by access.decide_release (its author, a doctor of her care team, a doctor with GP-level rights);
+    traced `release` with the ground as mode; `released_at`/`released_by` kept. Two releases at once: the
+    second finds it released (409), so the patient is told once.
+    """
+    document = _document(document_id)
+    decision = access.decide_release(actor, document)
+    patient_id = document.record.patient.public_id
+    if not decision.allowed:
+        audit.refuse(
+            actor=actor,
+            action=DmpAction.RELEASE,
+            decision=decision,
+            patient_id=patient_id,
+            object_type=ObjectType.DMP_DOCUMENT,
+            object_id=document.public_id,
+        )
+    with transaction.atomic():
+        locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
+        if not locked.held:
+            raise Conflict(_("Ce document est déjà visible du patient."))
+        locked.held, locked.visible_to_patient = False, True
+        locked.released_at, locked.released_by = timezone.now(), actor
+        locked.save(update_fields=["held", "visible_to_patient", "released_at", "released_by"])
+        audit.record(
+            actor=actor,
+            action=DmpAction.RELEASE,
+            mode=decision.mode,
+            patient_id=patient_id,
+            object_type=ObjectType.DMP_DOCUMENT,
+            object_id=document.public_id,
+        )
+        locked.record, locked.author = document.record, document.author
+        notify_patient(
+            document.record,
+            NotificationKind.NEW_DOCUMENT,
+            _("Nouveau document dans votre DMP : %(t)s") % {"t": locked.title},
+            locked,
+        )
+    return locked

@@ -65,6 +65,9 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
     queryset = (
         AuditEvent.objects.filter(patient_id=patient_id)
         .exclude(Q(actor_id=actor.public_id) & ~Q(action__in=OWN_ACTIONS_SHOWN))
+        # Reminding an author that a report waits for its announcement is no access to her data, and telling
+        # her would announce it (docs/domain.md, "Held reports"); the DPO's console keeps it.
+        .exclude(action=DmpAction.HOLD_REMINDER)
         .order_by("-at", "-id")
     )
     if decision.mode == Mode.GP:

@@ -129,6 +129,8 @@ def _whole(action: str) -> str:
         "answer_opinion": _("a répondu à une demande d'avis sur votre dossier du CHU"),
         "close_opinion": _("a clos une demande d'avis sur votre dossier du CHU"),
         "make_visible": _("a rendu un document visible pour vous"),
+        "release": _("a rendu visible pour vous un compte rendu, après la consultation d'annonce"),
+        "hold_reminder": _("a envoyé un rappel à l'auteur d'un document"),
         "update_settings": _("a modifié les paramètres de votre DMP"),
         "block": _("a bloqué un professionnel de votre DMP"),
         "unblock": _("a débloqué un professionnel de votre DMP"),

@@ -102,6 +102,8 @@ def document_detail(request, document_id):
             "is_patient": decision.mode == Mode.SELF,
             "who_sees": access.who_still_sees(document),
             "may_withdraw": decision.mode != Mode.SELF and access.decide_withdraw(request.user, document).allowed,
+            # A held report: only those allowed to announce it see the button (access.decide_release).
+            "may_release": document.held and access.decide_release(request.user, document).allowed,
         },
     )
 
@@ -157,12 +159,22 @@ def document_unmask(request, document_id):
 @login_required
 @require_POST
 def document_make_visible(request, document_id):
-    return _document_action(
-        request,
-        document_id,
-        documents_service.document_make_visible,
-        lambda d: _("Le document est désormais visible du patient."),
-    )
+    """Release a document to the patient; `back` says which page asked (the record page, the held reports' list)."""
+    back = request.POST.get("back", "")
+    if back not in ("record", "held"):
+        return _document_action(
+            request,
+            document_id,
+            documents_service.document_make_visible,
+            lambda d: _("Le document est désormais visible du patient."),
+        )
+    document = None
+    with errors_as_message(request):
+        document = documents_service.document_make_visible(actor=request.user, document_id=document_id)
+        messages.success(request, _("Le compte rendu est désormais visible du patient, qui en est averti."))
+    if back == "record" and document is not None:
+        return redirect("records:patient_record", patient_id=document.record.patient.public_id)
+    return redirect("dmp:held_reports")  # after a refusal too: nothing about the document is revealed
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -16,6 +17,7 @@ from records.services import patients as patients_service
 from .. import access
 from ..forms import LookupForm
 from ..services import designations as designations_service
+from ..services import held as held_service
 from ..services import professionals, records
 
 
@@ -67,6 +69,17 @@ def pro_find(request):
 def gp_dashboard(request):
     documents = professionals.gp_dashboard(actor=request.user)
     return render(request, "dmp/gp_dashboard.html", {"documents": documents})
+
+
+@login_required
+def held_reports(request):
+    """The reports of the clinician's units held from the patient until the announcement consultation, with their age."""
+    documents = held_service.held_reports(actor=request.user)
+    return render(
+        request,
+        "dmp/held_reports.html",
+        {"documents": documents, "reminder_days": settings.DMP_HOLD_REMINDER_DAYS},
+    )
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,6 +156,8 @@ def opinion_answer(*, actor, opinion_id, body: str, title: str = "") -> OpinionR
             author=actor,
             status=ReportStatus.SIGNED,
             signed_at=now,
+            # The note is signed by answering: its type's default choice (docs/domain.md, "Held reports").
+            hold_from_patient=ReportType.CONSULTATION_REPORT in settings.DMP_FEED_HOLD_TYPES,
         )
         locked.status, locked.finished_at, locked.answered_by, locked.answer = OpinionStatus.ANSWERED, now, actor, note
         locked.save(update_fields=["status", "finished_at", "answered_by", "answer"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,7 @@ from ..models import (
     Patient,
     Stay,
 )
-from ..signals import identity_qualified
+from ..signals import identity_qualified, report_feed_states
 from .base import patient_by_id, refuse
 
 SEARCH_LIMIT = 50
@@ -81,14 +81,21 @@ class HospitalRecord:
     patient: Patient
     stays: list[Stay]
     decision: Decision
+    # report pk -> what became of it after signing (the DMP's feed state), when asked for.
+    feed_states: dict = field(default_factory=dict)
 
     @property
     def report_ids(self) -> list[uuid.UUID]:
         return [r.public_id for s in self.stays for r in s.reports.all()]
 
 
-def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
-    """A patient's hospital record for `actor`: one trace naming every stay and report shown."""
+def record_open(*, actor, patient_id: uuid.UUID | str, feed_states: bool = False) -> HospitalRecord:
+    """A patient's hospital record for `actor`: one trace naming every stay and report shown.
+
+    `feed_states`: also what became of each signed report after signing (waiting for the identity,
+    delivered, held from the patient, released, withdrawn), answered by the DMP's receiver of
+    `report_feed_states` (records never imports dmp), in a bounded number of queries.
+    """
     patient = patient_by_id(patient_id)
     decision = access.decide(actor, patient, RecordAction.READ_RECORD)
     if not decision.allowed:
@@ -103,6 +110,13 @@ def record_open(*, actor, patient_id: uuid.UUID | str) -> HospitalRecord:
     with transaction.atomic():
         stays = list(selectors.record_stays(actor, patient))
         record = HospitalRecord(patient=patient, stays=stays, decision=decision)
+        if feed_states:
+            signed = [r for s in stays for r in s.reports.all() if r.is_signed]
+            for _receiver, states in report_feed_states.send(sender=Patient, actor=actor, reports=signed):
+                record.feed_states.update(states or {})
+            for stay in stays:
+                for report in stay.reports.all():
+                    report.feed_state = record.feed_states.get(report.pk)
         audit.record(
             actor=actor,
             action=Action.READ,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,8 +114,18 @@ def report_update_draft(*, actor, report_id: uuid.UUID | str, title: str | None,
     return locked
 
 
-def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
-    """Sign a draft: it becomes immutable and, in the same transaction, is offered to the feed."""
+def hold_by_default(type_code: str) -> bool:
+    """The signing choice offered first: "after the announcement consultation" for DMP_FEED_HOLD_TYPES."""
+    return type_code in settings.DMP_FEED_HOLD_TYPES
+
+
+def report_sign(*, actor, report_id: uuid.UUID | str, hold_from_patient: bool | None = None) -> Report:
+    """Sign a draft: it becomes immutable and, in the same transaction, is offered to the feed.
+
+    `hold_from_patient`: the signing doctor's choice, "visible to the patient now" (False) or "after the
+    announcement consultation" (True: the DMP document stays invisible to her until released,
+    docs/domain.md "Held reports"); None takes the default of the report's type (DMP_FEED_HOLD_TYPES).
+    """
     report = _report_for(actor, report_id)
     decision = access.decide(actor, report, RecordAction.SIGN_REPORT)
     if not decision.allowed:
@@ -136,7 +147,8 @@ def report_sign(*, actor, report_id: uuid.UUID | str) -> Report:
         if locked.status != ReportStatus.DRAFT:
             raise Conflict(_("Ce compte rendu est déjà signé."))
         locked.status, locked.signed_at = ReportStatus.SIGNED, timezone.now()
-        locked.save(update_fields=["status", "signed_at"])
+        locked.hold_from_patient = hold_by_default(locked.type_code) if hold_from_patient is None else hold_from_patient
+        locked.save(update_fields=["status", "signed_at", "hold_from_patient"])
         audit.record(
             actor=actor,
             action=Action.SIGN,

@@ -373,7 +373,8 @@ def test_a_report_already_filed_by_another_path_is_linked_not_filed_twice(dr_ber
 
 
 def test_a_delivery_reads_once_and_writes_the_document_its_trace_and_the_item(dr_bernard, draft_report, camille_dmp):
-    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id)
+    # Visible to the patient now (an imaging report is held by default: she would not be told).
+    reports.report_sign(actor=dr_bernard, report_id=draft_report.public_id, hold_from_patient=False)
     item = item_of(draft_report)
     with CaptureQueriesContext(connection) as captured:
         delivery.feed_item_deliver(item_id=item.pk)

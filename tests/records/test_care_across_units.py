@@ -260,6 +260,7 @@ def test_the_record_page_queries_stay_bounded_with_notes_and_opinions(
 
     client.force_login(dr_bernard)
     stay = StayFactory(patient=camille, unit=cardiology, discharged_at=None)
+    ReportFactory(stay=stay, author=dr_bernard)  # a signed report: the page asks the DMP its feed state, once
     small = count()
     for i in range(10):
         other = StayFactory(

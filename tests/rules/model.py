@@ -107,6 +107,10 @@ class Doc:
     deleted: bool = False
     chu: bool = False  # filed by the CHU's feed from a signed report (issue 19: what a withdrawal applies to)
     withdrawn: bool = False  # withdrawn (wrong patient, wrong document, upheld objection): out of every channel
+    # Issue 19: a CHU report signed "after the announcement consultation" is filed held (invisible to the patient,
+    # visible_to_patient False) until released; released, it is visible to her like any document.
+    held: bool = False
+    released: bool = False
 
 
 @dataclass
@@ -391,7 +395,8 @@ def may_see_title(state: State, who: Person, doc: Doc) -> bool:
 
 
 def expected_new_document_recipients(state: State, doc: Doc) -> set[str]:
-    """Who is told of a new document: the holder if she sees it, GP-level holders (CSP L.1111-16), but the author."""
+    """Who is told of a new document: the holder if she sees it, GP-level holders (CSP L.1111-16), but the author.
+    A held report is not hers to see yet: she is told only when it is released (`expected_release_recipients`)."""
     out = set()
     if doc.visible_to_patient and not doc.deleted:
         out.add(state.patient)
@@ -399,6 +404,11 @@ def expected_new_document_recipients(state: State, doc: Doc) -> set[str]:
         if key != doc.author and may_be_notified(state, state.people[key]):
             out.add(key)
     return out
+
+
+def expected_release_recipients(state: State, doc: Doc) -> set[str]:
+    """Issue 19 point 1: a held report released after the announcement: the holder is told then, once."""
+    return {state.patient} if doc.visible_to_patient and not doc.deleted else set()
 
 
 def expected_emergency_recipients(state: State) -> set[str]:
@@ -451,9 +461,26 @@ def may_block(state: State, who_blocked: Person) -> bool:
     return who_blocked.key not in state.gp_level
 
 
+def may_release(state: State, who: Person, doc: Doc) -> bool:
+    """A CHU report held until the announcement consultation (DMPi rule "non visible par le patient"; CSP L.1111-2,
+    to check: the patient is informed by a professional, in an individual interview) is released by its author, a
+    doctor of her care team in the CHU (CSP L.1110-12, the units of her open or recent stays) or a doctor with
+    GP-level rights, who may announce it in his practice (CSP L.1111-16); not by a professional who reads the DMP
+    by consent or in an emergency only (issue 19 point 1). Not through a block, nor on a closed or opposed DMP."""
+    if not doc.held or doc.deleted or not who.health_professional:
+        return False
+    if state.status != "active" or who.key in state.blocked:
+        return False
+    if doc.author == who.key or who.key in state.gp_level:
+        return True
+    return who.chu_staff and who.profession == "medecin" and bool(who.units & care_units(state))
+
+
 def may_make_visible(state: State, who: Person, doc: Doc) -> bool:
     """DMPi rule (no CSP article): a professional who reads the document releases it; not from emergency mode,
-    which only reads (CSP L.1111-17; issue 16 point 5)."""
+    which only reads (CSP L.1111-17; issue 16 point 5). A held CHU report follows `may_release` (issue 19)."""
+    if doc.held or doc.released:
+        return may_release(state, who, doc)
     if who.role == PATIENT or doc.visible_to_patient:
         return False
     allowed, mode = record_mode(state, who)

@@ -276,3 +276,41 @@ def test_a_closed_dmp_is_read_by_nobody_and_reopening_restores_the_content_not_t
         with pytest.raises(AccessDenied) as refused:
             documents.documents_list(actor=professional, patient_id=camille.public_id)
         assert refused.value.code == "forbidden"
+
+
+# --- Issue 19: held reports ------------------------------------------------------------------------------------------
+
+
+# issue 19 (found by the machine): a version visible to the patient named, in `replaces` / FHIR `relatesTo`, the held
+# version it replaced, which she may not see
+def test_the_patient_never_learns_of_a_held_version_through_the_one_that_replaced_it(
+    api, camille, camille_dmp, camille_stay, dr_bernard, dr_moreau
+):
+    from tests.factories import ReportFactory
+
+    held_report = ReportFactory(stay=camille_stay, author=dr_bernard, type_code="18748-4", hold_from_patient=True)
+    held_version = documents.chu_document_file(report=held_report, content=MINIMAL_PDF)
+    draft = reports.report_amend(actor=dr_bernard, report_id=held_report.public_id, title=None, body="Corrigé.")
+    visible = documents.chu_document_file(
+        report=reports.report_sign(actor=dr_bernard, report_id=draft.public_id, hold_from_patient=False),
+        content=MINIMAL_PDF,
+    )
+    assert held_version.held and visible.visible_to_patient
+    ids, page = listed(camille.account, camille, include_superseded=True)
+    assert ids == {visible.public_id} and page.documents[0].replaces_id is None
+    opened, _decision = documents.document_open(actor=camille.account, document_id=visible.public_id)
+    assert opened.replaces_id is None
+    hidden = str(held_version.public_id)
+    api.as_user(camille.account)
+    for url in (
+        f"/api/v1/dmp/{camille.public_id}/documents/?include_superseded=true",
+        f"/api/v1/dmp/documents/{visible.public_id}/",
+        f"/fhir/DocumentReference?patient={camille.public_id}",
+        f"/fhir/DocumentReference/{visible.public_id}",
+    ):
+        response = api.get(url)
+        assert response.status_code == 200 and hidden not in response.content.decode(), url
+    # The GP reads both, linked.
+    gp_ids, gp_page = listed(dr_moreau, camille, include_superseded=True)
+    assert gp_ids == {held_version.public_id, visible.public_id}
+    assert {d.replaces_id for d in gp_page.documents} == {None, held_version.pk}

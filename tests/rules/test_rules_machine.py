@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from accounts.models import ApiToken, Profession, Role, Unit, User
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, ServiceError
+from dmp import access as dmp_access
 from dmp.consent import blocking, grants
 from dmp.consent import emergency as dmp_emergency
 from dmp.consent import requests as consent_requests
@@ -237,6 +238,8 @@ class RulesMachine(RuleBasedStateMachine):
                 deleted=doc.deleted_at is not None,
                 chu=doc.source == "chu" and doc.source_report_id is not None,
                 withdrawn=doc.status == "withdrawn",
+                held=doc.held,
+                released=doc.released_at is not None,
             )
             if doc.masked:
                 s.masked_lineages.add(s.root(str(doc.public_id)))
@@ -272,10 +275,14 @@ class RulesMachine(RuleBasedStateMachine):
         amend=st.booleans(),
         mask=st.booleans(),
         grant_to=st.sampled_from([None, "dr.garnier", "dr.bernard", "ph.fournier", "dr.leroy"]),
+        held=st.booleans(),
     )
-    def start(self, amend, mask, grant_to):
+    def start(self, amend, mask, grant_to, held):
         """Examples start from the demo, or with its discharge letter amended (two versions), the letter masked by
-        Camille, and one professional already authorised in person (a CHU doctor's grant covers his team)."""
+        Camille, one professional already authorised in person (a CHU doctor's grant covers his team), and an imaging
+        report signed "after the announcement consultation" (issue 19)."""
+        if held:
+            self.sign_report("18748-4", True)
         if amend:
             letter = (
                 Report.objects.filter(
@@ -317,6 +324,9 @@ class RulesMachine(RuleBasedStateMachine):
             author=report.author.username,
             replaces=previous,
             chu=True,
+            # Signed "after the announcement consultation" (issue 19): held, invisible to the patient.
+            held=report.hold_from_patient,
+            visible_to_patient=not report.hold_from_patient,
         )
         if previous:
             self.state.docs[previous].current = False
@@ -328,9 +338,10 @@ class RulesMachine(RuleBasedStateMachine):
     def _cardio_stay(self):
         return Stay.objects.filter(patient=self.patient, unit__code="CARDIO").order_by("-admitted_at").first()
 
-    @rule(type_code=st.sampled_from(REPORT_TYPES))
-    def sign_report(self, type_code):
-        """dr.bernard writes and signs a report on Camille's Cardiologie stay; the feed files it."""
+    @rule(type_code=st.sampled_from(REPORT_TYPES), hold=st.sampled_from([None, True, False]))
+    def sign_report(self, type_code, hold):
+        """dr.bernard writes and signs a report on Camille's Cardiologie stay, visible to her now, after the
+        announcement consultation, or as the type's default (None: imaging held); the feed files it."""
         author = self.users["dr.bernard"]
         stay = self._cardio_stay()
         outcome, draft = attempt(
@@ -346,11 +357,11 @@ class RulesMachine(RuleBasedStateMachine):
             if M.may_write_in_record(self.state, self.person("dr.bernard")):
                 self.fail(f"dr.bernard (care team) could not write a report: {draft}")
             return
-        report = reports_service.report_sign(actor=author, report_id=draft.public_id)
+        report = reports_service.report_sign(actor=author, report_id=draft.public_id, hold_from_patient=hold)
         self._deliver(report)
 
-    @rule(data=st.data())
-    def amend_report(self, data):
+    @rule(data=st.data(), hold=st.sampled_from([None, True, False]))
+    def amend_report(self, data, hold):
         """dr.bernard amends one of his signed current reports of the stay and signs the new version."""
         candidates = list(
             Report.objects.filter(stay__patient=self.patient, author__username="dr.bernard", status="signed")
@@ -367,7 +378,9 @@ class RulesMachine(RuleBasedStateMachine):
         )
         if outcome != Outcome.OK:
             return
-        signed = reports_service.report_sign(actor=self.users["dr.bernard"], report_id=draft.public_id)
+        signed = reports_service.report_sign(
+            actor=self.users["dr.bernard"], report_id=draft.public_id, hold_from_patient=hold
+        )
         self._deliver(signed)
 
     def _patient_docs(self, *, current=True):
@@ -455,8 +468,38 @@ class RulesMachine(RuleBasedStateMachine):
         if (outcome == Outcome.OK) != expected:
             self.fail(f"{who} make_visible {doc.title}: expected {'allowed' if expected else 'refused'}, got {outcome}")
         if outcome == Outcome.OK:
-            doc.visible_to_patient = True
-            self.expected_notes.append((PATIENT_KEY, NotificationKind.NEW_DOCUMENT, doc_id))
+            self._released(doc)
+
+    def _released(self, doc):
+        if doc.held:
+            doc.held, doc.released = False, True
+        doc.visible_to_patient = True
+        self.expected_notes.append((PATIENT_KEY, NotificationKind.NEW_DOCUMENT, doc.id))
+
+    @rule(
+        data=st.data(),
+        order=st.permutations(
+            ["dr.bernard", "dr.moreau", "dr.leroy", "dr.garnier", "inf.roux", "dr.samu", "sec.blanc", PATIENT_KEY]
+        ),
+    )
+    def release_held_report(self, data, order):
+        """Issue 19: the cast tries, in turn, to release a report held until the announcement consultation (its
+        author, a doctor of her care team, a GP-level doctor may; consent, emergency, a nurse, the patient may not);
+        each outcome is compared with the model, up to the first release."""
+        ids = sorted(d.id for d in self.state.docs.values() if d.held or d.released)
+        if not ids:
+            return
+        doc = self.state.docs[data.draw(st.sampled_from(ids), label="document")]
+        for who in order:
+            expected = M.may_release(self.state, self.person(who), doc)
+            outcome, _result = attempt(
+                lambda who=who: documents_service.document_release(actor=self.users[who], document_id=doc.id)
+            )
+            if (outcome == Outcome.OK) != expected:
+                self.fail(f"{who} release {doc.title}: expected {'allowed' if expected else 'refused'}, got {outcome}")
+            if outcome == Outcome.OK:
+                self._released(doc)
+                return
 
     @rule(data=st.data())
     def patient_deletes_upload(self, data):
@@ -1034,6 +1077,7 @@ class RulesMachine(RuleBasedStateMachine):
         self._check_notifications(diffs)  # what the step's action sent
         for key in self.readers:
             self._check_reader(key, diffs)
+        self._check_release_rights(diffs)
         self._check_http(diffs)
         self._check_notifications(diffs)  # what the reads sent (first reads)
         diffs = [d for d in diffs if not any(pattern in d for pattern in IGNORE)]
@@ -1185,6 +1229,22 @@ class RulesMachine(RuleBasedStateMachine):
         got_mode = result.decision.mode if outcome == Outcome.OK else None
         if got_mode != expected_mode:
             diffs.append(f"{key}: hospital record {got_mode or 'refused'}, model {expected_mode or 'refuses'}")
+
+    def _check_release_rights(self, diffs):
+        """Issue 19: who may release each held report now (the decision alone: nothing is released here)."""
+        held = [d for d in self.state.docs.values() if d.held]
+        if not held:
+            return
+        rows = {
+            str(d.public_id): d
+            for d in SharedDocument.objects.filter(public_id__in=[d.id for d in held]).select_related("record__patient")
+        }
+        for doc in held:
+            for key in self.readers:
+                expected = M.may_release(self.state, self.person(key), doc)
+                got = dmp_access.decide_release(self.users[key], rows[doc.id]).allowed
+                if got != expected:
+                    diffs.append(f"{key}: may release {doc.title!r} {got}, model {expected}")
 
     # --- HTTP channels, a rotating sample -----------------------------------------------------------------------
 

@@ -92,6 +92,11 @@ def world(db, settings, tmp_path):
     record = records.shared_record_for(victim)
     designate_gp(record, gp)
     fed = documents_service.chu_document_file(report=report, content=MINIMAL_PDF)
+    # A report held from the patient until the announcement consultation (issue 19): listed to its releasers only.
+    held_report = ReportFactory(
+        stay=stay, author=surgeon, type_code=ReportType.IMAGING_REPORT, title=canary("held"), hold_from_patient=True
+    )
+    assert documents_service.chu_document_file(report=held_report, content=MINIMAL_PDF).held
     from django.core.files.base import ContentFile
 
     own = documents_service.document_upload(
@@ -292,6 +297,7 @@ PROBE = {
             "pro_home",
             "pro_find",
             "gp_dashboard",
+            "held_reports",
             "patient_dmp",
             "activate",
             "export",

@@ -396,7 +396,8 @@ class Command(BaseCommand):
         draft = existing or reports_service.report_create_draft(
             actor=actor, stay_id=stay.public_id, type_code=type_code, title=title, body=body
         )
-        return reports_service.report_sign(actor=actor, report_id=draft.public_id)
+        # The demo's reports were discussed with the patient already: visible to her now (docs/domain.md, "Held reports").
+        return reports_service.report_sign(actor=actor, report_id=draft.public_id, hold_from_patient=False)
 
     # --- DMP (issue 3) and the feed (issue 5) -----------------------------------------------
 
