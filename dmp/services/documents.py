@@ -126,14 +126,16 @@ def document_open(*, actor, document_id) -> tuple[SharedDocument, Decision]:
 
 
 def without_unseen_predecessors(documents: list[SharedDocument], mode: str) -> None:
-    """The patient never learns of a version she may not see (a held one, docs/domain.md "Held reports") through
-    `replaces` (API) or `relatesTo` (FHIR): the link is dropped from these read-only instances (one query)."""
-    if mode != Mode.SELF:
-        return
+    """Nobody learns of a version he may not see through `replaces` (API) or `relatesTo` (FHIR): a withdrawn
+    version (docs/domain.md, "Withdrawal and objection") for everybody, and for the patient a version held from
+    her (docs/domain.md, "Held reports"). The link is dropped from these read-only instances (one query)."""
     previous = [d.replaces_id for d in documents if d.replaces_id]
     if not previous:
         return
-    unseen = set(SharedDocument.objects.filter(pk__in=previous, visible_to_patient=False).values_list("pk", flat=True))
+    hidden = Q(status=DocumentStatus.WITHDRAWN)
+    if mode == Mode.SELF:
+        hidden |= Q(visible_to_patient=False)
+    unseen = set(SharedDocument.objects.filter(hidden, pk__in=previous).values_list("pk", flat=True))
     for document in documents:
         if document.replaces_id in unseen:
             document.replaces = None

@@ -315,7 +315,7 @@ def test_the_record_page_shows_waiting_for_identity_and_withdrawn(
     SharedDocument.objects.filter(pk=withdrawn.pk).update(
         status=DocumentStatus.WITHDRAWN, withdrawn_at=timezone.now(), withdrawal_reason=WithdrawalReason.WRONG_DOCUMENT
     )
-    type(camille).objects.filter(pk=camille.pk).update(ins_status=InsStatus.VALIDATED)
+    type(camille).objects.filter(pk=camille.pk).update(ins_status=InsStatus.VALIDATED, ins_retrieved_at=None)
     waiting = sign(type_code=ReportType.OPERATIVE_REPORT, title="Compte rendu opératoire")
     record = patients.record_open(actor=dr_bernard, patient_id=camille.public_id, feed_states=True)
     by_report = {pk: state.code for pk, state in record.feed_states.items()}
