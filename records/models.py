@@ -15,7 +15,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Unit
 
-from .constants import INS_OID_TEST, InsStatus, RepresentationKind, ReportStatus, ReportType, Sex, StayKind
+from .constants import INS_OID_TEST, InsStatus, ReportStatus, ReportType, RepresentationKind, Sex, StayKind
 
 CIM10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"
 CCAM_PATTERN = r"^[A-Z]{4}[0-9]{3}$"
@@ -405,7 +405,9 @@ class Representation(models.Model):
         indexes = [models.Index(fields=["representative", "patient"], name="representation_pair")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=RepresentationKind.values), name="representation_kind_valid"),
-            models.CheckConstraint(condition=Q(ends__isnull=True) | Q(ends__gt=F("starts")), name="representation_dates"),
+            models.CheckConstraint(
+                condition=Q(ends__isnull=True) | Q(ends__gt=F("starts")), name="representation_dates"
+            ),
             # Parents and guardians are recorded at the desk after checking identity and quality.
             models.CheckConstraint(
                 condition=Q(kind=RepresentationKind.TRUSTED) | Q(identity_checked=True),

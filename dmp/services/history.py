@@ -16,7 +16,6 @@ from accounts.models import Profession, ProfessionalProfile
 from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
 from audit.models import AuditEvent
-
 from records.models import Representation
 
 from .. import access
@@ -105,9 +104,7 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
             patient=record.patient_id, representative__public_id__in={e.actor_id for e in events if e.actor_id}
         ).select_related("representative")
     }
-    days = group(
-        events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on, titles, relations
-    )
+    days = group(events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on, titles, relations)
     return HistoryPage(events, total, page, page_size, days)
 
 

@@ -22,7 +22,6 @@ from accounts.models import Role, User
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, Decision
 from chu_portal.ids import find_by_public_id
-
 from records import access as records_access
 
 from .. import access

@@ -81,7 +81,9 @@ def representation_record(
         refuse(actor, RepresentationAction.RECORD, decision, patient=patient, object_type=ObjectType.REPRESENTATION)
     if not identity_checked:
         raise InvalidInput(
-            _("Vérifiez l'identité du représentant et sa qualité (livret de famille, jugement) avant de l'enregistrer."),
+            _(
+                "Vérifiez l'identité du représentant et sa qualité (livret de famille, jugement) avant de l'enregistrer."
+            ),
             fields={"identity_checked": _("Vérification requise.")},
         )
     account = _representative_account(representative, patient)
