@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULE["dmp-orphan-files"] = {
     "task": "dmp.tasks.remove_orphan_files",
     "schedule": float(env_int("DMP_ORPHAN_FILE_INTERVAL_SECONDS", 86400)),
 }
+# Representations past their end (majority, a court decision's end) are closed and traced (issue 21).
+CELERY_BEAT_SCHEDULE["dmp-end-representations"] = {
+    "task": "dmp.tasks.end_representations",
+    "schedule": float(env_int("DMP_REPRESENTATION_SWEEP_INTERVAL_SECONDS", 86400)),
+}
 CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
     "task": "dmp.tasks.feed_sweep",
     "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
@@ -302,6 +307,7 @@ SPECTACULAR_SETTINGS = {
         "OpinionStatusEnum": ["open", "answered", "closed", "expired"],
         "GrantSourceEnum": "dmp.constants.GrantSource",
         "EmergencyModeEnum": "dmp.constants.EmergencyMode",
+        "RepresentationKindEnum": "records.constants.RepresentationKind",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

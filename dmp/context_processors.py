@@ -1,4 +1,5 @@
-"""The DMP's emergency banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts."""
+"""The DMP's banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts, whose record a
+representative has open."""
 
 from datetime import timedelta
 
@@ -25,10 +26,16 @@ def emergency(request):
             ).count(),
         }
     if user.role == Role.PATIENT:
+        from .acting import SESSION_KEY, represented
         from .constants import ConsentStatus, NotificationKind
         from .models import ConsentRequest, Notification
 
+        people = represented(user)
+        chosen = str(request.session.get(SESSION_KEY, "")) if hasattr(request, "session") else ""
         return {
+            # Whose record is open (the banner), and the people she may switch to.
+            "dmp_represented": people,
+            "dmp_acting_for": next((p for p in people if str(p.public_id) == chosen), None),
             # Shown on every page from the next sign-in until the patient says they have seen them.
             "dmp_emergency_alerts": list(
                 Notification.objects.filter(

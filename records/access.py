@@ -284,10 +284,7 @@ def reports_visible_in_record(user) -> Q:
 
 def representations_in_force(now=None) -> QuerySet[Representation]:
     """Representations honoured now: started, not past their end, not ended (checked in SQL at every decision)."""
-    now = now or timezone.now()
-    return Representation.objects.filter(ended_at__isnull=True, starts__lte=now).filter(
-        Q(ends__isnull=True) | Q(ends__gt=now)
-    )
+    return Representation.objects.in_force(now)
 
 
 def representation_of(user, patient_ref, now=None) -> Representation | None:

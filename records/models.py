@@ -372,6 +372,13 @@ class HandoverNote(models.Model):
         return f"handover on {self.stay} by {self.author}"
 
 
+class RepresentationQuerySet(models.QuerySet):
+    def in_force(self, now=None):
+        """Honoured now: started, not past its end, not ended (the one definition; records.access uses it)."""
+        now = now or timezone.now()
+        return self.filter(ended_at__isnull=True, starts__lte=now).filter(Q(ends__isnull=True) | Q(ends__gt=now))
+
+
 class Representation(models.Model):
     """An account (role patient) acting for another patient: a parent, a guardian, or a trusted representative.
 
@@ -399,6 +406,8 @@ class Representation(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = RepresentationQuerySet.as_manager()
 
     class Meta:
         ordering = ["patient", "starts"]

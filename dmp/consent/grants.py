@@ -187,9 +187,11 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
     return grant
 
 
-def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "") -> AccessGrant:
-    """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told."""
-    record = own_record(actor)
+def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "", patient_id=None) -> AccessGrant:
+    """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told.
+
+    `patient_id`: the patient her legal representative acts for (none: her own DMP)."""
+    record = own_record(actor) if patient_id is None else record_by_patient_id(patient_id)  # grant_create decides
     professional = professional_by_rpps(rpps)
     days = clean_duration(duration_days)
     purpose = " ".join((purpose or "").split())[:300]

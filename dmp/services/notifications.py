@@ -130,8 +130,9 @@ def notify_new_document(record: SharedRecord, document: SharedDocument, *, exclu
         )
 
 
-# Reads that open the DMP (not the author's reading of his own document, nor the patient's own).
-FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF}
+# Reads that open the DMP (not the author's reading of his own document, nor the patient's own or her
+# representative's: a representative is not a professional reader).
+FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF} - access.REPRESENTATIVE_MODES
 
 
 def _first_read(record: SharedRecord, professional, mode: str) -> bool:

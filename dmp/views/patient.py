@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from chu_portal.refusals import errors_as_message, errors_into
 
+from ..acting import acting_for
 from ..consent import blocking
 from ..constants import ProfileKind, RecordStatus
 from ..forms import DesignationForm, ProfileForm, RppsForm, SettingsForm, StatusForm
@@ -26,10 +27,10 @@ def profile(request):
     form = ProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form):
-            profile_service.profile_add(actor=request.user, **form.cleaned_data)
+            profile_service.profile_add(actor=request.user, patient_id=acting_for(request), **form.cleaned_data)
             messages.success(request, _("Élément ajouté à votre profil médical."))
             return redirect("dmp:profile")
-    record, entries = profile_service.profile_list(actor=request.user)
+    record, entries = profile_service.profile_list(actor=request.user, patient_id=acting_for(request))
     grouped = [(label, [e for e in entries if e.kind == kind]) for kind, label in ProfileKind.choices]
     return render(request, "dmp/profile.html", {"form": form, "grouped": grouped, "record": record})
 
@@ -44,7 +45,7 @@ def profile_delete(request, entry_id):
 
 @login_required
 def settings_page(request):
-    record = record_settings.record_settings_get(actor=request.user)
+    record = record_settings.record_settings_get(actor=request.user, patient_id=acting_for(request))
     initial = {
         "emergency_access_allowed": record.emergency_access_allowed,
         "samu_access_allowed": record.samu_access_allowed,
@@ -72,13 +73,15 @@ def designations(request):
     form = DesignationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form, "rpps"):
-            designations_service.designation_propose(actor=request.user, **form.cleaned_data)
+            designations_service.designation_propose(
+                actor=request.user, patient_id=acting_for(request), **form.cleaned_data
+            )
             messages.success(
                 request,
                 _("Proposition envoyée : le médecin l'accepte dans son espace ; vous en serez informé(e)."),
             )
             return redirect("dmp:designations")
-    rows = designations_service.designations_list(actor=request.user)
+    rows = designations_service.designations_list(actor=request.user, patient_id=acting_for(request))
     query = request.GET.get("q", "").strip()
     found = blocking.professionals_search(actor=request.user, query=query) if query else []
     return render(
@@ -110,7 +113,9 @@ def settings_status(request):
     if not form.is_valid():
         messages.error(request, _("Cochez la case de confirmation pour changer le statut de votre DMP."))
         return redirect("dmp:settings")
-    record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
+    record_settings.record_settings_update(
+        actor=request.user, patient_id=acting_for(request), status=form.cleaned_data["status"]
+    )
     labels = {
         RecordStatus.ACTIVE: _("Votre DMP est actif."),
         RecordStatus.CLOSED: _(
@@ -129,11 +134,13 @@ def blocked(request):
     form = RppsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form, "rpps"):
-            blocking.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
+            blocking.professional_block(
+                actor=request.user, patient_id=acting_for(request), rpps=form.cleaned_data["rpps"]
+            )
             messages.success(request, _("Ce professionnel ne voit plus rien de votre DMP."))
             return redirect("dmp:blocked")
     query = request.GET.get("q", "").strip()
-    rows = blocking.blocked_list(actor=request.user)
+    rows = blocking.blocked_list(actor=request.user, patient_id=acting_for(request))
     found = blocking.professionals_search(actor=request.user, query=query) if query else []
     return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
 
@@ -142,19 +149,19 @@ def blocked(request):
 @require_POST
 def unblock(request, rpps):
     with errors_as_message(request):
-        blocking.professional_unblock(actor=request.user, rpps=rpps)
+        blocking.professional_unblock(actor=request.user, patient_id=acting_for(request), rpps=rpps)
         messages.success(request, _("Professionnel débloqué."))
     return redirect("dmp:blocked")
 
 
 @login_required
 def notifications(request):
-    items = notifications_service.notifications_list(actor=request.user)
-    notifications_service.notifications_mark_read(actor=request.user)
+    items = notifications_service.notifications_list(actor=request.user, patient_id=acting_for(request))
+    notifications_service.notifications_mark_read(actor=request.user, patient_id=acting_for(request))
     return render(request, "dmp/notifications.html", {"items": items})
 
 
 @login_required
 def history(request):
-    page = history_service.access_history(actor=request.user, page=page_number(request))
+    page = history_service.access_history(actor=request.user, patient_id=acting_for(request), page=page_number(request))
     return render(request, "dmp/history.html", {"page": page})
