@@ -303,6 +303,8 @@ PROBE = {
         )
     },
     "dmp:upload": ["GET", "POST"],
+    # The representative's choice of whose DMP is open (an id she does not represent changes nothing).
+    "dmp:acting_choose": ["GET", "POST"],
     "dmp:upload_for_patient": ["GET", "POST"],
     # API.
     **{
