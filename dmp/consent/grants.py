@@ -191,7 +191,10 @@ def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = ""
     """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told.
 
     `patient_id`: the patient her legal representative acts for (none: her own DMP)."""
-    record = own_record(actor) if patient_id is None else record_by_patient_id(patient_id)  # grant_create decides
+    if patient_id is None:
+        record = own_record(actor)
+    else:  # decided here, before the transaction below (a refusal's trace commits on its own)
+        record, _decision = managed_record(actor, patient_id, DmpAction.GRANT, ObjectType.DMP_GRANT)
     professional = professional_by_rpps(rpps)
     days = clean_duration(duration_days)
     purpose = " ".join((purpose or "").split())[:300]
