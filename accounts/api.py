@@ -31,7 +31,7 @@ class TokenResponseSerializer(serializers.Serializer):
     expires = Instant()
 
 
-class RepresentationSerializer(serializers.Serializer):
+class MyRepresentationSerializer(serializers.Serializer):
     """A person the caller acts for now (a parent, a guardian, a trusted representative)."""
 
     id = serializers.UUIDField(source="public_id")
@@ -56,13 +56,13 @@ class MeSerializer(serializers.Serializer):
     rpps = serializers.CharField(allow_null=True)
     representations = serializers.SerializerMethodField()
 
-    @extend_schema_field(RepresentationSerializer(many=True))
+    @extend_schema_field(MyRepresentationSerializer(many=True))
     def get_representations(self, user) -> list:
         """The people the caller represents now (the related manager's `in_force`, records' one definition)."""
         if user.role != Role.PATIENT:
             return []
         current = user.representations.in_force().select_related("patient").order_by("starts")
-        return RepresentationSerializer(current, many=True).data
+        return MyRepresentationSerializer(current, many=True).data
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_patient_id(self, user) -> str | None:

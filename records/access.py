@@ -359,3 +359,16 @@ def decide_representation_end(user, representation: Representation, now=None) ->
     if representation.kind == RepresentationKind.TRUSTED and representation.patient.account_id == user.pk:
         return Decision.allow(Mode.SELF)
     return Decision.deny("not_found", _("Représentation introuvable."), status=404)
+
+
+def decide_representations_list(user, patient: Patient) -> Decision:
+    """Who lists a patient's representatives (no medical content): CHU staff at the desk, and the patient herself."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if _is_staff_member(user):
+        return Decision.allow(Mode.NONE)
+    if user.role == Role.PATIENT and patient.account_id == user.pk:
+        return Decision.allow(Mode.SELF)
+    if user.role == Role.PATIENT:
+        return Decision.deny("not_found", _("Patient introuvable."), status=404)
+    return Decision.deny("forbidden", _("Les représentants d'un patient sont consultés par le personnel du CHU."))

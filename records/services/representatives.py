@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from audit import services as audit
-from audit.constants import Mode, ObjectType
+from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Conflict, Decision, InvalidInput
 from chu_portal.ids import get_by_public_id_or_404
 
@@ -230,6 +230,21 @@ def representations_end_due(now=None) -> list[Ended]:
     return ended
 
 
-def representations_of_patient(patient: Patient):
-    """Every representation of a patient, newest first (for the desk and the patient's page; no medical content)."""
-    return Representation.objects.filter(patient=patient).select_related("representative").order_by("-starts")
+def representations_list(*, actor, patient_id) -> list[Representation]:
+    """A patient's representations, newest first, ended ones included: CHU staff, or the patient herself (traced)."""
+    patient = patient_by_id(patient_id)
+    decision = access.decide_representations_list(actor, patient)
+    if not decision.allowed:
+        refuse(actor, Action.LIST, decision, patient=patient, object_type=ObjectType.REPRESENTATION)
+    return audit.list_traced(
+        actor=actor,
+        mode=decision.mode,
+        patient_id=patient.public_id,
+        object_type=ObjectType.REPRESENTATION,
+        load=lambda: list(
+            Representation.objects.filter(patient=patient)
+            .select_related("representative", "patient")
+            .order_by("-starts", "-id")
+        ),
+        shown=lambda rows: [r.public_id for r in rows],
+    )

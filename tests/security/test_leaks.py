@@ -197,7 +197,20 @@ KWARGS = {
     "designation_id": lambda w, i: _victims("Designation", record__patient=w.victim).public_id,
     "notification_id": lambda w, i: _victims("Notification", recipient=w.victim.account).public_id,
     "answer": lambda w, i: ("accepter", "decliner")[i % 2],
+    "representation_id": lambda w, i: _representation(w),
 }
+
+
+def _representation(world):
+    """The victim's trusted representative (issue 21), named on first use."""
+    from records.models import Representation
+    from records.services import representatives
+
+    found = Representation.objects.filter(patient=world.victim).first()
+    if found is None:
+        trusted = UserFactory(role=Role.PATIENT, username="trusted.rep")
+        found = representatives.trusted_representative_name(actor=world.victim.account, representative=trusted.username)
+    return found.public_id
 
 
 def _victims(model: str, **lookup):
@@ -364,6 +377,10 @@ PROBE = {
         for n in ("dmp-designation-in-person", "designation-accept", "designation-decline", "notification-read")
     },
     "api:designation-detail": ["DELETE"],
+    # Representatives (issue 21): identity-level rows for the desk and the patient; ending one.
+    "api:patient-representatives": ["GET", "POST"],
+    "api:me-trusted-representatives": ["POST"],
+    "api:representation-detail": ["DELETE"],
     **{f"dmp:{n}": ["GET"] for n in ("designations", "pro_designations")},
     **{f"dmp:{n}": ["POST"] for n in ("designation_remove", "pro_designation_answer")},
     **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},
