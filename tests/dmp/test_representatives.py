@@ -259,3 +259,27 @@ def test_pages_follow_the_chosen_person_with_a_banner(client, camille, camille_d
         assert "confidentielle" not in body, url
     client.post("/dmp/dossier-ouvert/", {"patient": ""})
     assert "Certificat de vaccination" not in client.get("/dmp/").content.decode()
+
+
+def test_the_desk_page_records_a_parent_and_the_patient_page_names_a_trusted_one(
+    client, camille, lucas, other_patient, inf_roux
+):
+    client.force_login(inf_roux)
+    url = f"/patients/{lucas.public_id}/representants/"
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {"representative": camille.account.username, "kind": "parent", "relation": "mère", "identity_checked": "on"},
+    )
+    assert response.status_code == 302
+    assert "MARTIN" in client.get(url).content.decode() or "Martin" in client.get(url).content.decode()
+    assert Representation.objects.get(patient=lucas).relation == "mère"
+    client.force_login(camille.account)
+    assert client.get(url).status_code == 404  # a patient does not read someone else's list
+    response = client.post("/mes-representants/", {"representative": other_patient.account.username})
+    assert response.status_code == 302
+    trusted = Representation.objects.get(patient=camille)
+    assert trusted.kind == RepresentationKind.TRUSTED
+    client.post(f"/representations/{trusted.public_id}/fin/")
+    trusted.refresh_from_db()
+    assert trusted.ended_at is not None
