@@ -24,6 +24,7 @@ JOURNEYS = {
     ],
     "jules.petit": ["/dmp/", "/dmp/profil-medical/", "/deux-dossiers/"],
     "lea.dubois": ["/dmp/", "/dmp/parametres/"],
+    "lucas.martin": ["/dmp/", "/dmp/historique-des-acces/", "/dmp/notifications/"],
     "dr.bernard": ["/patients/", "/patients/{camille}/dossier/", "/avis/", "/lettres-de-liaison-manquantes/"],
     "inf.roux": ["/patients/", "/patients/{camille}/dossier/"],
     "dr.leroy": ["/patients/recherche/?q=martin", "/patients/{camille}/dossier/", "/avis/"],
