@@ -4,6 +4,7 @@ representative has open."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import PROFESSIONAL_ROLES, Role
@@ -37,9 +38,14 @@ def emergency(request):
             "dmp_represented": people,
             "dmp_acting_for": next((p for p in people if str(p.public_id) == chosen), None),
             # Shown on every page from the next sign-in until the patient says they have seen them.
+            # Hers, and those of the people she represents while she does (issue 21).
             "dmp_emergency_alerts": list(
                 Notification.objects.filter(
                     recipient=user, kind=NotificationKind.EMERGENCY_ACCESS, read_at__isnull=True
+                ).filter(
+                    Q(record__isnull=True)
+                    | Q(record__patient__account=user)
+                    | Q(record__patient__in=[p.pk for p in people])
                 )[:5]
             ),
             "dmp_pending_requests": ConsentRequest.objects.filter(
