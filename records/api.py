@@ -471,16 +471,18 @@ class RepresentativesView(APIView):
         responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409),
     )
     def post(self, request, patient_id):
-        data = request.data
+        body = RepresentationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
         representation = representatives_service.representation_record(
             actor=request.user,
             patient_id=patient_id,
-            representative=str(data.get("representative", "")),
-            kind=str(data.get("kind", "")),
-            relation=str(data.get("relation", "")),
-            starts=data.get("starts") or None,
-            ends=data.get("ends") or None,
-            identity_checked=data.get("identity_checked") in (True, "true", "1", 1),
+            representative=data["representative"],
+            kind=data["kind"],
+            relation=data.get("relation", ""),
+            starts=data.get("starts"),
+            ends=data.get("ends"),
+            identity_checked=data["identity_checked"],
         )
         return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
 
@@ -492,10 +494,12 @@ class TrustedRepresentativeView(APIView):
         responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409),
     )
     def post(self, request):
+        body = TrustedRepresentativeCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         representation = representatives_service.trusted_representative_name(
             actor=request.user,
-            representative=str(request.data.get("representative", "")),
-            ends=request.data.get("ends") or None,
+            representative=body.validated_data["representative"],
+            ends=body.validated_data.get("ends"),
         )
         return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
 
