@@ -206,6 +206,8 @@ ID_PARAMETER = {
     "GrantOut": "grant_id",
     "DesignationOut": "designation_id",
     "NotificationOut": "notification_id",
+    "Representation": "representation_id",
+    "MyRepresentation": "representation_id",
 }
 # A response field naming another resource's id, and the path parameter that takes it.
 # (A resource's `patient` is not followed: the patient's id comes from the search, the lookup and /me/.)

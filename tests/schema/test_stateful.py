@@ -56,7 +56,8 @@ def world(
     - an older stay's opinion answered by Orthopédie (dr_leroy): the received and sent boxes open on it, and on the
       answer (a report);
     - her consent requests open on one approved (its grant), then one pending (a notification);
-    - her GP (dr_moreau) and a doctor proposed for the same rights who has not answered (dr_leroy)."""
+    - her GP (dr_moreau) and a doctor proposed for the same rights who has not answered (dr_leroy);
+    - a trusted representative she named."""
     ReportFactory(
         stay=camille_stay,
         author=dr_bernard,
@@ -87,6 +88,13 @@ def world(
     approved = requests.consent_request_create(actor=ph_fournier, patient_id=camille.public_id, purpose="Dispensation")
     requests.consent_request_approve(actor=camille.account, request_id=approved.public_id)
     designations.designation_propose(actor=camille.account, rpps=dr_leroy.rpps, kind=DesignationKind.GP_LEVEL)
+    # Issue 21: a trusted representative she named (the representatives' list gives its id).
+    from accounts.models import Role
+    from records.services import representatives
+    from tests.factories import UserFactory
+
+    trusted = UserFactory(role=Role.PATIENT, username="confiance.camille")
+    representatives.trusted_representative_name(actor=camille.account, representative=trusted.username)
 
 
 @pytest.fixture
