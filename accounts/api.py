@@ -31,6 +31,22 @@ class TokenResponseSerializer(serializers.Serializer):
     expires = Instant()
 
 
+class MyRepresentationSerializer(serializers.Serializer):
+    """A person the caller acts for now (a parent, a guardian, a trusted representative)."""
+
+    id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
+    patient_name = serializers.CharField(source="patient.display_name")
+    kind = serializers.ChoiceField(choices=["parent", "guardian", "trusted"])
+    relation = serializers.CharField(source="relation_label")
+    starts = Instant()
+    ends = Instant(allow_null=True)
+    read_only = serializers.SerializerMethodField()
+
+    def get_read_only(self, representation) -> bool:
+        return representation.kind == "trusted"
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     username = serializers.CharField()
@@ -38,6 +54,15 @@ class MeSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     patient_id = serializers.SerializerMethodField()
     rpps = serializers.CharField(allow_null=True)
+    representations = serializers.SerializerMethodField()
+
+    @extend_schema_field(MyRepresentationSerializer(many=True))
+    def get_representations(self, user) -> list:
+        """The people the caller represents now (the related manager's `in_force`, records' one definition)."""
+        if user.role != Role.PATIENT:
+            return []
+        current = user.representations.in_force().select_related("patient").order_by("starts")
+        return MyRepresentationSerializer(current, many=True).data
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_patient_id(self, user) -> str | None:

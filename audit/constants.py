@@ -28,6 +28,10 @@ class Mode(models.TextChoices):
     FEED = "feed", "feed"
     DPO_REVIEW = "dpo_review", "DPO review"
     ADMIN = "admin", "admin"
+    # A parent or guardian acting for the patient (CSP L.1111-2; never the minor's secret, L.1111-5).
+    REPRESENTATIVE = "representative", "representative"
+    # A representative the adult patient named herself: reads only.
+    TRUSTED_REPRESENTATIVE = "trusted_representative", "trusted representative"
 
 
 class Action(models.TextChoices):
@@ -88,6 +92,7 @@ class ObjectType(StrEnum):
     PATIENT = "patient"
     PATIENT_IDENTITY = "patient_identity"
     REPORT = "report"
+    REPRESENTATION = "representation"
     STAY = "stay"
     STORAGE_FILE = "storage_file"
 

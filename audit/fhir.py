@@ -43,6 +43,9 @@ PURPOSE_OF_USE: dict[str, tuple[str, str]] = {
     # The DPO reviews the trail for compliance with the GDPR and the CSP, not to run the hospital.
     Mode.DPO_REVIEW: ("HCOMPL", "health compliance"),
     Mode.ADMIN: ("HSYSADMIN", "health system administration"),
+    # Someone acting for the patient (issue 21): a parent, guardian or trusted representative.
+    Mode.REPRESENTATIVE: ("FAMRQT", "family requested"),
+    Mode.TRUSTED_REPRESENTATIVE: ("FAMRQT", "family requested"),
 }
 
 # trace action -> (FHIR AuditEvent.action, restful-interaction, BALP profile for a patient's data)

@@ -80,6 +80,11 @@ ACTION_LABELS = {
     "feed_dashboard": _("Consultation du tableau des envois au DMP"),
     "feed_retry": _("Relance d'un envoi au DMP"),
     "remove_orphan_files": _("Suppression de fichiers orphelins"),
+    # Representatives (parents, guardians, trusted representatives).
+    "representation_record": _("Enregistrement d'un représentant légal"),
+    "representation_name": _("Désignation d'un représentant de confiance"),
+    "representation_end": _("Fin d'une représentation"),
+    "representation_majority": _("Fin de la représentation à la majorité"),
 }
 
 OBJECT_LABELS = {
@@ -107,6 +112,7 @@ OBJECT_LABELS = {
     "patient": _("Patient"),
     "patient_identity": _("Identité du patient"),
     "report": _("Compte rendu"),
+    "representation": _("Représentant du patient"),
     "stay": _("Séjour"),
     "storage_file": _("Fichier stocké"),
     # A trace of a refusal before the object was known.
@@ -128,6 +134,8 @@ MODE_LABELS = {
     "feed": _("Envoi automatique du CHU"),
     "dpo_review": _("Contrôle par le DPO"),
     "admin": _("Administration"),
+    "representative": _("Représentant légal du patient"),
+    "trusted_representative": _("Représentant de confiance du patient"),
 }
 
 OUTCOME_LABELS = {"allowed": _("Autorisé"), "denied": _("Refusé")}

@@ -208,6 +208,8 @@ ID_PARAMETER = {
     "DesignationOut": "designation_id",
     "NotificationOut": "notification_id",
     "ObjectionOut": "objection_id",
+    "Representation": "representation_id",
+    "MyRepresentation": "representation_id",
 }
 # A response field naming another resource's id, and the path parameter that takes it.
 # (A resource's `patient` is not followed: the patient's id comes from the search, the lookup and /me/.)

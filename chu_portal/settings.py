@@ -243,6 +243,13 @@ CELERY_BEAT_SCHEDULE["dmp-purge-closed"] = {
     "task": "dmp.tasks.purge_closed_records",
     "schedule": float(env_int("DMP_PURGE_INTERVAL_SECONDS", 86400)),
 }
+
+# Representations past their end (majority, a court decision's end) are closed and traced (issue 21).
+CELERY_BEAT_SCHEDULE["dmp-end-representations"] = {
+    "task": "dmp.tasks.end_representations",
+    "schedule": float(env_int("DMP_REPRESENTATION_SWEEP_INTERVAL_SECONDS", 86400)),
+}
+
 CELERY_BEAT_SCHEDULE["dmp-feed-sweep"] = {
     "task": "dmp.tasks.feed_sweep",
     "schedule": float(env_int("DMP_FEED_SWEEP_INTERVAL_SECONDS", 30)),
@@ -314,6 +321,7 @@ SPECTACULAR_SETTINGS = {
         "EmergencyModeEnum": "dmp.constants.EmergencyMode",
         "WithdrawalReasonEnum": "dmp.constants.WithdrawalReason",
         "ObjectionStatusEnum": "dmp.constants.ObjectionStatus",
+        "RepresentationKindEnum": "records.constants.RepresentationKind",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

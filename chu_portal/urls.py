@@ -18,6 +18,21 @@ api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="auth-token"),
     path("auth/logout/", accounts_api.LogoutView.as_view(), name="auth-logout"),
     path("me/", accounts_api.MeView.as_view(), name="me"),
+    path(
+        "me/trusted-representatives/",
+        records_api.TrustedRepresentativeView.as_view(),
+        name="me-trusted-representatives",
+    ),
+    path(
+        "patients/<str:patient_id>/representatives/",
+        records_api.RepresentativesView.as_view(),
+        name="patient-representatives",
+    ),
+    path(
+        "representations/<str:representation_id>/",
+        records_api.RepresentationDetailView.as_view(),
+        name="representation-detail",
+    ),
     path("patients/", records_api.PatientSearchView.as_view(), name="patient-search"),
     path("patients/<str:patient_id>/", records_api.PatientDetailView.as_view(), name="patient-detail"),
     path("patients/<str:patient_id>/record/", records_api.PatientRecordView.as_view(), name="patient-record"),

@@ -30,6 +30,7 @@ from accounts.models import HEALTH_PROFESSIONS, PROFESSIONAL_ROLES, Profession, 
 from audit.constants import Mode
 from chu_portal.errors import Decision
 from records import access as records_access
+from records.constants import RepresentationKind
 from records.models import Patient, Report, Stay
 
 from .constants import (
@@ -66,8 +67,12 @@ class DocAction(StrEnum):
 
 # Modes in which the access matrix and masking apply.
 MATRIX_MODES = frozenset({Mode.CONSENT, Mode.IN_PERSON_CONSENT, Mode.TEAM_CONSENT, Mode.EMERGENCY, Mode.SAMU})
+# Someone acting for the patient (a parent, a guardian; a trusted representative reads only).
+REPRESENTATIVE_MODES = frozenset({Mode.REPRESENTATIVE, Mode.TRUSTED_REPRESENTATIVE})
+# The patient's own rights: herself, or her legal representative acting for her.
+PATIENT_MODES = frozenset({Mode.SELF, Mode.REPRESENTATIVE})
 # Modes that read the whole DMP (profile included), not only one's own documents.
-RECORD_READ_MODES = MATRIX_MODES | {Mode.SELF, Mode.GP}
+RECORD_READ_MODES = MATRIX_MODES | REPRESENTATIVE_MODES | {Mode.SELF, Mode.GP}
 # Modes that only read: nothing that lasts or that changes what others see is done from them.
 EMERGENCY_MODES = frozenset({Mode.EMERGENCY, Mode.SAMU})
 
@@ -203,16 +208,53 @@ def _access_flags(user, record: SharedRecord, now) -> dict:
     )
 
 
+def representative_mode(user, record: SharedRecord, now=None) -> str | None:
+    """Mode.REPRESENTATIVE or Mode.TRUSTED_REPRESENTATIVE while `user` represents the record's patient, else None.
+
+    The representation is read in SQL at every decision (records.access.representations_in_force): a
+    parent's access ends by itself at the patient's majority, a guardian's at the court decision's end.
+    """
+    representation = records_access.representation_of(user, record.patient_id, now)
+    if representation is None:
+        return None
+    if representation.kind == RepresentationKind.TRUSTED:
+        return Mode.TRUSTED_REPRESENTATIVE
+    return Mode.REPRESENTATIVE
+
+
+def _patient_side(user, record: SharedRecord, now=None) -> Decision:
+    """A patient account on a DMP: her own (self), one she represents (representative), or none (404).
+
+    A closed DMP is read by nobody, its holder and her representatives included (`dmp_closed`)."""
+    if record.patient.account_id == user.pk:
+        mode = Mode.SELF
+    else:
+        mode = representative_mode(user, record, now)
+        if mode is None:
+            return _not_found_patient()
+        if record.status == RecordStatus.OPPOSED:
+            # An opposed DMP is the patient's alone: her representative reads nothing of it either.
+            return Decision.deny(
+                "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
+            )
+    if record.status == RecordStatus.CLOSED:
+        return closed_to_patient()
+    return Decision.allow(mode)
+
+
+def representative_read_only() -> Decision:
+    return Decision.deny(
+        "forbidden",
+        _("Un représentant de confiance consulte le DMP sans rien y changer : seul le patient agit."),
+    )
+
+
 def record_decision(user, record: SharedRecord, now=None) -> Decision:
     """May `user` open `record` (the DMP) now, and in which mode? One query for a professional."""
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        if record.patient.account_id != user.pk:
-            return _not_found_patient()
-        if record.status == RecordStatus.CLOSED:
-            return closed_to_patient()
-        return Decision.allow(Mode.SELF)
+        return _patient_side(user, record, now)
     if user.role not in PROFESSIONAL_ROLES:
         return Decision.deny("forbidden", _("Le DMP n'est accessible qu'au patient et aux professionnels de santé."))
     if not is_health_professional(user):
@@ -276,6 +318,9 @@ def document_scope(user, mode: str) -> Q:
     alive = Q(deleted_at__isnull=True) & ~Q(status=DocumentStatus.WITHDRAWN)
     if mode == Mode.SELF:
         return alive & Q(visible_to_patient=True)
+    if mode in REPRESENTATIVE_MODES:
+        # The minor's secret (CSP L.1111-5, R.1111-50): never to her representatives.
+        return alive & Q(visible_to_patient=True, secret_from_representatives=False)
     if mode == Mode.GP:
         return alive
     if mode == Mode.AUTHOR:
@@ -335,12 +380,14 @@ def decide_document(user, document: SharedDocument, action: DocAction = DocActio
         return NOT_FOUND_DOCUMENT
     if action == DocAction.READ:
         return decision
+    if decision.mode == Mode.TRUSTED_REPRESENTATIVE:
+        return representative_read_only()
     if action == DocAction.MASK:
-        if decision.mode != Mode.SELF:
+        if decision.mode not in PATIENT_MODES:
             return Decision.deny("forbidden", _("Seul le patient masque ou démasque ses documents."))
         return decision
     if action == DocAction.DELETE:
-        if decision.mode != Mode.SELF:
+        if decision.mode not in PATIENT_MODES:
             return Decision.deny("forbidden", _("Seul le patient supprime les documents qu'il a déposés."))
         if not document.is_patient_upload:
             return Decision.deny(
@@ -351,7 +398,7 @@ def decide_document(user, document: SharedDocument, action: DocAction = DocActio
             )
         return decision
     if action == DocAction.MAKE_VISIBLE:
-        if decision.mode == Mode.SELF:
+        if decision.mode in PATIENT_MODES:
             return Decision.deny("forbidden", _("Seul un professionnel rend un document visible du patient."))
         if decision.mode in EMERGENCY_MODES:
             return emergency_read_only()
@@ -376,9 +423,12 @@ def decide_add(user, record: SharedRecord) -> Decision:
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        if record.patient.account_id != user.pk:
-            return _not_found_patient()
-        mode = Mode.SELF
+        decision = _patient_side(user, record)
+        if not decision.allowed:
+            return decision
+        if decision.mode == Mode.TRUSTED_REPRESENTATIVE:
+            return representative_read_only()
+        mode = decision.mode
     elif user.role in PROFESSIONAL_ROLES:
         if not is_health_professional(user):
             return _not_health_professional()
@@ -393,13 +443,15 @@ def decide_add(user, record: SharedRecord) -> Decision:
 
 
 def decide_manage(user, record: SharedRecord) -> Decision:
-    """Settings, blocks, profile writing, notifications and access history: the patient only."""
+    """Settings, blocks, profile writing, notifications and access history: the patient, or her legal
+    representative acting for her (a trusted representative reads only)."""
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        if record.patient.account_id == user.pk:
-            return Decision.allow(Mode.SELF)
-        return _not_found_patient()
+        decision = _patient_side(user, record)
+        if decision.allowed and decision.mode == Mode.TRUSTED_REPRESENTATIVE:
+            return representative_read_only()
+        return decision
     return Decision.deny("forbidden", _("Seul le patient gère les paramètres de son DMP."))
 
 
@@ -408,7 +460,7 @@ def decide_history(user, record: SharedRecord) -> Decision:
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        return decide_manage(user, record)
+        return _patient_side(user, record)  # a trusted representative reads the history too
     decision = record_decision(user, record)
     if decision.allowed and decision.mode == Mode.GP:
         return decision
@@ -422,7 +474,7 @@ def decide_history(user, record: SharedRecord) -> Decision:
 
 def profile_kinds_q(user, mode: str) -> Q:
     """The profile entries `user` reads in `mode`: all for the patient and GP-level rights, else the profile matrix."""
-    if mode in (Mode.SELF, Mode.GP):
+    if mode in (Mode.SELF, Mode.GP) or mode in REPRESENTATIVE_MODES:
         return Q()
     if mode not in MATRIX_MODES:
         return Q(pk__in=[])
@@ -849,3 +901,25 @@ def decide_held_list(user) -> Decision:
     return Decision.deny(
         "forbidden", _("La liste des comptes rendus en attente d'annonce est réservée aux soignants du CHU.")
     )
+
+
+# --- Representatives (issue 21) ---------------------------------------------------------------
+
+
+def secret_document_ids(record_ref) -> QuerySet:
+    """The public ids of a DMP's documents kept secret from the legal representatives (a subquery)."""
+    return SharedDocument.objects.filter(record=record_ref, secret_from_representatives=True).values("public_id")
+
+
+def decide_secret_flag(user, record: SharedRecord, now=None) -> Decision:
+    """May a document be filed "secret from the legal representatives" (CSP L.1111-5)? A health
+    professional, for a minor (at the minor's request)."""
+    if not is_health_professional(user):
+        return Decision.deny("forbidden", _("Seul un professionnel de santé classe un document secret."))
+    if not records_access.is_minor(record.patient, now):
+        return Decision.deny(
+            "invalid",
+            _("Le secret vis-à-vis des représentants légaux ne concerne que les patients mineurs."),
+            status=400,
+        )
+    return Decision.allow(Mode.AUTHOR)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -19,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.throttling import ConsentRequestThrottle
 from chu_portal.api import page_params, paginated
 from chu_portal.errors import InvalidInput
+from chu_portal.ids import as_uuid
 from chu_portal.schema import PAGE_PARAMETERS, Instant, PersonSerializer, checked_by_service, page_of, responses
 
 from . import access, files
@@ -80,6 +82,9 @@ class DocumentSerializer(serializers.Serializer):
     visible_to_patient = serializers.BooleanField()
     held = serializers.BooleanField(
         help_text="A CHU report held from the patient until the announcement consultation (released by make-visible)."
+    )
+    secret_from_representatives = serializers.BooleanField(
+        help_text="Kept secret from the patient's legal representatives (the minor's secret, CSP L.1111-5)."
     )
     format = serializers.CharField(source="mime_type", help_text="MIME type of the file.")
     size = serializers.IntegerField()
@@ -239,7 +244,17 @@ class DocumentUploadSerializer(serializers.Serializer):
     type_code = serializers.ChoiceField(choices=DocumentType.choices, required=False)
     event_date = serializers.DateField(required=False)
     visible_to_patient = serializers.BooleanField(required=False, default=True)
+    # A professional filing for a minor, at her request (CSP L.1111-5); refused otherwise.
+    secret_from_representatives = serializers.BooleanField(required=False, default=False)
 
+
+# The endpoints that take no patient id follow the caller's choice explicitly: a representative names the
+# patient she acts for (GET /api/v1/me/ lists them); without it, her own space.
+ACTING_FOR = OpenApiParameter(
+    "patient",
+    OpenApiTypes.UUID,
+    description="A representative: the id of the patient she acts for (listed by /api/v1/me/); omitted: her own.",
+)
 
 _DOCUMENT_FILTERS = [
     OpenApiParameter("type_code", str, enum=DocumentType.values),
@@ -293,6 +308,7 @@ class DocumentsView(APIView):
             type_code=request.data.get("type_code") or None,
             event_date=request.data.get("event_date") or None,
             visible_to_patient=_bool(request.data.get("visible_to_patient"), True),
+            secret_from_representatives=_bool(request.data.get("secret_from_representatives"), False),
         )
         return Response(_document(request, document), status=status.HTTP_201_CREATED)
 
@@ -535,13 +551,17 @@ class InPersonConsentView(APIView):
 class ConsentRequestListView(APIView):
     @extend_schema(
         tags=CONSENT_TAG,
-        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=ConsentStatus.values)],
-        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401, 403),
+        parameters=[*PAGE_PARAMETERS, OpenApiParameter("status", str, enum=ConsentStatus.values), ACTING_FOR],
+        responses=responses({200: page_of(ConsentRequestOutSerializer)}, 400, 401, 403, 404),
     )
     def get(self, request):
         page, size = page_params(request)
         items, total = requests.consent_requests_list(
-            actor=request.user, status=request.query_params.get("status") or None, page=page, page_size=size
+            actor=request.user,
+            status=request.query_params.get("status") or None,
+            page=page,
+            page_size=size,
+            patient_id=request.query_params.get("patient") or None,
         )
         return paginated(request, ConsentRequestOutSerializer(items, many=True).data, total, page, size)
 
@@ -674,12 +694,17 @@ class DesignationDetailView(APIView):
 class NotificationsView(APIView):
     @extend_schema(
         tags=NOTIFICATION_TAG,
-        parameters=PAGE_PARAMETERS,
+        parameters=[*PAGE_PARAMETERS, ACTING_FOR],
         responses=responses({200: page_of(NotificationOutSerializer)}, 400, 401),
     )
     def get(self, request):
         page, size = page_params(request, default_size=notifications.PAGE_SIZE)
-        result = notifications.notifications_page(actor=request.user, page=page, page_size=size)
+        patient = request.query_params.get("patient") or None
+        if patient is not None and as_uuid(patient) is None:
+            raise InvalidInput(_("Identifiant de patient invalide."), fields={"patient": _("Identifiant invalide.")})
+        result = notifications.notifications_page(
+            actor=request.user, page=page, page_size=size, patient_id=as_uuid(patient)
+        )
         return paginated(request, NotificationOutSerializer(result.items, many=True).data, result.total, page, size)
 
 

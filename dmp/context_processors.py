@@ -1,8 +1,10 @@
-"""The DMP's emergency banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts."""
+"""The DMP's banners: a professional's open bris-de-glace/SAMU windows, a patient's unseen alerts, whose record a
+representative has open."""
 
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import PROFESSIONAL_ROLES, Role
@@ -25,14 +27,25 @@ def emergency(request):
             ).count(),
         }
     if user.role == Role.PATIENT:
+        from .acting import SESSION_KEY, represented
         from .constants import ConsentStatus, NotificationKind
         from .models import ConsentRequest, Notification
 
+        people = represented(user)
+        chosen = str(request.session.get(SESSION_KEY, "")) if hasattr(request, "session") else ""
         return {
+            # Whose record is open (the banner), and the people she may switch to.
+            "dmp_represented": people,
+            "dmp_acting_for": next((p for p in people if str(p.public_id) == chosen), None),
             # Shown on every page from the next sign-in until the patient says they have seen them.
+            # Hers, and those of the people she represents while she does (issue 21).
             "dmp_emergency_alerts": list(
                 Notification.objects.filter(
                     recipient=user, kind=NotificationKind.EMERGENCY_ACCESS, read_at__isnull=True
+                ).filter(
+                    Q(record__isnull=True)
+                    | Q(record__patient__account=user)
+                    | Q(record__patient__in=[p.pk for p in people])
                 )[:5]
             ),
             "dmp_pending_requests": ConsentRequest.objects.filter(

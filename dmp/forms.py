@@ -60,9 +60,17 @@ class UploadForm(forms.Form):
     visible_to_patient = forms.BooleanField(
         label=gettext_lazy("Visible du patient dès maintenant"), required=False, initial=True
     )
+    # The minor's secret (CSP L.1111-5): offered to a professional filing for a minor only.
+    secret_from_representatives = forms.BooleanField(
+        label=gettext_lazy("Secret vis-à-vis des représentants légaux (à la demande du patient mineur)"),
+        required=False,
+        initial=False,
+    )
 
-    def __init__(self, *args, patient_upload: bool, **kwargs):
+    def __init__(self, *args, patient_upload: bool, minor: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if patient_upload or not minor:
+            del self.fields["secret_from_representatives"]
         if patient_upload:
             self.fields["type_code"].choices = [("", _("Choisir…"))] + [
                 (t.value, t.label) for t in PATIENT_UPLOAD_TYPES

@@ -137,6 +137,9 @@ class SharedDocument(models.Model):
         _("motif du retrait"), max_length=20, choices=WithdrawalReason.choices, blank=True, default=""
     )
     withdrawal_note = models.TextField(_("précision sur le retrait"), blank=True)
+    # The minor's secret (CSP L.1111-5, R.1111-50): filed at the minor's request, never shown to her
+    # legal representatives, nor any trace or notification about it (docs/domain.md, "Representatives").
+    secret_from_representatives = models.BooleanField(_("secret vis-à-vis des représentants légaux"), default=False)
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     # Every version of one document shares its first version's lineage: a mask covers them all.
     lineage = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)

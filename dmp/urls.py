@@ -9,6 +9,7 @@ app_name = "dmp"
 urlpatterns = [
     path("dmp/", documents.home, name="home"),
     path("dmp/deposer/", documents.upload_own, name="upload"),
+    path("dmp/dossier-ouvert/", documents.acting_choose, name="acting_choose"),
     path("dmp/documents/<uuid:document_id>/", documents.document_detail, name="document"),
     path("dmp/documents/<uuid:document_id>/contenu/", documents.document_content, name="document_content"),
     path("dmp/documents/<uuid:document_id>/masquer/", documents.document_mask, name="document_mask"),

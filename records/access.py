@@ -13,7 +13,17 @@ from accounts.models import PRESCRIBING_PROFESSIONS, Role, Unit
 from audit.constants import Mode
 from chu_portal.errors import Decision
 
-from .models import EmergencyAccess, OpinionRequest, OpinionStatus, Patient, Report, Stay, StayMovement
+from .constants import MAJORITY_AGE, RepresentationKind
+from .models import (
+    EmergencyAccess,
+    OpinionRequest,
+    OpinionStatus,
+    Patient,
+    Report,
+    Representation,
+    Stay,
+    StayMovement,
+)
 
 
 class RecordAction(StrEnum):
@@ -268,3 +278,98 @@ def opinion_expired_message() -> str:
 def reports_visible_in_record(user) -> Q:
     """Within a record the caller may read: signed reports, and the caller's own drafts."""
     return Q(status="signed") | Q(author=user)
+
+
+# --- Representatives (issue 21; docs/domain.md, "Representatives") ----------------------------
+
+
+def representations_in_force(now=None) -> QuerySet[Representation]:
+    """Representations honoured now: started, not past their end, not ended (checked in SQL at every decision)."""
+    return Representation.objects.in_force(now)
+
+
+def representation_of(user, patient_ref, now=None) -> Representation | None:
+    """`user`'s representation of the patient (a patient or its pk) in force now, or None. One query."""
+    if not (user and user.is_authenticated) or user.role != Role.PATIENT:
+        return None
+    return representations_in_force(now).filter(representative=user, patient=patient_ref).first()
+
+
+def represented_patients(user, now=None) -> QuerySet[Patient]:
+    """The patients `user` acts for now (SQL)."""
+    if not (user and user.is_authenticated) or user.role != Role.PATIENT:
+        return Patient.objects.none()
+    return Patient.objects.filter(pk__in=representations_in_force(now).filter(representative=user).values("patient"))
+
+
+def majority_date(patient: Patient):
+    """The patient's 18th birthday (29 February: 1 March of a common year)."""
+    born = patient.birth_date
+    try:
+        return born.replace(year=born.year + MAJORITY_AGE)
+    except ValueError:
+        return born.replace(year=born.year + MAJORITY_AGE, month=3, day=1)
+
+
+def is_minor(patient: Patient, now=None) -> bool:
+    today = timezone.localdate(now) if now else timezone.localdate()
+    return today < majority_date(patient)
+
+
+def decide_representation_record(user, patient: Patient, kind: str, now=None) -> Decision:
+    """May `user` record a parent or guardian for `patient`? CHU staff at the desk, after checking identity."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if not _is_staff_member(user):
+        if user.role == Role.PATIENT:
+            return Decision.deny("not_found", _("Patient introuvable."), status=404)
+        return Decision.deny(
+            "forbidden", _("Les représentants légaux sont enregistrés par le personnel du CHU (bureau des admissions).")
+        )
+    if kind == RepresentationKind.PARENT and not is_minor(patient, now):
+        return Decision.deny(
+            "conflict", _("Ce patient est majeur : l'autorité parentale ne s'exerce plus sur lui."), status=409
+        )
+    return Decision.allow(Mode.NONE)
+
+
+def decide_trusted_naming(user, patient: Patient, now=None) -> Decision:
+    """May `user` name (or revoke) a trusted representative for `patient`? The adult patient herself."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if user.role != Role.PATIENT or patient.account_id != user.pk:
+        return Decision.deny("not_found", _("Patient introuvable."), status=404)
+    if is_minor(patient, now):
+        return Decision.deny(
+            "forbidden", _("Un patient mineur ne désigne pas de représentant : ses représentants légaux agissent.")
+        )
+    return Decision.allow(Mode.SELF)
+
+
+def decide_representation_end(user, representation: Representation, now=None) -> Decision:
+    """Ending a representation: CHU staff (a court decision, an error); the patient for her trusted representative;
+    the representative herself for her own."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if representation.ended_at is not None:
+        return Decision.deny("conflict", _("Cette représentation a déjà pris fin."), status=409)
+    if _is_staff_member(user):
+        return Decision.allow(Mode.NONE)
+    if representation.representative_id == user.pk:
+        return Decision.allow(Mode.SELF)
+    if representation.kind == RepresentationKind.TRUSTED and representation.patient.account_id == user.pk:
+        return Decision.allow(Mode.SELF)
+    return Decision.deny("not_found", _("Représentation introuvable."), status=404)
+
+
+def decide_representations_list(user, patient: Patient) -> Decision:
+    """Who lists a patient's representatives (no medical content): CHU staff at the desk, and the patient herself."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    if _is_staff_member(user):
+        return Decision.allow(Mode.NONE)
+    if user.role == Role.PATIENT and patient.account_id == user.pk:
+        return Decision.allow(Mode.SELF)
+    if user.role == Role.PATIENT:
+        return Decision.deny("not_found", _("Patient introuvable."), status=404)
+    return Decision.deny("forbidden", _("Les représentants d'un patient sont consultés par le personnel du CHU."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,11 +10,12 @@ from rest_framework.views import APIView
 from chu_portal.api import page_params, paginated
 from chu_portal.schema import PAGE_PARAMETERS, Instant, page_of, responses
 
-from .constants import InsStatus, ReportStatus, ReportType, Sex, StayKind
+from .constants import InsStatus, ReportStatus, ReportType, RepresentationKind, Sex, StayKind
 from .models import Report
 from .services import care, emergency
 from .services import patients as patients_service
 from .services import reports as reports_service
+from .services import representatives as representatives_service
 
 OPINION_STATUSES = ["open", "answered", "closed", "expired"]
 
@@ -460,3 +461,98 @@ class MissingLettersView(APIView):
     def get(self, request):
         stays = care.stays_missing_letter(actor=request.user)
         return paginated(request, MissingLetterSerializer(stays, many=True).data, len(stays), 1, max(len(stays), 1))
+
+
+# --- Representatives (issue 21; docs/api.md, "Representatives") -------------------------------
+
+REPRESENTATIVES_TAG = ["representatives"]
+
+
+class RepresentationSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient_id = serializers.UUIDField(source="patient.public_id")
+    representative = serializers.CharField(source="representative.username")
+    representative_name = serializers.CharField(source="representative.display_name")
+    kind = serializers.ChoiceField(choices=RepresentationKind.choices)
+    relation = serializers.CharField(source="relation_label")
+    starts = Instant()
+    ends = Instant(allow_null=True)
+    ended_at = Instant(allow_null=True)
+    in_force = serializers.SerializerMethodField()
+
+    def get_in_force(self, representation) -> bool:
+        return representation.in_force()
+
+
+class RepresentationCreateSerializer(serializers.Serializer):
+    representative = serializers.CharField(
+        max_length=150, help_text="The representative's username (a patient account)."
+    )
+    kind = serializers.ChoiceField(choices=[RepresentationKind.PARENT, RepresentationKind.GUARDIAN])
+    relation = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    starts = serializers.DateField(required=False, allow_null=True)
+    ends = serializers.DateField(required=False, allow_null=True, help_text="A parent's: the 18th birthday at most.")
+    identity_checked = serializers.BooleanField(help_text="The representative's identity and capacity were checked.")
+
+
+class TrustedRepresentativeCreateSerializer(serializers.Serializer):
+    representative = serializers.CharField(
+        max_length=150, help_text="The trusted person's username (a patient account)."
+    )
+    ends = serializers.DateField(required=False, allow_null=True)
+
+
+class RepresentativesView(APIView):
+    @extend_schema(
+        tags=REPRESENTATIVES_TAG, responses=responses({200: RepresentationSerializer(many=True)}, 401, 403, 404)
+    )
+    def get(self, request, patient_id):
+        rows = representatives_service.representations_list(actor=request.user, patient_id=patient_id)
+        return Response(RepresentationSerializer(rows, many=True).data)
+
+    @extend_schema(
+        tags=REPRESENTATIVES_TAG,
+        request=RepresentationCreateSerializer,
+        responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, patient_id):
+        body = RepresentationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        representation = representatives_service.representation_record(
+            actor=request.user,
+            patient_id=patient_id,
+            representative=data["representative"],
+            kind=data["kind"],
+            relation=data.get("relation", ""),
+            starts=data.get("starts"),
+            ends=data.get("ends"),
+            identity_checked=data["identity_checked"],
+        )
+        return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
+
+
+class TrustedRepresentativeView(APIView):
+    @extend_schema(
+        tags=REPRESENTATIVES_TAG,
+        request=TrustedRepresentativeCreateSerializer,
+        responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request):
+        body = TrustedRepresentativeCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        representation = representatives_service.trusted_representative_name(
+            actor=request.user,
+            representative=body.validated_data["representative"],
+            ends=body.validated_data.get("ends"),
+        )
+        return Response(RepresentationSerializer(representation).data, status=status.HTTP_201_CREATED)
+
+
+class RepresentationDetailView(APIView):
+    @extend_schema(
+        tags=REPRESENTATIVES_TAG, responses=responses({204: OpenApiResponse(description="Ended.")}, 401, 403, 404, 409)
+    )
+    def delete(self, request, representation_id):
+        representatives_service.representation_end(actor=request.user, representation_id=representation_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

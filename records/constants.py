@@ -57,3 +57,25 @@ class IdentityAction(StrEnum):
 
     RETRIEVE_INS = "retrieve_ins"
     VALIDATE_IDENTITY = "validate_identity"
+
+
+class RepresentationKind(models.TextChoices):
+    """Who acts for a patient (docs/domain.md, "Representatives"): CSP L.1111-2, L.1111-5, L.1111-6, C. civ. 371-1, 459."""
+
+    PARENT = "parent", _("Parent (autorité parentale)")
+    GUARDIAN = "guardian", _("Tuteur (mesure de protection)")
+    # Named by the adult patient herself: reads only, revocable by her at any time.
+    TRUSTED = "trusted", _("Représentant de confiance (lecture seule)")
+
+
+class RepresentationAction(StrEnum):
+    """Trace actions of representations (the audit vocabulary is open)."""
+
+    RECORD = "representation_record"
+    NAME_TRUSTED = "representation_name"
+    END = "representation_end"
+    MAJORITY = "representation_majority"
+
+
+# The age of majority (C. civ. art. 414): parents' representation ends on the 18th birthday.
+MAJORITY_AGE = 18

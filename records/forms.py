@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .constants import ReportType
+from .constants import ReportType, RepresentationKind
 
 
 def parse_birth_date(text: str) -> datetime.date | None:
@@ -81,3 +81,32 @@ class OpinionRequestForm(forms.Form):
 
 class OpinionAnswerForm(forms.Form):
     body = forms.CharField(label=_("Avis (note de consultation)"), widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class RepresentationForm(forms.Form):
+    """The admission desk records a parent or guardian (issue 21)."""
+
+    representative = forms.CharField(label=_("Identifiant du compte patient du représentant"), max_length=150)
+    kind = forms.ChoiceField(
+        label=_("Qualité"),
+        choices=[(k.value, k.label) for k in (RepresentationKind.PARENT, RepresentationKind.GUARDIAN)],
+    )
+    relation = forms.CharField(label=_("Lien (mère, père, tuteur…)"), max_length=40, required=False)
+    starts = forms.DateField(label=_("Début"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ends = forms.DateField(
+        label=_("Fin (décision de justice ; pour un parent, la majorité au plus tard)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    identity_checked = forms.BooleanField(
+        label=_("J'ai vérifié l'identité du représentant et sa qualité (livret de famille, jugement)."), required=True
+    )
+
+
+class TrustedRepresentativeForm(forms.Form):
+    """The adult patient names a trusted representative (read only)."""
+
+    representative = forms.CharField(label=_("Identifiant du compte patient de la personne"), max_length=150)
+    ends = forms.DateField(
+        label=_("Jusqu'au (facultatif)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.exceptions import ValidationError as StdnumError
@@ -15,7 +15,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from accounts.models import Unit
 
-from .constants import INS_OID_TEST, InsStatus, ReportStatus, ReportType, Sex, StayKind
+from .constants import INS_OID_TEST, InsStatus, ReportStatus, ReportType, RepresentationKind, Sex, StayKind
 
 CIM10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"
 CCAM_PATTERN = r"^[A-Z]{4}[0-9]{3}$"
@@ -431,3 +431,76 @@ class IdentityIncident(models.Model):
 
     def __str__(self) -> str:
         return f"identity incident on {self.patient} ({self.created_at:%Y-%m-%d})"
+
+
+class RepresentationQuerySet(models.QuerySet):
+    def in_force(self, now=None):
+        """Honoured now: started, not past its end, not ended (the one definition; records.access uses it)."""
+        now = now or timezone.now()
+        return self.filter(ended_at__isnull=True, starts__lte=now).filter(Q(ends__isnull=True) | Q(ends__gt=now))
+
+
+class Representation(models.Model):
+    """An account (role patient) acting for another patient: a parent, a guardian, or a trusted representative.
+
+    In force while `starts <= now < ends` (no `ends`: until ended) and not `ended_at`: the access modules
+    check it in SQL at every decision (records.access.representations_in_force), like the DMP's grants.
+    A parent's `ends` is the patient's 18th birthday; a guardian's the court decision's end.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="representations"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="representatives")
+    kind = models.CharField(_("qualité"), max_length=20, choices=RepresentationKind.choices)
+    # How the history names her ("mère", "père", "tuteur"); the kind's word when empty.
+    relation = models.CharField(_("lien"), max_length=40, blank=True)
+    starts = models.DateTimeField(_("début"), default=timezone.now)
+    ends = models.DateTimeField(_("fin"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    identity_checked = models.BooleanField(_("identité et qualité vérifiées"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RepresentationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient", "starts"]
+        indexes = [models.Index(fields=["representative", "patient"], name="representation_pair")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RepresentationKind.values), name="representation_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(ends__isnull=True) | Q(ends__gt=F("starts")), name="representation_dates"
+            ),
+            # Parents and guardians are recorded at the desk after checking identity and quality.
+            models.CheckConstraint(
+                condition=Q(kind=RepresentationKind.TRUSTED) | Q(identity_checked=True),
+                name="representation_legal_checked",
+            ),
+            models.UniqueConstraint(
+                fields=["representative", "patient"],
+                condition=Q(ended_at__isnull=True),
+                name="representation_one_open_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} -> {self.patient} ({self.kind})"
+
+    @property
+    def relation_label(self) -> str:
+        return self.relation or {
+            RepresentationKind.PARENT: _("parent"),
+            RepresentationKind.GUARDIAN: _("tuteur"),
+            RepresentationKind.TRUSTED: _("représentant de confiance"),
+        }.get(self.kind, "")
+
+    def in_force(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.ended_at is None and self.starts <= now and (self.ends is None or now < self.ends)

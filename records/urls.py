@@ -26,4 +26,8 @@ urlpatterns = [
     path("avis/<uuid:opinion_id>/clore/", views.opinion_close, name="opinion_close"),
     path("lettres-de-liaison-manquantes/", views.missing_letters, name="missing_letters"),
     path("controle/incidents-identite/", views.identity_incidents, name="identity_incidents"),
+    # Representatives (issue 21): the desk, the patient's own page, ending one.
+    path("patients/<uuid:patient_id>/representants/", views.representatives, name="representatives"),
+    path("mes-representants/", views.trusted, name="trusted"),
+    path("representations/<uuid:representation_id>/fin/", views.representation_end, name="representation_end"),
 ]

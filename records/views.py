@@ -20,10 +20,13 @@ from .forms import (
     QualifyIdentityForm,
     ReportEditForm,
     ReportForm,
+    RepresentationForm,
+    TrustedRepresentativeForm,
 )
 from .models import Stay
 from .services import care, emergency, incidents, reports
 from .services import patients as patients_service
+from .services import representatives as representatives_service
 
 
 @login_required
@@ -312,3 +315,61 @@ def identity_incidents(request):
     return render(
         request, "records/identity_incidents.html", {"incidents": incidents.identity_incidents(actor=request.user)}
     )
+
+
+# --- Representatives (issue 21) ---------------------------------------------------------------
+
+
+@login_required
+def representatives(request, patient_id):
+    """The admission desk: a patient's representatives, and recording a parent or guardian (identity checked)."""
+    form = RepresentationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        with errors_into(form):
+            representatives_service.representation_record(
+                actor=request.user,
+                patient_id=patient_id,
+                representative=data["representative"],
+                kind=data["kind"],
+                relation=data.get("relation", ""),
+                starts=data.get("starts"),
+                ends=data.get("ends"),
+                identity_checked=data["identity_checked"],
+            )
+            messages.success(request, _("Représentant enregistré."))
+            return redirect("records:representatives", patient_id=patient_id)
+    rows = representatives_service.representations_list(actor=request.user, patient_id=patient_id)
+    return render(
+        request,
+        "records/representatives.html",
+        {"rows": rows, "form": form, "patient_id": patient_id},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def trusted(request):
+    """The adult patient's representatives: who acts for her, naming and revoking a trusted representative."""
+    own = patients_service.own_patient(request.user)
+    form = TrustedRepresentativeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with errors_into(form, "representative"):
+            representatives_service.trusted_representative_name(
+                actor=request.user, representative=form.cleaned_data["representative"], ends=form.cleaned_data["ends"]
+            )
+            messages.success(request, _("Votre représentant de confiance peut désormais consulter votre DMP."))
+            return redirect("records:trusted")
+    rows = representatives_service.representations_list(actor=request.user, patient_id=own.public_id)
+    return render(request, "records/trusted.html", {"rows": rows, "form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def representation_end(request, representation_id):
+    with errors_as_message(request):
+        ended = representatives_service.representation_end(actor=request.user, representation_id=representation_id)
+        messages.success(request, _("La représentation a pris fin."))
+        if request.user.is_chu_staff:
+            return redirect("records:representatives", patient_id=ended.patient.public_id)
+    return redirect("records:trusted" if not request.user.is_chu_staff else "records:my_patients")

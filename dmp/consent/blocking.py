@@ -15,13 +15,12 @@ from .. import access
 from ..constants import DmpAction
 from ..models import BlockedProfessional
 from ..services.professionals import professional_by_rpps
-from ..services.records import managed_record, own_record
+from ..services.records import managed_record
 
 
 def professionals_search(*, actor, query: str, limit: int = 20) -> list[User]:
     """Patients find a professional by name, profession, specialty or RPPS (the public directory), e.g. to block
     or to authorise them."""
-    own_record(actor)  # patients with a record only
     if actor.role != Role.PATIENT:
         raise AccessDenied(Decision.deny("forbidden", _("Réservé aux patients.")))
     words = (query or "").split()

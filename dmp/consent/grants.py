@@ -22,7 +22,7 @@ from ..constants import DmpAction, GrantSource, NotificationKind
 from ..models import AccessGrant, SharedRecord
 from ..services.notifications import notify, notify_patient
 from ..services.professionals import professional_by_rpps
-from ..services.records import managed_record, own_record, record_by_patient_id
+from ..services.records import managed_record, record_by_patient_id
 from .checks import check_no_live_access, clean_duration, clean_purpose, professional_label
 
 
@@ -187,18 +187,12 @@ def grant_revoke(*, actor, grant_id) -> AccessGrant:
     return grant
 
 
-def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "") -> AccessGrant:
-    """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told."""
-    record = own_record(actor)
-    decision = access.decide_manage_open(actor, record)
-    if not decision.allowed:
-        audit.refuse(
-            actor=actor,
-            action=DmpAction.GRANT,
-            decision=decision,
-            patient_id=record.patient.public_id,
-            object_type=ObjectType.DMP_GRANT,
-        )
+def patient_authorise(*, actor, rpps: str, duration_days=None, purpose: str = "", patient_id=None) -> AccessGrant:
+    """The patient authorises a professional herself (no request first): a grant of source `consent`; he is told.
+
+    `patient_id`: the patient her legal representative acts for (none: her own DMP). Decided here, before the
+    transaction below (a refusal's trace commits on its own); refused while the DMP is closed."""
+    record, _decision = managed_record(actor, patient_id, DmpAction.GRANT, ObjectType.DMP_GRANT, open_only=True)
     professional = professional_by_rpps(rpps)
     days = clean_duration(duration_days)
     purpose = " ".join((purpose or "").split())[:300]

@@ -203,14 +203,15 @@ def consent_request_deny(*, actor, request_id) -> ConsentRequest:
 
 
 def consent_requests_list(
-    *, actor, status: str | None = None, page: int = 1, page_size: int = PAGE_SIZE
+    *, actor, status: str | None = None, page: int = 1, page_size: int = PAGE_SIZE, patient_id=None
 ) -> tuple[list[ConsentRequest], int]:
-    """The caller's requests: addressed to the patient, or asked by the professional; one trace naming them."""
+    """The caller's requests: addressed to the patient (or to the patient `patient_id` she represents),
+    or asked by the professional; one trace naming them."""
     if status and status not in ConsentStatus.values:
         raise InvalidInput(_("Statut inconnu."), fields={"status": _("Statut inconnu.")})
     patient_id = None
     if getattr(actor, "is_authenticated", False) and actor.role == Role.PATIENT:
-        record, decision = managed_record(actor, None, Action.LIST, ObjectType.DMP_CONSENT_REQUEST)
+        record, decision = managed_record(actor, patient_id, Action.LIST, ObjectType.DMP_CONSENT_REQUEST)
         queryset = ConsentRequest.objects.filter(record=record)
         patient_id = record.patient.public_id
     elif getattr(actor, "is_authenticated", False) and actor.role in PROFESSIONAL_ROLES:

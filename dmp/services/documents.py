@@ -181,8 +181,12 @@ def document_upload(
     type_code: str | None = None,
     event_date=None,
     visible_to_patient: bool = True,
+    secret_from_representatives: bool = False,
 ) -> SharedDocument:
-    """A patient's upload (class 90) or a professional's document; checked by content, stored under a random name."""
+    """A patient's upload (class 90) or a professional's document; checked by content, stored under a random name.
+
+    A professional filing for a minor may keep the document secret from her legal representatives
+    (CSP L.1111-5, R.1111-50): it never reaches them, nor any trace or notification about it."""
     record = record or record_by_patient_id(patient_id)
     decision = access.decide_add(actor, record)
     patient_id = record.patient.public_id
@@ -194,9 +198,13 @@ def document_upload(
             patient_id=patient_id,
             object_type=ObjectType.DMP_DOCUMENT,
         )
-    is_patient = decision.mode == Mode.SELF
+    is_patient = decision.mode in access.PATIENT_MODES
     title = " ".join((title or "").split())
     errors = {}
+    if secret_from_representatives:
+        secret = access.decide_secret_flag(actor, record)
+        if not secret.allowed:
+            errors["secret_from_representatives"] = secret.message
     if not title:
         errors["title"] = _("Le titre est obligatoire.")
     elif len(title) > 200:
@@ -230,6 +238,7 @@ def document_upload(
                 size=inspected.size,
                 sha256=inspected.sha256,
                 visible_to_patient=True if is_patient else bool(visible_to_patient),
+                secret_from_representatives=bool(secret_from_representatives),
             )
             audit.record(
                 actor=actor,

@@ -16,6 +16,7 @@ from accounts.models import Profession, ProfessionalProfile
 from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
 from audit.models import AuditEvent
+from records.models import Representation
 
 from .. import access
 from ..constants import DmpAction
@@ -72,6 +73,8 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
     )
     if decision.mode == Mode.GP:
         queryset = queryset.filter(object_type__startswith=ObjectType.DMP)
+    if decision.mode in access.REPRESENTATIVE_MODES:
+        queryset = without_secret(queryset.filter(object_type__startswith=ObjectType.DMP), record)
     page = max(page, 1)
     start = (page - 1) * page_size
 
@@ -114,7 +117,13 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
         .filter(public_id__in=[i for i in document_ids if _is_uuid(i)])
         .values_list("public_id", "title")
     }
-    days = group(events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on, titles)
+    relations = {
+        r.representative.public_id: r.relation_label
+        for r in Representation.objects.filter(
+            patient=record.patient_id, representative__public_id__in={e.actor_id for e in events if e.actor_id}
+        ).select_related("representative")
+    }
+    days = group(events, {e.actor_id: e.profession_label for e in events if e.actor_id}, granted_on, titles, relations)
     return HistoryPage(events, total, page, page_size, days)
 
 
@@ -124,3 +133,15 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def without_secret(queryset, record):
+    """The traces that say nothing of the documents kept secret from the representatives (CSP L.1111-5):
+    none naming one, alone or in a list. One query for the ids, the filter in SQL."""
+    secret = [str(i) for i in access.secret_document_ids(record).values_list("public_id", flat=True)]
+    if not secret:
+        return queryset
+    naming = Q(object_id__in=secret)
+    for document_id in secret:
+        naming |= Q(object_ids__contains=[document_id])
+    return queryset.exclude(naming)

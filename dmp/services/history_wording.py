@@ -84,6 +84,7 @@ def _plain_nouns() -> dict:
         "opinion_request": _("une demande d'avis sur votre dossier du CHU"),
         "patient": _("votre dossier"),
         "patient_identity": _("votre identité"),
+        "representation": _("un représentant de votre dossier"),
     }
 
 
@@ -166,6 +167,10 @@ def _whole(action: str) -> str:
         "objection_create": _("s'est opposé(e) à un document de votre DMP"),
         "objection_uphold": _("a accepté votre opposition et retiré le document"),
         "objection_decline": _("a répondu à votre opposition sans retirer le document"),
+        "representation_record": _("a enregistré un représentant légal pour votre dossier"),
+        "representation_name": _("a désigné un représentant de confiance"),
+        "representation_end": _("a mis fin à une représentation de votre dossier"),
+        "representation_majority": _("a mis fin à l'accès de vos parents à votre majorité"),
     }.get(action, "")
 
 
@@ -212,6 +217,8 @@ def how(mode: str, outcome: str, action: str = "", granted_on: datetime.datetime
         "author": _("en tant qu'auteur du document"),
         "dpo_review": _("contrôle des accès par le délégué à la protection des données"),
         "admin": _("administration du portail"),
+        "representative": _("en tant que votre représentant légal"),
+        "trusted_representative": _("en tant que votre représentant de confiance"),
     }.get(mode, "")
 
 
@@ -261,12 +268,16 @@ class HistoryDay:
     entries: list[HistoryEntry] = field(default_factory=list)
 
 
-def group(events, professions: dict, granted_on: dict, titles: dict | None = None) -> list[HistoryDay]:
+def group(
+    events, professions: dict, granted_on: dict, titles: dict | None = None, relations: dict | None = None
+) -> list[HistoryDay]:
     """Events newest first -> days newest first, each with one entry per (who, what, how).
 
-    `titles` maps the id of a document the reader may see to its title (the others are counted, not named).
+    `titles` maps the id of a document the reader may see to its title (the others are counted, not named);
+    `relations` maps a representative's id to her relation to the patient ("Marie Durand (mère) a masqué…").
     """
     titles = titles or {}
+    relations = relations or {}
     days: dict[datetime.date, dict[tuple, HistoryEntry]] = {}
     for event in events:
         day = timezone.localtime(event.at).date()
@@ -279,6 +290,8 @@ def group(events, professions: dict, granted_on: dict, titles: dict | None = Non
             who = event.actor_name or _("Système (CHU)")
             if profession:
                 who = f"{who}, {profession.lower()}"
+            elif event.actor_id in relations:
+                who = f"{who} ({relations[event.actor_id]})"
             entry = entries[key] = HistoryEntry(
                 who=who,
                 sentence="",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,7 @@ from accounts.models import Role, User
 from audit.constants import Mode
 from chu_portal.errors import AccessDenied, Decision
 from chu_portal.ids import find_by_public_id
+from records import access as records_access
 
 from .. import access
 from ..constants import NotificationKind, RecordStatus
@@ -76,6 +78,8 @@ def notify(
 
 
 def notify_patient(record: SharedRecord, kind: str, message: str, document=None) -> None:
+    """Tell the patient, and each representative acting for her now (never about a document kept secret
+    from them, CSP L.1111-5: the message goes to the patient alone)."""
     account = record.patient.account
     if account is not None:
         notify(
@@ -86,6 +90,14 @@ def notify_patient(record: SharedRecord, kind: str, message: str, document=None)
             document=document,
             email=record.notify_by_email,
         )
+    if document is not None and document.secret_from_representatives:
+        return
+    if record.status == RecordStatus.OPPOSED:
+        return
+    for representative in User.objects.filter(
+        pk__in=records_access.representations_in_force().filter(patient=record.patient_id).values("representative")
+    ):
+        notify(recipient=representative, kind=kind, message=message, record=record, document=document)
 
 
 def gp_level_doctors(record: SharedRecord) -> list[User]:
@@ -123,8 +135,9 @@ def notify_new_document(record: SharedRecord, document: SharedDocument, *, exclu
         )
 
 
-# Reads that open the DMP (not the author's reading of his own document, nor the patient's own).
-FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF}
+# Reads that open the DMP (not the author's reading of his own document, nor the patient's own or her
+# representative's: a representative is not a professional reader).
+FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF} - access.REPRESENTATIVE_MODES
 
 
 def _first_read(record: SharedRecord, professional, mode: str) -> bool:
@@ -176,28 +189,51 @@ class NotificationPage:
         return self.page * self.page_size < self.total
 
 
-def notifications_page(*, actor, page: int = 1, page_size: int = PAGE_SIZE) -> NotificationPage:
+def inbox(actor, patient_id=None):
+    """The recipient's notifications in the space she chose (explicitly, never from a session inside the service).
+
+    A patient account's own space: messages about nobody or about her own DMP; acting for a patient she
+    represents now (`patient_id`): the messages about that patient's DMP; about anyone she no longer
+    represents: none. A professional: all of hers (`patient_id` is ignored).
+    """
+    queryset = Notification.objects.filter(recipient=actor)
+    if actor.role != Role.PATIENT:
+        return queryset
+    if patient_id is None:
+        return queryset.filter(Q(record__isnull=True) | Q(record__patient__account=actor))
+    represented = records_access.representations_in_force().filter(representative=actor).values("patient")
+    return queryset.filter(record__patient__public_id=patient_id, record__patient__in=represented).exclude(
+        document__secret_from_representatives=True
+    )
+
+
+def notifications_page(*, actor, page: int = 1, page_size: int = PAGE_SIZE, patient_id=None) -> NotificationPage:
     """The recipient's inbox, newest first, paginated (three queries whatever its length)."""
     if not (actor and actor.is_authenticated):
         raise AccessDenied(Decision.deny("not_authenticated", _("Connexion requise."), status=401))
-    queryset = Notification.objects.filter(recipient=actor)
+    queryset = inbox(actor, patient_id)
     page = max(int(page), 1)
     start = (page - 1) * page_size
     items = list(queryset.select_related("document").order_by("-created_at", "-id")[start : start + page_size])
     return NotificationPage(items, queryset.count(), queryset.filter(read_at__isnull=True).count(), page, page_size)
 
 
-def notifications_list(*, actor, limit: int = 100) -> list[Notification]:
-    return notifications_page(actor=actor, page=1, page_size=limit).items
+def notifications_list(*, actor, limit: int = 100, patient_id=None) -> list[Notification]:
+    return notifications_page(actor=actor, page=1, page_size=limit, patient_id=patient_id).items
 
 
-def notifications_mark_read(*, actor) -> int:
-    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+def notifications_mark_read(*, actor, patient_id=None) -> int:
+    return inbox(actor, patient_id).filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 def notification_read(*, actor, notification_id) -> Notification:
     """Mark one of one's own notifications read (another's: 404)."""
-    note = find_by_public_id(Notification.objects.filter(recipient=actor), notification_id)
+    note = find_by_public_id(
+        Notification.objects.filter(recipient=actor).exclude(
+            Q(document__secret_from_representatives=True) & ~Q(record__patient__account=actor)
+        ),
+        notification_id,
+    )
     if note is None:
         raise AccessDenied(Decision.deny("not_found", _("Notification introuvable."), status=404))
     if note.read_at is None:

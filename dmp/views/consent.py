@@ -16,6 +16,7 @@ from accounts.models import PROFESSIONAL_ROLES
 from chu_portal.errors import InvalidInput
 from chu_portal.refusals import errors_as_message, errors_into
 
+from ..acting import acting_for
 from ..consent import blocking, requests
 from ..consent import emergency as consent_emergency
 from ..consent import grants as consent_grants
@@ -106,7 +107,9 @@ def pro_requests(request):
     """The professional's consent requests, all patients, with their status."""
     if request.user.role not in PROFESSIONAL_ROLES:
         return redirect("accounts:home")
-    items, total = requests.consent_requests_list(actor=request.user, page=page_number(request))
+    items, total = requests.consent_requests_list(
+        actor=request.user, patient_id=acting_for(request), page=page_number(request)
+    )
     requests.consent_answers_seen(actor=request.user)
     return render(request, "dmp/pro_requests.html", {"items": items, "total": total})
 
@@ -120,8 +123,8 @@ SHORTER_DAYS = (180, 90, 30, 7, 1)
 @login_required
 def consents(request):
     """The patient's requests to answer, authorisations given (revocable), and past answers."""
-    items, _total = requests.consent_requests_list(actor=request.user, page_size=100)
-    grants = consent_grants.grants_list(actor=request.user)
+    items, _total = requests.consent_requests_list(actor=request.user, patient_id=acting_for(request), page_size=100)
+    grants = consent_grants.grants_list(actor=request.user, patient_id=acting_for(request))
     for item in items:
         # The patient may approve for less than asked (never more).
         item.shorter_durations = [item.duration_days] + [d for d in SHORTER_DAYS if d < item.duration_days]
@@ -207,6 +210,7 @@ def authorise(request):
                 rpps=request.POST.get("rpps", ""),
                 duration_days=request.POST.get("duration_days") or None,
                 purpose=request.POST.get("purpose", ""),
+                patient_id=acting_for(request),
             )
             messages.success(
                 request,

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from audit import labels
-from audit.constants import Mode
 from chu_portal.refusals import errors_as_message, errors_into, wants_json
+from records import access as records_access
 
 from .. import access, files
+from ..acting import acting_for, choose, has_own_record, represented
 from ..constants import RecordStatus
 from ..forms import FilterForm, UploadForm, named_errors
 from ..services import documents as documents_service
@@ -60,7 +61,7 @@ def _list_page(request, *, patient_id=None, record=None, template: str):
             "page": page,
             "record": page.record,
             "patient": page.record.patient,
-            "groups": _group(page.documents, own=page.decision.mode == Mode.SELF),
+            "groups": _group(page.documents, own=page.decision.mode in access.PATIENT_MODES),
             "mode_label": labels.mode_label(page.decision.mode),
             "form": form,
         },
@@ -72,6 +73,11 @@ def home(request):
     """The patient's DMP home: documents grouped hospital / other professionals / mine."""
     if request.user.role != Role.PATIENT:
         return redirect("dmp:pro_home")
+    acting = acting_for(request)
+    if acting is not None:  # a representative acting for a person she represents (the banner says whose)
+        return _list_page(request, patient_id=acting, template="dmp/home.html")
+    if not has_own_record(request.user) and represented(request.user):
+        return redirect("dmp:acting_choose")
     record = records.own_record(request.user)
     if record.status == RecordStatus.CLOSED:
         # Closed: unreadable to her too; the page says so and offers to reopen it (no document is read).
@@ -82,6 +88,29 @@ def home(request):
         }
         return render(request, "dmp/closed.html", context)
     return _list_page(request, record=record, template="dmp/home.html")
+
+
+@login_required
+def acting_choose(request):
+    """A representative chooses whose space she opens: her own, or that of each person she represents."""
+    if request.user.role != Role.PATIENT:
+        return redirect("dmp:pro_home")
+    if request.method == "POST":
+        chosen = choose(request, request.POST.get("patient", ""))
+        if chosen is not None:
+            messages.success(request, _("Vous agissez désormais pour %(name)s.") % {"name": chosen.display_name})
+        else:
+            messages.success(request, _("Vous êtes dans votre propre espace."))
+        return redirect("dmp:home")
+    return render(
+        request,
+        "dmp/acting_choose.html",
+        {
+            "people": represented(request.user),
+            "own": has_own_record(request.user),
+            "acting": acting_for(request),
+        },
+    )
 
 
 @login_required
@@ -99,9 +128,10 @@ def document_detail(request, document_id):
         {
             "document": document,
             "decision": decision,
-            "is_patient": decision.mode == Mode.SELF,
+            "is_patient": decision.mode in access.PATIENT_MODES,
             "who_sees": access.who_still_sees(document),
-            "may_withdraw": decision.mode != Mode.SELF and access.decide_withdraw(request.user, document).allowed,
+            "may_withdraw": decision.mode not in access.PATIENT_MODES
+            and access.decide_withdraw(request.user, document).allowed,
             # A held report: only those allowed to announce it see the button (access.decide_release).
             "may_release": document.held and access.decide_release(request.user, document).allowed,
         },
@@ -188,9 +218,18 @@ def document_delete(request, document_id):
 def _upload(request, *, patient_id=None):
     is_patient = request.user.role == Role.PATIENT
     script = wants_json(request)
-    record = records.own_record(request.user) if is_patient else records.record_by_patient_id(patient_id)
+    acting = acting_for(request) if is_patient else None
+    if is_patient:
+        record = records.record_by_patient_id(acting) if acting else records.own_record(request.user)
+    else:
+        record = records.record_by_patient_id(patient_id)
     posted = request.method == "POST"  # an empty post is a bound form too: its errors are said
-    form = UploadForm(request.POST if posted else None, request.FILES if posted else None, patient_upload=is_patient)
+    form = UploadForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        patient_upload=is_patient,
+        minor=not is_patient and records_access.is_minor(record.patient),
+    )
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -204,6 +243,7 @@ def _upload(request, *, patient_id=None):
                     type_code=data["type_code"],
                     event_date=data.get("event_date"),
                     visible_to_patient=data.get("visible_to_patient", True),
+                    secret_from_representatives=data.get("secret_from_representatives", False),
                 )
                 messages.success(request, _("Document « %(t)s » ajouté.") % {"t": document.title})
                 target = (

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from chu_portal.refusals import errors_as_message, errors_into
 
 from .. import access
+from ..acting import acting_for
 from ..consent import blocking
 from ..constants import ProfileKind, RecordStatus
 from ..forms import DesignationForm, ProfileForm, RppsForm, SettingsForm, StatusForm
@@ -32,10 +33,10 @@ def profile(request):
     form = ProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form):
-            profile_service.profile_add(actor=request.user, **form.cleaned_data)
+            profile_service.profile_add(actor=request.user, patient_id=acting_for(request), **form.cleaned_data)
             messages.success(request, _("Élément ajouté à votre profil médical."))
             return redirect("dmp:profile")
-    record, entries = profile_service.profile_list(actor=request.user)
+    record, entries = profile_service.profile_list(actor=request.user, patient_id=acting_for(request))
     grouped = [(label, [e for e in entries if e.kind == kind]) for kind, label in ProfileKind.choices]
     return render(request, "dmp/profile.html", {"form": form, "grouped": grouped, "record": record})
 
@@ -50,7 +51,7 @@ def profile_delete(request, entry_id):
 
 @login_required
 def settings_page(request):
-    record = record_settings.record_settings_get(actor=request.user)
+    record = record_settings.record_settings_get(actor=request.user, patient_id=acting_for(request))
     initial = {
         "emergency_access_allowed": record.emergency_access_allowed,
         "samu_access_allowed": record.samu_access_allowed,
@@ -62,6 +63,7 @@ def settings_page(request):
         with errors_into(form):
             record_settings.record_settings_update(
                 actor=request.user,
+                patient_id=acting_for(request),
                 emergency_access_allowed=data["emergency_access_allowed"],
                 samu_access_allowed=data["samu_access_allowed"],
                 notify_by_email=data["notify_by_email"],
@@ -86,13 +88,15 @@ def designations(request):
     form = DesignationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form, "rpps"):
-            designations_service.designation_propose(actor=request.user, **form.cleaned_data)
+            designations_service.designation_propose(
+                actor=request.user, patient_id=acting_for(request), **form.cleaned_data
+            )
             messages.success(
                 request,
                 _("Proposition envoyée : le médecin l'accepte dans son espace ; vous en serez informé(e)."),
             )
             return redirect("dmp:designations")
-    rows = designations_service.designations_list(actor=request.user)
+    rows = designations_service.designations_list(actor=request.user, patient_id=acting_for(request))
     query = request.GET.get("q", "").strip()
     found = blocking.professionals_search(actor=request.user, query=query) if query else []
     return render(
@@ -140,7 +144,9 @@ def settings_status(request):
         messages.error(request, _("Statut inconnu."))
         return redirect("dmp:settings")
     with errors_as_message(request):
-        record_settings.record_settings_update(actor=request.user, status=form.cleaned_data["status"])
+        record_settings.record_settings_update(
+            actor=request.user, patient_id=acting_for(request), status=form.cleaned_data["status"]
+        )
         messages.success(request, STATUS_MESSAGES[form.cleaned_data["status"]])
     return redirect("dmp:settings")
 
@@ -150,7 +156,7 @@ def settings_status(request):
 def settings_deletion(request):
     """The patient asks that her closed DMP be deleted (after DMP_DELETION_DELAY_DAYS; reopening cancels it)."""
     with errors_as_message(request):
-        record = lifecycle.deletion_request(actor=request.user)
+        record = lifecycle.deletion_request(actor=request.user, patient_id=acting_for(request))
         messages.success(
             request,
             _("Suppression demandée : votre DMP sera supprimé le %(date)s, sauf si vous le rouvrez d'ici là.")
@@ -162,7 +168,7 @@ def settings_deletion(request):
 @login_required
 def export(request):
     """Her whole DMP in one zip (documents and an index), traced; refused while closed."""
-    record, buffer = lifecycle.record_export(actor=request.user)
+    record, buffer = lifecycle.record_export(actor=request.user, patient_id=acting_for(request))
     response = FileResponse(
         buffer, content_type="application/zip", as_attachment=True, filename=export_filename(record)
     )
@@ -179,11 +185,13 @@ def blocked(request):
     form = RppsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_into(form, "rpps"):
-            blocking.professional_block(actor=request.user, rpps=form.cleaned_data["rpps"])
+            blocking.professional_block(
+                actor=request.user, patient_id=acting_for(request), rpps=form.cleaned_data["rpps"]
+            )
             messages.success(request, _("Ce professionnel ne voit plus rien de votre DMP."))
             return redirect("dmp:blocked")
     query = request.GET.get("q", "").strip()
-    rows = blocking.blocked_list(actor=request.user)
+    rows = blocking.blocked_list(actor=request.user, patient_id=acting_for(request))
     found = blocking.professionals_search(actor=request.user, query=query) if query else []
     return render(request, "dmp/blocked.html", {"form": form, "rows": rows, "query": query, "found": found})
 
@@ -192,19 +200,19 @@ def blocked(request):
 @require_POST
 def unblock(request, rpps):
     with errors_as_message(request):
-        blocking.professional_unblock(actor=request.user, rpps=rpps)
+        blocking.professional_unblock(actor=request.user, patient_id=acting_for(request), rpps=rpps)
         messages.success(request, _("Professionnel débloqué."))
     return redirect("dmp:blocked")
 
 
 @login_required
 def notifications(request):
-    items = notifications_service.notifications_list(actor=request.user)
-    notifications_service.notifications_mark_read(actor=request.user)
+    items = notifications_service.notifications_list(actor=request.user, patient_id=acting_for(request))
+    notifications_service.notifications_mark_read(actor=request.user, patient_id=acting_for(request))
     return render(request, "dmp/notifications.html", {"items": items})
 
 
 @login_required
 def history(request):
-    page = history_service.access_history(actor=request.user, page=page_number(request))
+    page = history_service.access_history(actor=request.user, patient_id=acting_for(request), page=page_number(request))
     return render(request, "dmp/history.html", {"page": page})

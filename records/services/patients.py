@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from audit.constants import Action, ObjectType
-from chu_portal.errors import Conflict, Decision, InvalidInput
+from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput
 
 from .. import access, ins, selectors
 from ..access import RecordAction
@@ -310,3 +310,11 @@ def identity_next_step(patient: Patient) -> str:
     if not patient.identity_document_checked:
         steps.append(_("Vérifier la pièce d'identité"))
     return " ; ".join(steps)
+
+
+def own_patient(user) -> Patient:
+    """The signed-in account's own patient record (404 when it has none)."""
+    patient = Patient.objects.filter(account=user).first() if getattr(user, "is_authenticated", False) else None
+    if patient is None:
+        raise AccessDenied(Decision.deny("not_found", _("Aucun dossier n'est rattaché à ce compte."), status=404))
+    return patient

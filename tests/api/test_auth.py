@@ -43,6 +43,7 @@ def test_me_describes_a_professional(api, dr_bernard):
         "role": "chu_clinician",
         "patient_id": None,
         "rpps": dr_bernard.rpps,
+        "representations": [],
     }
 
 

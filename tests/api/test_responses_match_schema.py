@@ -171,6 +171,17 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     walk.call(me, "GET", "/me/", 200)
     walk.call(bernard, "GET", "/me/", 200)
 
+    # Representatives (issue 21): the desk records a guardian, Camille names and revokes a trusted one.
+    lucas = Patient.objects.get(account__username="lucas.martin")
+    walk.call(bernard, "GET", "/patients/{patient_id}/representatives/", 200, patient_id=lucas.public_id)
+    walk.call(
+        user("inf.roux"), "POST", "/patients/{patient_id}/representatives/", 201,
+        {"representative": "lea.dubois", "kind": "guardian", "relation": "tutrice", "identity_checked": True},
+        patient_id=jules.public_id,
+    )  # fmt: skip
+    trusted = walk.call(me, "POST", "/me/trusted-representatives/", 201, {"representative": "jules.petit"})
+    walk.call(me, "DELETE", "/representations/{representation_id}/", 204, representation_id=trusted["id"])
+
     # The hospital record: search, identity, reports, care across units, then the whole record.
     walk.call(bernard, "GET", "/patients/", 200, {"q": "MARTIN"})
     walk.call(bernard, "GET", "/patients/{patient_id}/", 200, **p)

@@ -15,6 +15,7 @@ CAST = {
     "camille.martin": "patient",
     "jules.petit": "patient",
     "lea.dubois": "patient",
+    "lucas.martin": "patient",
     "dr.bernard": "chu_clinician",
     "inf.roux": "chu_collaborator",
     "dr.leroy": "chu_clinician",
@@ -50,6 +51,7 @@ def test_patients_have_valid_synthetic_ins(seeded):
         "camille.martin": InsStatus.QUALIFIED,
         "jules.petit": InsStatus.PROVISIONAL,
         "lea.dubois": InsStatus.QUALIFIED,
+        "lucas.martin": InsStatus.QUALIFIED,
     }
 
 
@@ -106,3 +108,19 @@ def test_the_secretary_and_the_samu_regulator_are_in_the_cast(seeded):
     assert ProfessionalProfile.objects.filter(regulation=True).count() == 1  # nobody else is a regulator
     call_command("seed_demo", stdout=io.StringIO())
     assert ProfessionalProfile.objects.filter(user__username__in=["sec.blanc", "dr.samu"]).count() == 2
+
+
+def test_lucas_is_a_minor_camille_represents_with_one_secret_document(seeded):
+    """Issue 21: Camille is Lucas's mother until his majority; one of his two documents is kept secret from her."""
+    from dmp.models import SharedDocument
+    from dmp.services import documents
+    from records import access as records_access
+
+    lucas = Patient.objects.get(account__username="lucas.martin")
+    camille = User.objects.get(username="camille.martin")
+    assert records_access.is_minor(lucas)
+    assert records_access.representation_of(camille, lucas) is not None
+    secret = SharedDocument.objects.get(record__patient=lucas, secret_from_representatives=True)
+    shown = documents.documents_list(actor=camille, patient_id=lucas.public_id)
+    assert shown.total == 1 and secret not in shown.documents
+    assert documents.documents_list(actor=lucas.account, patient_id=lucas.public_id).total == 2

@@ -381,9 +381,10 @@ def test_a_delivery_reads_once_and_writes_the_document_its_trace_and_the_item(dr
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     kinds = [" ".join(sql.split()[:3]).replace('"', "") for sql in statements]
     # Camille has a portal account and a GP: two notifications (their recipients read) besides
-    # the document and its trace.
+    # the document and its trace; and one read of who represents her now (issue 21: nobody).
     assert [k for k in kinds if k.startswith("SELECT")] == [
         "SELECT f.id, f.public_id,",
+        "SELECT accounts_user.id, accounts_user.password,",
         "SELECT accounts_user.id, accounts_user.password,",
         "SELECT accounts_user.id, accounts_user.password,",
     ]

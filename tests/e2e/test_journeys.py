@@ -24,6 +24,7 @@ JOURNEYS = {
     ],
     "jules.petit": ["/dmp/", "/dmp/profil-medical/", "/deux-dossiers/"],
     "lea.dubois": ["/dmp/", "/dmp/parametres/"],
+    "lucas.martin": ["/dmp/", "/dmp/historique-des-acces/", "/dmp/notifications/"],
     "dr.bernard": [
         "/patients/",
         "/patients/{camille}/dossier/",

@@ -66,6 +66,10 @@ SELF, GP, CONSENT, IN_PERSON, TEAM, EMERGENCY, SAMU = (
     "samu",
 )
 MATRIX_MODES = frozenset({CONSENT, IN_PERSON, TEAM, EMERGENCY, SAMU})
+# Someone acting for the holder (issue 21): a parent or guardian (CSP L.1111-2; C. civ. 371-1), or a trusted
+# representative the adult holder named herself (reads only).
+REPRESENTATIVE, TRUSTED_REPRESENTATIVE = "representative", "trusted_representative"
+REPRESENTATIVE_MODES = frozenset({REPRESENTATIVE, TRUSTED_REPRESENTATIVE})
 # Hospital record modes.
 CARE_TEAM, OPINION = "care_team", "opinion_request"
 
@@ -111,6 +115,8 @@ class Doc:
     # visible_to_patient False) until released; released, it is visible to her like any document.
     held: bool = False
     released: bool = False
+    # CSP L.1111-5 / R.1111-50: filed for a minor at her request, never shown to her legal representatives.
+    secret: bool = False
 
 
 @dataclass
@@ -166,6 +172,10 @@ class State:
     opinions: dict[str, Opinion] = field(default_factory=dict)
     docs: dict[str, Doc] = field(default_factory=dict)
     masked_lineages: set[str] = field(default_factory=set)  # lineage roots the patient masked
+    # Issue 21: who acts for the holder now (username -> "parent" / "guardian" / "trusted"); a representation
+    # past its end (a parent's at the holder's majority) is removed by the machine when it ages it.
+    representatives: dict[str, str] = field(default_factory=dict)
+    minor: bool = False
 
     # -- lineage helpers (masks follow the document, issue 16 point 2)
     def root(self, doc_id: str) -> str:
@@ -213,9 +223,19 @@ def record_mode(state: State, who: Person) -> tuple[bool, str]:
     if who.role == PATIENT:
         # CSP L.1111-19: the holder reads her DMP; another patient learns nothing (404). CSP R.1111-36: a closed DMP
         # is archived, read by nobody, its holder included, until she reopens it (issue 19, point 4).
-        if who.key != state.patient:
+        if who.key == state.patient:
+            return (False, "dmp_closed") if state.status == "closed" else (True, SELF)
+        # CSP L.1111-2, L.1111-7 (issue 21): her legal representative acts for her while the representation is in
+        # force (a parent until the majority, C. civ. 414); a trusted representative reads. Not an opposed DMP: the
+        # opposition is the holder's own; not a closed one (read by nobody).
+        kind = state.representatives.get(who.key)
+        if kind is None:
             return False, "not_found"
-        return (False, "dmp_closed") if state.status == "closed" else (True, SELF)
+        if state.status == "opposed":
+            return False, "dmp_opposed"
+        if state.status == "closed":
+            return False, "dmp_closed"
+        return True, (TRUSTED_REPRESENTATIVE if kind == "trusted" else REPRESENTATIVE)
     if not who.professional:
         # CSP L.1111-17: only health professionals access the DMP (DPO, admin: no medical content).
         return False, "forbidden"
@@ -264,6 +284,9 @@ def in_scope(state: State, who: Person, mode: str, doc: Doc) -> bool:
     if mode == SELF:
         # CSP R.1111-38: the holder sees her DMP but documents filed "not visible to the patient" (DMPi rule).
         return doc.visible_to_patient
+    if mode in REPRESENTATIVE_MODES:
+        # As the holder, but never what the minor keeps secret from them (CSP L.1111-5, R.1111-50).
+        return doc.visible_to_patient and not doc.secret
     if mode == GP:
         # CSP L.1111-16 and R.1111-49: the médecin traitant sees everything, masked documents included.
         return True
@@ -314,8 +337,8 @@ def profile_kinds(state: State, who: Person) -> frozenset[str] | None:
     allowed, mode = record_mode(state, who)
     if not allowed:
         return None
-    if mode in (SELF, GP):
-        # CSP L.1111-19 (holder) and L.1111-16 (médecin traitant: all the information).
+    if mode in (SELF, GP) or mode in REPRESENTATIVE_MODES:
+        # CSP L.1111-19 (holder, and whoever acts for her) and L.1111-16 (médecin traitant: all the information).
         return PROFILE_KINDS
     return PROFILE_MATRIX.get(who.profession, frozenset())
 
@@ -325,15 +348,25 @@ def may_read_history(state: State, who: Person) -> bool:
 
     The holder reads the traces about her whatever the DMP's status, closed included: the traces are kept when the
     DMP is archived, and who accessed her data is hers to know (issue 19: docs/decisions.md)."""
-    if who.role == PATIENT:
-        return who.key == state.patient
+    if who.role == PATIENT and who.key == state.patient:
+        return True
     allowed, mode = record_mode(state, who)
-    return allowed and mode == GP
+    return allowed and (mode == GP or mode in REPRESENTATIVE_MODES)
+
+
+def history_may_name(state: State, who: Person, doc: Doc) -> bool:
+    """May a line of the access history read by `who` be about `doc` at all? Not for a representative when the
+    document is the minor's secret (CSP L.1111-5: every trace about it stays from her)."""
+    allowed, mode = record_mode(state, who)
+    return not (allowed and mode in REPRESENTATIVE_MODES and doc.secret)
 
 
 def may_read_consents(state: State, who: Person) -> bool:
-    """FHIR Consent (grants and oppositions): the holder only (CSP R.1111-38/-42: she manages access)."""
-    return who.role == PATIENT and who.key == state.patient
+    """FHIR Consent (grants and oppositions): the holder (CSP R.1111-38/-42: she manages access), or her legal
+    representative acting for her (issue 21; a trusted representative only reads the DMP)."""
+    if who.role != PATIENT:
+        return False
+    return who.key == state.patient or record_mode(state, who) == (True, REPRESENTATIVE)
 
 
 def hospital_record_mode(state: State, who: Person) -> str | None:
@@ -384,7 +417,7 @@ def may_be_notified(state: State, who: Person, kind: str = "new_document") -> bo
     if kind in ACTIVITY_KINDS and state.status == "closed":
         return False
     if who.role == PATIENT:
-        return who.key == state.patient
+        return who.key == state.patient or who.key in state.representatives
     return who.key not in state.blocked
 
 
@@ -400,6 +433,9 @@ def expected_new_document_recipients(state: State, doc: Doc) -> set[str]:
     out = set()
     if doc.visible_to_patient and not doc.deleted:
         out.add(state.patient)
+        # Issue 21: whoever acts for her is told too, never of the minor's secret (CSP L.1111-5).
+        if not doc.secret and state.status != "opposed":
+            out |= set(state.representatives)
     for key in state.gp_level:
         if key != doc.author and may_be_notified(state, state.people[key]):
             out.add(key)
@@ -438,8 +474,21 @@ def may_break_glass_dmp(state: State, who: Person, mode: str) -> bool:
 def may_file(state: State, who: Person) -> bool:
     """CSP R.1111-47 / L.1111-15: health professionals feed an active DMP without reading it (block or not)."""
     if who.role == PATIENT:
-        return who.key == state.patient and state.status == "active"
+        # The holder, or her legal representative acting for her (issue 21); a trusted representative only reads.
+        acting = who.key == state.patient or record_mode(state, who) == (True, REPRESENTATIVE)
+        return acting and state.status == "active"
     return who.health_professional and state.status == "active"
+
+
+def may_mask(state: State, who: Person, doc: Doc) -> bool:
+    """CSP R.1111-38/-42: the holder masks what she sees; her legal representative too (issue 21), on what he sees."""
+    allowed, mode = record_mode(state, who)
+    return allowed and mode in (SELF, REPRESENTATIVE) and in_scope(state, who, mode, doc)
+
+
+def may_file_secret(state: State, who: Person) -> bool:
+    """CSP L.1111-5: a health professional filing for a minor may keep the document from her legal representatives."""
+    return may_file(state, who) and who.health_professional and state.minor
 
 
 def may_take_gp_rights(state: State, who: Person, *, in_person: bool) -> bool:

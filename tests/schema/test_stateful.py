@@ -56,7 +56,8 @@ def world(
     - an older stay's opinion answered by Orthopédie (dr_leroy): the received and sent boxes open on it, and on the
       answer (a report);
     - her consent requests open on one approved (its grant), then one pending (a notification);
-    - her GP (dr_moreau) and a doctor proposed for the same rights who has not answered (dr_leroy)."""
+    - her GP (dr_moreau) and a doctor proposed for the same rights who has not answered (dr_leroy);
+    - a trusted representative she named."""
     ReportFactory(
         stay=camille_stay,
         author=dr_bernard,
@@ -89,6 +90,13 @@ def world(
     designations.designation_propose(actor=camille.account, rpps=dr_leroy.rpps, kind=DesignationKind.GP_LEVEL)
     # Her objection to the letter (issue 19): the author's inbox and her own list open on it.
     withdrawal.objection_create(actor=camille.account, document_id=fed_letter.public_id, reason="Motif légitime.")
+    # Issue 21: a trusted representative she named (the representatives' list gives its id).
+    from accounts.models import Role
+    from records.services import representatives
+    from tests.factories import UserFactory
+
+    trusted = UserFactory(role=Role.PATIENT, username="confiance.camille")
+    representatives.trusted_representative_name(actor=camille.account, representative=trusted.username)
 
 
 @pytest.fixture

@@ -207,7 +207,20 @@ KWARGS = {
     "notification_id": lambda w, i: _victims("Notification", recipient=w.victim.account).public_id,
     "answer": lambda w, i: ("accepter", "decliner")[i % 2],
     "objection_id": lambda w, i: _victims("DocumentObjection", document__record__patient=w.victim).public_id,
+    "representation_id": lambda w, i: _representation(w),
 }
+
+
+def _representation(world):
+    """The victim's trusted representative (issue 21), named on first use."""
+    from records.models import Representation
+    from records.services import representatives
+
+    found = Representation.objects.filter(patient=world.victim).first()
+    if found is None:
+        trusted = UserFactory(role=Role.PATIENT, username="trusted.rep")
+        found = representatives.trusted_representative_name(actor=world.victim.account, representative=trusted.username)
+    return found.public_id
 
 
 def _victims(model: str, **lookup):
@@ -317,6 +330,8 @@ PROBE = {
         )
     },
     "dmp:upload": ["GET", "POST"],
+    # The representative's choice of whose DMP is open (an id she does not represent changes nothing).
+    "dmp:acting_choose": ["GET", "POST"],
     "dmp:upload_for_patient": ["GET", "POST"],
     # API.
     **{
@@ -379,6 +394,13 @@ PROBE = {
         for n in ("dmp-designation-in-person", "designation-accept", "designation-decline", "notification-read")
     },
     "api:designation-detail": ["DELETE"],
+    # Representatives (issue 21): identity-level rows for the desk and the patient; ending one.
+    "api:patient-representatives": ["GET", "POST"],
+    "api:me-trusted-representatives": ["POST"],
+    "api:representation-detail": ["DELETE"],
+    "records:representatives": ["GET", "POST"],
+    "records:trusted": ["GET", "POST"],
+    "records:representation_end": ["POST"],
     **{f"dmp:{n}": ["GET"] for n in ("designations", "pro_designations")},
     **{f"dmp:{n}": ["POST"] for n in ("designation_remove", "pro_designation_answer")},
     **{f"dmp:{n}": ["GET"] for n in ("consents", "pro_requests")},

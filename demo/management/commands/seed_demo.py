@@ -21,9 +21,10 @@ from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument, SharedRecord
 from dmp.services import designations, documents, record_settings, records
 from records import ins
-from records.constants import INS_OID_TEST, InsStatus, ReportType, Sex, StayKind
-from records.models import Diagnosis, Patient, Procedure, Report, Stay
+from records.constants import INS_OID_TEST, InsStatus, ReportType, RepresentationKind, Sex, StayKind
+from records.models import Diagnosis, Patient, Procedure, Report, Representation, Stay
 from records.services import reports as reports_service
+from records.services import representatives
 
 # README, "The demo cast": every demo professional's TOTP secret (base32), for an authenticator app.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
@@ -154,6 +155,23 @@ PATIENTS = [
 ]
 
 
+def minor_person(today: datetime.date) -> Person:
+    """Lucas Martin, Camille's son: 15 years and about five months old on the first seed's day (a minor whatever
+    the year the demo runs), his synthetic NIR following his birth date (born in Paris, order 234)."""
+    born = today.replace(year=today.year - 15) - datetime.timedelta(days=165)
+    return Person(
+        "lucas.martin",
+        "8000000004",
+        "MARTIN",
+        "Lucas Paul",
+        born,
+        Sex.MALE,
+        "75056",
+        f"1{born.year % 100:02d}{born.month:02d}75056234",
+        InsStatus.QUALIFIED,
+    )
+
+
 def synthetic_nir(first13: str) -> str:
     return first13 + stdnum_nir.calc_check_digits(first13 + "00")
 
@@ -187,6 +205,8 @@ class Command(BaseCommand):
                 admin.is_staff = admin.is_superuser = True
                 admin.save(update_fields=["is_staff", "is_superuser"])
             self.patients = {p.username: self._patient(p) for p in PATIENTS}
+            lucas = Patient.objects.filter(ipp="8000000004").first()  # seeded before: keep his birth date
+            self.patients["lucas.martin"] = lucas or self._patient(minor_person(timezone.localdate()))
             stays = self._stays()
         # The DMP choices come first: the feed decides at signing (Léa's opposition skips her letter).
         self._dmp_settings()
@@ -228,6 +248,7 @@ class Command(BaseCommand):
         )
         self._feed(camille_letter, camille_imaging, jules_letter, lea_letter)
         self._dmp(camille_imaging)
+        self._representatives()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo cast ready ({len(self.users) + 1 + len(self.patients)} accounts; password: {settings.DEMO_PASSWORD})."
@@ -449,6 +470,69 @@ class Command(BaseCommand):
                 type_code=DocumentType.VACCINATION,
                 event_date=datetime.date(2024, 10, 15),
             )
+
+    def _representatives(self) -> None:
+        """Camille is recorded at the desk as Lucas's mother (until his majority); Dr Moreau files two documents
+        in his DMP, one kept secret from his parents at his request (CSP L.1111-5)."""
+        lucas, camille = self.patients["lucas.martin"], self.patients["camille.martin"]
+        if not Representation.objects.filter(patient=lucas, representative=camille.account).exists():
+            representatives.representation_record(
+                actor=self.users["inf.roux"],
+                patient=lucas,
+                representative=camille.account.username,
+                kind=RepresentationKind.PARENT,
+                relation="mère",
+                identity_checked=True,
+            )
+        record = records.shared_record_for(lucas)
+        moreau = self.users["dr.moreau"]
+        for title, type_code, secret, lines in (
+            (
+                "Certificat médical de non contre-indication au sport",
+                DocumentType.CONSULTATION_REPORT,
+                False,
+                ["Examen clinique normal.", "Pas de contre-indication à la pratique du football en compétition."],
+            ),
+            (
+                "Consultation confidentielle",
+                DocumentType.CONSULTATION_REPORT,
+                True,
+                [
+                    "Consultation à la demande du patient, qui s'oppose à ce que ses parents en soient informés",
+                    "(art. L.1111-5 du code de la santé publique). Dépistage réalisé, résultats négatifs.",
+                ],
+            ),
+        ):
+            if SharedDocument.objects.filter(record=record, title=title).exists():
+                continue
+            documents.document_upload(
+                actor=moreau,
+                record=record,
+                uploaded=ContentFile(_note_pdf(lucas, title, lines), name="consultation.pdf"),
+                title=title,
+                type_code=type_code,
+                event_date=timezone.localdate() - datetime.timedelta(days=20 if secret else 60),
+                secret_from_representatives=secret,
+            )
+
+
+def _note_pdf(patient: Patient, title: str, lines: list[str]) -> bytes:
+    """A small synthetic consultation note."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle(title)
+    pdf.drawString(72, 770, f"{title} (données de démonstration)")
+    pdf.drawString(72, 740, f"{patient.display_name}, né le {patient.birth_date:%d/%m/%Y}")
+    for n, line in enumerate(lines):
+        pdf.drawString(72, 710 - 20 * n, line)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 def _certificate_pdf(patient: Patient) -> bytes:
