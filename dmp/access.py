@@ -222,10 +222,11 @@ def representative_mode(user, record: SharedRecord, now=None) -> str | None:
     return Mode.REPRESENTATIVE
 
 
-def _patient_side(user, record: SharedRecord, now=None) -> Decision:
+def _patient_side(user, record: SharedRecord, now=None, *, closed_ok: bool = False) -> Decision:
     """A patient account on a DMP: her own (self), one she represents (representative), or none (404).
 
-    A closed DMP is read by nobody, its holder and her representatives included (`dmp_closed`)."""
+    A closed DMP is read by nobody, its holder and her representatives included (`dmp_closed`); `closed_ok`
+    for what stays theirs while it is closed (its settings, to reopen it; the holder's access history)."""
     if record.patient.account_id == user.pk:
         mode = Mode.SELF
     else:
@@ -237,7 +238,7 @@ def _patient_side(user, record: SharedRecord, now=None) -> Decision:
             return Decision.deny(
                 "dmp_opposed", _("Le patient s'est opposé à l'alimentation et à la consultation de son DMP.")
             )
-    if record.status == RecordStatus.CLOSED:
+    if record.status == RecordStatus.CLOSED and not closed_ok:
         return closed_to_patient()
     return Decision.allow(mode)
 
@@ -448,7 +449,7 @@ def decide_manage(user, record: SharedRecord) -> Decision:
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        decision = _patient_side(user, record)
+        decision = _patient_side(user, record, closed_ok=True)
         if decision.allowed and decision.mode == Mode.TRUSTED_REPRESENTATIVE:
             return representative_read_only()
         return decision
@@ -460,7 +461,8 @@ def decide_history(user, record: SharedRecord) -> Decision:
     if not _authenticated(user):
         return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
     if user.role == Role.PATIENT:
-        return _patient_side(user, record)  # a trusted representative reads the history too
+        # A trusted representative reads the history too; the holder reads hers while her DMP is closed.
+        return _patient_side(user, record, closed_ok=record.patient.account_id == user.pk)
     decision = record_decision(user, record)
     if decision.allowed and decision.mode == Mode.GP:
         return decision
