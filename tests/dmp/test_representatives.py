@@ -283,3 +283,29 @@ def test_the_desk_page_records_a_parent_and_the_patient_page_names_a_trusted_one
     client.post(f"/representations/{trusted.public_id}/fin/")
     trusted.refresh_from_db()
     assert trusted.ended_at is not None
+
+
+def test_a_closed_dmp_is_closed_to_the_representative_who_may_reopen_it(lucas, lucas_dmp, lucas_documents, camille):
+    """Issue 19 with issue 21: closing closes the DMP to its holder's representatives too; a parent, who holds the
+    patient's rights, reopens it from the settings and reads it again (the secret document still hidden)."""
+    from dmp.constants import RecordStatus
+    from dmp.services import record_settings
+
+    ordinary, _secret = lucas_documents
+    record_settings.record_settings_update(
+        actor=camille.account, patient_id=lucas.public_id, status=RecordStatus.CLOSED
+    )
+    assert type(lucas_dmp).objects.get(pk=lucas_dmp.pk).status == RecordStatus.CLOSED
+    with pytest.raises(AccessDenied) as refused:
+        documents.documents_list(actor=camille.account, patient_id=lucas.public_id)
+    assert refused.value.code == "dmp_closed"
+    with pytest.raises(AccessDenied) as refused:
+        history.access_history(actor=camille.account, patient_id=lucas.public_id)
+    assert refused.value.code == "dmp_closed"
+    # Her own DMP is untouched by what she did for him.
+    assert records.own_record(camille.account).status == RecordStatus.ACTIVE
+    record_settings.record_settings_update(
+        actor=camille.account, patient_id=lucas.public_id, status=RecordStatus.ACTIVE
+    )
+    page = documents.documents_list(actor=camille.account, patient_id=lucas.public_id)
+    assert [d.public_id for d in page.documents] == [ordinary.public_id]
