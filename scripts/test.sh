@@ -22,4 +22,5 @@ fi
 .venv/bin/python manage.py compile_translations >/dev/null
 # Static analysis: bandit, severity medium and up, on the application code.
 .venv/bin/bandit -q -r accounts audit chu_portal demo dmp records fhir -x '*/migrations/*' -ll
-exec .venv/bin/python -m pytest "$@"
+# The slowest tests are listed at the end, to keep each slow layer within its budget (README).
+exec .venv/bin/python -m pytest --durations=25 "$@"
