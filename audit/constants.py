@@ -32,6 +32,8 @@ class Mode(models.TextChoices):
     REPRESENTATIVE = "representative", "representative"
     # A representative the adult patient named herself: reads only.
     TRUSTED_REPRESENTATIVE = "trusted_representative", "trusted representative"
+    # A copy of the hospital record (CSP L.1111-7): the office's queue, the doctor's validation, the named doctor.
+    RECORD_REQUEST = "record_request", "record request"
 
 
 class Action(models.TextChoices):
@@ -91,8 +93,11 @@ class ObjectType(StrEnum):
     OPINION_REQUEST = "opinion_request"
     PATIENT = "patient"
     PATIENT_IDENTITY = "patient_identity"
+    RECORD_BUNDLE = "record_bundle"
+    RECORD_REQUEST = "record_request"
     REPORT = "report"
     REPRESENTATION = "representation"
+    SECURE_MESSAGE = "secure_message"
     STAY = "stay"
     STORAGE_FILE = "storage_file"
 

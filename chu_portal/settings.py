@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "accounts",
     "records",
     "dmp",
+    "record_requests",
     "fhir",
     "demo",
     "drf_spectacular",
@@ -244,6 +245,13 @@ CELERY_BEAT_SCHEDULE["dmp-purge-closed"] = {
     "schedule": float(env_int("DMP_PURGE_INTERVAL_SECONDS", 86400)),
 }
 
+# Copies of the hospital record: bundles made and past the 48-hour reflection period are released, expired
+# ones deleted (issue 22).
+CELERY_BEAT_SCHEDULE["record-requests-sweep"] = {
+    "task": "record_requests.tasks.sweep",
+    "schedule": float(env_int("RECORD_REQUEST_SWEEP_INTERVAL_SECONDS", 900)),
+}
+
 # Representations past their end (majority, a court decision's end) are closed and traced (issue 21).
 CELERY_BEAT_SCHEDULE["dmp-end-representations"] = {
     "task": "dmp.tasks.end_representations",
@@ -333,6 +341,10 @@ FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invali
 # The INSi seam (records/ins.py): the class that retrieves an INS by traits. The default answers from the local
 # registry table (the national teleservice is out of scope); a real connector would be named here.
 INSI_CLIENT = os.environ.get("INSI_CLIENT", "records.ins.LocalRegistryClient")
+# The unit whose staff run the medical records office (the queue of requests for a copy of the record).
+RECORDS_OFFICE_UNIT_CODE = os.environ.get("RECORDS_OFFICE_UNIT_CODE", "ARCH")
+# A copy of the hospital record stays downloadable this many days after its release, then is deleted.
+RECORD_BUNDLE_AVAILABLE_DAYS = env_int("RECORD_BUNDLE_AVAILABLE_DAYS", 60)
 # Care-team access lasts this many days after a stay's discharge.
 RECORDS_RECENT_STAY_DAYS = env_int("RECORDS_RECENT_STAY_DAYS", 30)
 # A consulted doctor keeps read access this many hours after the opinion request is answered or closed.

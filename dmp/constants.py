@@ -121,6 +121,8 @@ class NotificationKind(models.TextChoices):
     OBJECTION = "objection", _("Opposition à un document")
     # To the author of a report still held from the patient after DMP_HOLD_REMINDER_DAYS.
     HOLD_REMINDER = "hold_reminder", _("Compte rendu en attente d'annonce")
+    # Each step of a request for a copy of the hospital record (record_requests/).
+    RECORD_REQUEST = "record_request", _("Demande de copie du dossier du CHU")
 
 
 # The matrix key of the patient's own documents (class 90) in the access matrix.

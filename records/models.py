@@ -147,6 +147,11 @@ class Stay(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="stays")
     admitted_at = models.DateTimeField(_("admission"))
     discharged_at = models.DateTimeField(_("sortie"), null=True, blank=True)
+    # Care a minor keeps secret from her legal representatives (CSP L.1111-5): never shown or copied to them,
+    # and the reports it feeds to the DMP are filed secret from them (CSP R.1111-50).
+    secret_from_representatives = models.BooleanField(
+        _("secret du mineur vis-à-vis de ses représentants"), default=False
+    )
 
     objects = StayQuerySet.as_manager()
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The apps from the bottom layer up: an app may import only the apps before it (docs/decisions.md, "Layout").
 # chu_portal is the project's plumbing; audit imports no app but chu_portal (retention cannot read the
 # hospital record); accounts -> records -> dmp -> fhir is one way; demo seeds them all, nothing imports it.
-LAYERS = ("chu_portal", "audit", "accounts", "records", "dmp", "fhir", "demo")
+LAYERS = ("chu_portal", "audit", "accounts", "records", "dmp", "record_requests", "fhir", "demo")
 
 # The root URLconf mounts every app's API: the one module allowed to import upwards (still no cycles).
 LAYERING_EXEMPT = frozenset({"chu_portal.urls"})
