@@ -44,6 +44,17 @@ class VerifiedClient(Client):
             session.save()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Passwords are hashed with a fast hasher in tests, as Django advises: the production PBKDF2 (a million
+    rounds) costs about a second per hash on the CI machine, and every factory user, demo seed and sign-in
+    hashes one. Production keeps its hashers (settings.PASSWORD_HASHERS untouched)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _throttle_keys_of_this_test(settings):
     """Rate limits count in the shared Redis cache: each test counts under its own key prefix."""
