@@ -203,3 +203,26 @@ def test_the_embedded_mode_relays_its_one_item(dr_bernard, camille_stay, camille
     assert outcome.delivered == [items[0].pk]
     assert FeedItem.objects.get(pk=items[1].pk).status == FeedStatus.PENDING
     assert Report.objects.filter(pk=items[0].report_id).exists()
+
+
+def test_a_report_that_waited_for_its_identity_is_rendered_when_its_batch_goes(dr_bernard, camille_stay, camille_dmp):
+    items = signed(camille_stay, dr_bernard, 3)
+    FeedItem.objects.filter(pk=items[1].pk).update(content=None)  # as an item released by the identity's qualifying
+    delivery.feed_relay(item_id=items[0].pk, batch_size=10)
+    delivered_once(items)
+    document = FeedItem.objects.get(pk=items[1].pk).document
+    assert document.file.read(5) == b"%PDF-" and document.title == items[1].report.title
+
+
+def test_the_task_retries_its_own_item_and_sends_a_message_for_another_failed_one(monkeypatch, db):
+    from dmp.feed import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.feed_deliver, "apply_async", lambda **kwargs: sent.append(kwargs))
+    outcome = delivery.RelayOutcome(delivered=[1], retries=[(7, 3.5)])
+    monkeypatch.setattr(delivery, "feed_relay", lambda **kwargs: outcome)
+    tasks.feed_deliver(1)  # called directly: not eager, as in a worker
+    assert [(m["args"], m["countdown"]) for m in sent] == [([7], 3.5)]
+    outcome.own_error = delivery.DeliveryError("boom", 2.0)
+    with pytest.raises(delivery.DeliveryError):  # a direct call re-raises where a worker would retry the message
+        tasks.feed_deliver(1)
