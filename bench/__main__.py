@@ -343,7 +343,11 @@ def report(figures: dict, args) -> None:
     print()
     print("=" * 100)
     print(f"CHU Portal benchmark — {figures['date']} — {figures['machine']} — run {figures['run']}")
-    print(f"load before the run: {figures['load_before_run']}; during the run: {load_text(figures)}")
+    load = figures["load"]
+    print(
+        f"load average before the run (1, 5, 15 min): {figures['load_before_run']}; during the run: mean "
+        f"{load['during_mean']:.2f}, max {load['during_max']:.2f} on {load['cpus']} CPUs"
+    )
     print(
         f"sizes: small {args.small_documents:,} documents / {args.small_traces:,} traces; large "
         f"{args.patients:,} patients / {args.documents:,} documents / {figures['large_traces']:,} traces"

@@ -135,7 +135,7 @@ def main() -> None:
             start_new_session=True,
         )
         from bench.feed_noop import noop, one_row
-        from dmp.tasks import feed_deliver
+        from dmp.feed.tasks import feed_deliver
 
         # Warm up the worker's processes (imports, connections) with a few no-ops, untimed.
         timed(client, lambda: [noop.apply_async(args=[0], queue=QUEUE) for _ in range(20)], 20)
@@ -184,7 +184,7 @@ def prepare(n: int) -> list[int]:
     from accounts.validators import make_rpps
     from dmp.constants import FeedStatus
     from dmp.models import FeedItem
-    from dmp.services import shared_record_for
+    from dmp.services.records import shared_record_for
     from records.constants import INS_OID_TEST, InsStatus, ReportType, StayKind
     from records.models import Patient, Stay
 

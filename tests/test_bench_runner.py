@@ -81,3 +81,36 @@ def test_the_runner_reports_a_refused_ratio_instead_of_a_figure(capsys):
     value = ratio_or_refusal({"rps": 1.0, "run": "a"}, {"rps": 2.0, "run": "b"}, "rps")
     assert value is None and "refused" in capsys.readouterr().out
     assert shown(value).startswith("refused")
+
+
+def test_the_seed_inserts_name_every_column_the_database_requires():
+    """bench/seed.py writes rows in bulk SQL: a NOT NULL column added to a model without a database default
+    must be named there too, or the runner breaks minutes into the run (as it did on a fresh clone)."""
+    from django.apps import apps
+    from django.db.models import NOT_PROVIDED
+
+    source = (ROOT / "bench/seed.py").read_text()
+    inserts = re.findall(r"INSERT INTO (\w+) \(([^)]*)\)", source)
+    assert len(inserts) >= 6
+    tables = {model._meta.db_table: model for model in apps.get_models()}
+    for table, columns in inserts:
+        named = {c.strip() for c in columns.split(",")}
+        required = {
+            f.column
+            for f in tables[table]._meta.concrete_fields
+            if not f.null and not f.primary_key and f.db_default is NOT_PROVIDED
+        }
+        assert required <= named, f"bench/seed.py inserts into {table} without {sorted(required - named)}"
+
+
+def test_every_name_the_benchmarks_import_exists():
+    """Imports inside the benchmarks' functions run only minutes into a run: a module moved since must fail here."""
+    import importlib.util
+
+    for path in (ROOT / "bench").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    found = hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}")
+                    assert found, f"{path.name}: from {node.module} import {alias.name}"
