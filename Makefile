@@ -16,8 +16,8 @@ lint:  ## the static checks of make test, no service needed: ruff, ruff format, 
 	  && .venv/bin/bandit -q -r accounts audit chu_portal demo dmp records fhir -x '*/migrations/*' -ll \
 	  && .venv/bin/python -m pytest -q tests/test_architecture.py
 
-bench:  ## the performance benchmark (docs/benchmarks.md): needs wrk and pgbench; ARGS="--duration 60" etc.
-	bash scripts/venv.sh requirements.txt && .venv/bin/python -m bench $(ARGS)
+bench:  ## the performance benchmark (docs/benchmarks.md): installs requirements-bench.txt, and wrk and pgbench if missing; ARGS="--duration 60" etc.
+	bash scripts/bench.sh $(ARGS)
 
 rules-long:  ## the rules machine (tests/rules/) with many more examples and steps: a night run, outside CI
 	bash scripts/venv.sh requirements-dev.txt && RULES_LONG=1 bash scripts/test.sh tests/rules/test_rules_machine.py

@@ -11,8 +11,11 @@ In one run, on a throw-away PostgreSQL database it creates and drops, with Redis
    single-row commit rate on the same PostgreSQL;
 4. the mixed scenario (bench/load.py, a separate process): 200 users, think time 1-3 s;
 5. trace verification speed (audit.integrity.verify over the sealed traces).
-Each figure is printed beside its baseline and goal. Needs wrk (Debian: apt-get install wrk)
-and pgbench (Debian: postgresql-client). Exact command and figures: docs/benchmarks.md.
+Each figure is printed beside its baseline and goal, and beside the machine's load average before
+and during its measurement (bench/measure.py); a ratio is computed only from two figures of the same
+run (bench.measure.ratio refuses any other pair). Needs wrk (Debian: apt-get install wrk) and pgbench
+(Debian: postgresql-client); its Python packages are requirements-bench.txt (`make bench` installs
+them). Exact command and figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.measure import RUN, LoadSampler, NotSameRun, load_now, load_text, measured, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -68,11 +73,20 @@ def parse_args() -> argparse.Namespace:
 
 
 def check_tools() -> None:
+    """Fail at once, not minutes into the run, when a tool or a Python package is missing."""
     missing = [tool for tool in ("wrk", "pgbench") if shutil.which(tool) is None]
     if missing:
         sys.exit(
             f"missing: {', '.join(missing)}. On Debian: apt-get install -y wrk postgresql-client "
             "(wrk: the HTTP load generator; pgbench: PostgreSQL's own benchmark)."
+        )
+    import importlib.util
+
+    packages = [name for name in ("aiohttp", "psycopg", "gunicorn") if importlib.util.find_spec(name) is None]
+    if packages:
+        sys.exit(
+            f"missing Python packages: {', '.join(packages)}. `make bench` installs them "
+            "(or: .venv/bin/python -m pip install -r requirements-bench.txt)."
         )
 
 
@@ -312,10 +326,28 @@ def fmt(value, unit="") -> str:
     return str(value)
 
 
+def ratio_or_refusal(numerator: dict, denominator: dict, key: str, denominator_key: str | None = None) -> float | None:
+    """The ratio of two figures of this run; None (reported as refused) for figures of different runs."""
+    try:
+        return ratio(numerator, denominator, key, denominator_key)
+    except NotSameRun as refusal:
+        print(f"   refused: {refusal}")
+        return None
+
+
+def shown(value: float | None, spec: str = ".2f") -> str:
+    return "refused (not measured in the same run)" if value is None else format(value, spec)
+
+
 def report(figures: dict, args) -> None:
     print()
     print("=" * 100)
-    print(f"CHU Portal benchmark — {figures['date']} — {figures['machine']}")
+    print(f"CHU Portal benchmark — {figures['date']} — {figures['machine']} — run {figures['run']}")
+    load = figures["load"]
+    print(
+        f"load average before the run (1, 5, 15 min): {figures['load_before_run']}; during the run: mean "
+        f"{load['during_mean']:.2f}, max {load['during_max']:.2f} on {load['cpus']} CPUs"
+    )
     print(
         f"sizes: small {args.small_documents:,} documents / {args.small_traces:,} traces; large "
         f"{args.patients:,} patients / {args.documents:,} documents / {figures['large_traces']:,} traces"
@@ -323,8 +355,9 @@ def report(figures: dict, args) -> None:
     print("=" * 100)
 
     print("\n1. Queries per request (small data | large data) — goal: equal")
-    for name, small in figures["queries_small"].items():
-        large = figures["queries_large"][name]
+    print(f"   small: {load_text(figures['queries_small'])}; large: {load_text(figures['queries_large'])}")
+    for name, small in figures["queries_small"]["counts"].items():
+        large = figures["queries_large"]["counts"][name]
         print(f"   {name:<50} {fmt(small):>8} | {fmt(large):>8}   {'equal' if small == large else 'DIFFERENT'}")
     print(f"   goal met: {figures['goals']['queries_equal']}")
 
@@ -332,23 +365,31 @@ def report(figures: dict, args) -> None:
     print(f"\n2. Throughput, wrk closed loop, {args.connections} connections, {args.wrk_seconds} s each")
     print(
         f"   bare Django JSON view (baseline)         {t['bare']['rps']:>10,.0f} req/s  (p95 {t['bare']['p95_ms']:.1f} ms)"
+        f"  {load_text(t['bare'])}"
     )
     print(
         f"   audited DMP list (50 docs, 1 trace/read)  {t['audited']['rps']:>10,.0f} req/s  "
         f"(p95 {t['audited']['p95_ms']:.1f} ms, non-2xx {t['audited']['non2xx']}, socket errors "
-        f"{t['audited']['socket_errors']})"
+        f"{t['audited']['socket_errors']})  {load_text(t['audited'])}"
     )
-    print(f"   ratio audited / bare: {t['ratio_bare']:.2f}   goal >= 0.35: {figures['goals']['throughput_ratio']}")
+    print(f"   ratio audited / bare: {shown(t['ratio_bare'])}   goal >= 0.35: {figures['goals']['throughput_ratio']}")
 
     print("\n3. The same audited read versus PostgreSQL's single-row commit rate (pgbench)")
-    print(f"   pgbench, one INSERT per transaction, {args.connections} clients: {t['pgbench_tps']:,.0f} commits/s")
-    print(f"   audited DMP list: {t['audited']['rps']:,.0f} req/s = {t['ratio_pgbench']:.4f} of the commit rate")
+    print(
+        f"   pgbench, one INSERT per transaction, {args.connections} clients: {t['pgbench']['tps']:,.0f} commits/s"
+        f"  {load_text(t['pgbench'])}"
+    )
+    print(
+        f"   audited DMP list: {t['audited']['rps']:,.0f} req/s = {shown(t['ratio_pgbench'], '.4f')} of the commit rate"
+    )
 
     lat = figures["latency"]
     print("\n4. p95 of a typical patient's DMP list (50 docs, clinician with consent, wrk 2 connections)")
-    print(f"   small data: p50 {lat['small']['p50_ms']:.1f} ms, p95 {lat['small']['p95_ms']:.1f} ms")
-    print(f"   large data: p50 {lat['large']['p50_ms']:.1f} ms, p95 {lat['large']['p95_ms']:.1f} ms")
-    print(f"   ratio large / small: {lat['ratio']:.2f}   goal <= 1.5: {figures['goals']['latency_ratio']}")
+    for size in ("small", "large"):
+        print(
+            f"   {size} data: p50 {lat[size]['p50_ms']:.1f} ms, p95 {lat[size]['p95_ms']:.1f} ms  {load_text(lat[size])}"
+        )
+    print(f"   ratio large / small: {shown(lat['ratio'])}   goal <= 1.5: {figures['goals']['latency_ratio']}")
 
     m = figures["mixed"]
     print(f"\n5. Mixed scenario: {args.users} users, think time 1-3 s, {args.duration:.0f} s")
@@ -356,6 +397,7 @@ def report(figures: dict, args) -> None:
         f"   {m['requests']:,} requests ({m['rps']:.1f}/s): p50 {m['p50_ms']:.1f} ms, p95 {m['p95_ms']:.1f} ms, "
         f"p99 {m['p99_ms']:.1f} ms, errors {m['errors']}"
     )
+    print(f"   {load_text(m)}")
     for kind, k in m["kinds"].items():
         print(
             f"     {kind:<22} {k['requests']:>7,} req  p50 {k['p50_ms']:7.1f}  p95 {k['p95_ms']:7.1f}  "
@@ -365,7 +407,10 @@ def report(figures: dict, args) -> None:
         print(f"     error: {sample}")
     print(f"   goal p95 < 300 ms and 0 errors: {figures['goals']['mixed']}")
 
-    print("\n6. Feed ratio (goal >= 0.5): measured by the feed benchmark of the feed issue, not by this runner.")
+    print(
+        "\n6. Feed ratio (goal >= 1.0): measured by bench/feed_throughput.py (feed and no-op in one run, with the"
+        " load beside each), not by this runner."
+    )
 
     v = figures["verify"]
     print("\n7. Trace verification (audit.integrity.verify over the sealed traces)")
@@ -373,6 +418,7 @@ def report(figures: dict, args) -> None:
         f"   sealing: {v['sealed']:,} traces in {v['seal_s']:.1f} s; verification: ok={v['ok']}, "
         f"{v['checked']:,} traces in {v['verify_s']:.1f} s = {v['rate']:,.0f} traces/s"
     )
+    print(f"   sealing: {load_text(v['seal'])}; verification: {load_text(v)}")
     print()
 
 
@@ -391,11 +437,14 @@ def main() -> None:
     from bench import seed
 
     figures: dict = {
+        "run": RUN,
+        "load_before_run": load_now(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} CPU, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM",
         "goals": {},
     }
     server = None
+    run_load = LoadSampler(interval=5.0).start()
     try:
         step(f"database {args.db}: migrate, collectstatic")
         call_command("migrate", verbosity=0)
@@ -409,14 +458,16 @@ def main() -> None:
         step(f"small dataset seeded in {time.monotonic() - started:.1f} s")
         server = start_gunicorn(args, env, workdir)
 
-        figures["queries_small"] = query_counts(users)
-        figures["latency"] = {"small": typical_latency(args, users, workdir)}
+        figures["queries_small"] = measured(lambda: {"counts": query_counts(users)})
+        figures["latency"] = {"small": measured(lambda: typical_latency(args, users, workdir))}
         step(f"small: p95 {figures['latency']['small']['p95_ms']:.1f} ms")
 
-        started = time.monotonic()
-        seed.add_traces(min(args.verify_traces, args.traces), args.patients)
-        sealed = seal_all()
-        seal_s = time.monotonic() - started
+        def add_and_seal() -> dict:
+            seed.add_traces(min(args.verify_traces, args.traces), args.patients)
+            return {"sealed": seal_all()}
+
+        seal = measured(add_and_seal)
+        sealed, seal_s = seal["sealed"], seal["seconds"]
         step(f"sealed {sealed:,} traces")
 
         started = time.monotonic()
@@ -431,44 +482,49 @@ def main() -> None:
         from audit.models import AuditEvent
 
         figures["large_traces"] = AuditEvent.objects.count()
-        figures["queries_large"] = query_counts(users)
-        figures["latency"]["large"] = typical_latency(args, users, workdir)
+        figures["queries_large"] = measured(lambda: {"counts": query_counts(users)})
+        figures["latency"]["large"] = measured(lambda: typical_latency(args, users, workdir))
         lat = figures["latency"]
-        lat["ratio"] = lat["large"]["p95_ms"] / lat["small"]["p95_ms"]
+        lat["ratio"] = ratio_or_refusal(lat["large"], lat["small"], "p95_ms")
         step(f"large: p95 {lat['large']['p95_ms']:.1f} ms")
 
-        bare = wrk(
-            f"http://127.0.0.1:{args.port}/bench/bare/",
-            connections=args.connections,
-            seconds=args.wrk_seconds,
-            workdir=workdir,
+        bare = measured(
+            lambda: wrk(
+                f"http://127.0.0.1:{args.port}/bench/bare/",
+                connections=args.connections,
+                seconds=args.wrk_seconds,
+                workdir=workdir,
+            )
         )
-        audited = wrk(
-            f"http://127.0.0.1:{args.port}/api/v1/dmp/{users['typical'][0]}/documents/",
-            connections=args.connections,
-            seconds=args.wrk_seconds,
-            workdir=workdir,
-            headers=[f"Authorization: Token {users['clinicians'][0]['token']}"],
+        audited = measured(
+            lambda: wrk(
+                f"http://127.0.0.1:{args.port}/api/v1/dmp/{users['typical'][0]}/documents/",
+                connections=args.connections,
+                seconds=args.wrk_seconds,
+                workdir=workdir,
+                headers=[f"Authorization: Token {users['clinicians'][0]['token']}"],
+            )
         )
-        tps = pgbench_commit_rate(args, workdir)
+        pgbench = measured(lambda: {"tps": pgbench_commit_rate(args, workdir)})
         figures["throughput"] = {
             "bare": bare,
             "audited": audited,
-            "pgbench_tps": tps,
-            "ratio_bare": audited["rps"] / bare["rps"],
-            "ratio_pgbench": audited["rps"] / tps,
+            "pgbench": pgbench,
+            "ratio_bare": ratio_or_refusal(audited, bare, "rps"),
+            "ratio_pgbench": ratio_or_refusal(audited, pgbench, "rps", "tps"),
         }
-        step(f"throughput: bare {bare['rps']:.0f}/s, audited {audited['rps']:.0f}/s, pgbench {tps:.0f} tps")
+        step(f"throughput: bare {bare['rps']:.0f}/s, audited {audited['rps']:.0f}/s, pgbench {pgbench['tps']:.0f} tps")
 
         step(f"mixed scenario: {args.users} users for {args.duration:.0f} s")
-        figures["mixed"] = mixed(args, env, users, workdir)
+        figures["mixed"] = measured(lambda: mixed(args, env, users, workdir))
 
         from audit import integrity
 
-        started = time.monotonic()
-        check = integrity.verify(seal_first=False)
-        verify_s = time.monotonic() - started
+        verified = measured(lambda: {"check": integrity.verify(seal_first=False)})
+        check, verify_s = verified.pop("check"), verified["seconds"]
         figures["verify"] = {
+            **verified,
+            "seal": seal,
             "sealed": sealed,
             "seal_s": seal_s,
             "ok": check.ok,
@@ -476,10 +532,11 @@ def main() -> None:
             "verify_s": verify_s,
             "rate": check.checked / verify_s if verify_s else 0,
         }
+        figures["load"] = run_load.stop()
         goals = figures["goals"]
-        goals["queries_equal"] = figures["queries_small"] == figures["queries_large"]
-        goals["throughput_ratio"] = figures["throughput"]["ratio_bare"] >= 0.35
-        goals["latency_ratio"] = lat["ratio"] <= 1.5
+        goals["queries_equal"] = figures["queries_small"]["counts"] == figures["queries_large"]["counts"]
+        goals["throughput_ratio"] = (figures["throughput"]["ratio_bare"] or 0) >= 0.35
+        goals["latency_ratio"] = lat["ratio"] is not None and lat["ratio"] <= 1.5
         goals["mixed"] = figures["mixed"]["p95_ms"] < 300 and figures["mixed"]["errors"] == 0
         report(figures, args)
         if args.json:

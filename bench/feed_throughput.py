@@ -5,12 +5,15 @@ migrates, creates one clinician, one patient with a qualified INS and an active 
 reports (through records.services.reports.report_sign, so each writes its outbox row with the PDF rendered
 at signing; their messages are parked on a queue no worker reads). It starts its own redis-server
 on a free port (or uses --redis-url) and one Celery worker (DEBUG off, as in production), then:
-  1. feed: sends the N delivery messages and times until the queue is drained and acknowledged;
+  1. feed: sends the N delivery messages and times until the queue is drained and acknowledged (each
+     message relays a batch of up to DMP_FEED_BATCH_SIZE pending items, --batch-size; the messages of
+     items a batch took before them find them delivered);
   2. no-op: sends N messages of a task that does nothing, on the same queue and worker, timed alike;
   3. one row: N messages of a task that inserts one row in its own transaction (a reference: the
      floor of any task that writes to the database).
-It prints the rates and the feed/no-op ratio (goal: >= 0.5), and checks that every report has
-exactly one DMP document.
+It prints the rates, each beside the machine's load before and during its measurement, and the
+feed/no-op ratio (goal: >= 1.0), computed only from two figures of this run (bench/measure.py); and
+checks that every report has exactly one DMP document.
 """
 
 import argparse
@@ -24,10 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from records.services import reports as reports_service
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench.measure import RUN, load_now, load_text, measured, ratio  # noqa: E402 - after the path
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chu_portal.settings")
 # Development settings unless told otherwise (DEBUG defaults to off, which needs a SECRET_KEY).
 os.environ.setdefault("DEBUG", "true")
@@ -48,6 +52,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--redis-url", default="", help="use this Redis (e.g. redis://127.0.0.1:6379/14)")
     parser.add_argument("--db-reuse-max", type=int, default=100, help="CELERY_DB_REUSE_MAX of the worker (0: off)")
+    parser.add_argument("--batch-size", type=int, default=0, help="DMP_FEED_BATCH_SIZE of the worker (0: the setting)")
     args = parser.parse_args()
 
     media = Path(tempfile.mkdtemp(prefix="feed-bench-media-"))
@@ -95,6 +100,7 @@ def main() -> None:
             **os.environ,
             "DMP_FEED_QUEUE": QUEUE,
             "CELERY_DB_REUSE_MAX": str(args.db_reuse_max),
+            **({"DMP_FEED_BATCH_SIZE": str(args.batch_size)} if args.batch_size else {}),
             "CELERY_SKIP_CHECKS": "1",
             # The worker runs as in production: DEBUG off (no query log), a throw-away key.
             "DEBUG": "false",
@@ -129,21 +135,34 @@ def main() -> None:
             start_new_session=True,
         )
         from bench.feed_noop import noop, one_row
-        from dmp.tasks import feed_deliver
+        from dmp.feed.tasks import feed_deliver
 
         # Warm up the worker's processes (imports, connections) with a few no-ops, untimed.
         timed(client, lambda: [noop.apply_async(args=[0], queue=QUEUE) for _ in range(20)], 20)
-        feed_seconds = timed(client, lambda: [feed_deliver.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
+
+        def rate(task) -> dict:
+            seconds = timed(client, lambda: [task.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
+            return {"seconds_timed": seconds, "rate": len(ids) / seconds}
+
+        before = load_now()
+        feed = measured(lambda: rate(feed_deliver))
         check(ids)
-        noop_seconds = timed(client, lambda: [noop.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
+        noop_figure = measured(lambda: rate(noop))
         # Reference: a task that inserts one row in its own transaction (any database write's floor).
-        row_seconds = timed(client, lambda: [one_row.apply_async(args=[i], queue=QUEUE) for i in ids], len(ids))
-        feed_rate, noop_rate, row_rate = len(ids) / feed_seconds, len(ids) / noop_seconds, len(ids) / row_seconds
+        row = measured(lambda: rate(one_row))
+        print(f"run {RUN}, load before the run: {before}")
         print(f"reports: {len(ids)}, worker concurrency: {args.concurrency}, CELERY_DB_REUSE_MAX: {args.db_reuse_max}")
-        print(f"feed:    {feed_seconds:7.2f} s  {feed_rate:8.1f} documents/s")
-        print(f"no-op:   {noop_seconds:7.2f} s  {noop_rate:8.1f} tasks/s")
-        print(f"one row: {row_seconds:7.2f} s  {row_rate:8.1f} tasks/s (reference: ratio {row_rate / noop_rate:.2f})")
-        print(f"ratio: {feed_rate / noop_rate:.2f} (goal >= 0.5)")
+        print(f"DMP_FEED_BATCH_SIZE: {args.batch_size or settings.DMP_FEED_BATCH_SIZE}")
+        for name, figure, unit in (
+            ("feed", feed, "documents/s"),
+            ("no-op", noop_figure, "tasks/s"),
+            ("one row", row, "tasks/s"),
+        ):
+            print(
+                f"{name + ':':<8} {figure['seconds_timed']:7.2f} s  {figure['rate']:8.1f} {unit}  {load_text(figure)}"
+            )
+        print(f"one row / no-op (reference): {ratio(row, noop_figure, 'rate'):.2f}")
+        print(f"ratio feed / no-op: {ratio(feed, noop_figure, 'rate'):.2f} (goal >= 1.0)")
         print(f"database: {settings.DATABASES['default']['NAME']}, broker: {redis_url}")
     finally:
         if worker is not None:
@@ -165,7 +184,7 @@ def prepare(n: int) -> list[int]:
     from accounts.validators import make_rpps
     from dmp.constants import FeedStatus
     from dmp.models import FeedItem
-    from dmp.services import shared_record_for
+    from dmp.services.records import shared_record_for
     from records.constants import INS_OID_TEST, InsStatus, ReportType, StayKind
     from records.models import Patient, Stay
 
@@ -200,6 +219,8 @@ def prepare(n: int) -> list[int]:
         kind=StayKind.HOSPITALISATION,
         defaults={"admitted_at": timezone.now() - datetime.timedelta(days=3), "discharged_at": None},
     )
+    from records.services import reports as reports_service
+
     started = time.monotonic()
     new_ids, signing = [], 0.0
     for i in range(n):

@@ -133,9 +133,10 @@ def create_base(*, patients: int, load_patients: int, clinicians: int, gps: int)
         )
         _exec(
             """
-            INSERT INTO records_stay (public_id, patient_id, kind, unit_id, admitted_at, discharged_at)
+            INSERT INTO records_stay (public_id, patient_id, kind, unit_id, admitted_at, discharged_at,
+                secret_from_representatives)
             SELECT md5('stay' || p.id)::uuid, p.id, %(kind)s, (%(units)s::bigint[])[1 + p.id %% %(n_units)s],
-                   %(now)s - interval '3 days', NULL
+                   %(now)s - interval '3 days', NULL, false
             FROM records_patient p
             """,
             {"kind": StayKind.HOSPITALISATION.value, "units": unit_ids, "n_units": UNITS, "now": now},
@@ -198,7 +199,7 @@ def _pdf_meta() -> tuple[int, str]:
 DOCUMENT_INSERT = """
 INSERT INTO dmp_shareddocument (public_id, record_id, title, type_code, class_code, source, author_id, event_date,
     created_at, file, original_filename, mime_type, size, sha256, status, masked, visible_to_patient, deleted_at,
-    lineage)
+    lineage, held, withdrawal_reason, withdrawal_note, secret_from_representatives)
 SELECT md5('doc' || g)::uuid,
        {record_expr},
        'Compte rendu ' || g,
@@ -207,7 +208,7 @@ SELECT md5('doc' || g)::uuid,
        (%(now)s::timestamptz - ((g * 7919) %% 730) * interval '1 day')::date,
        %(now)s::timestamptz - ((g * 7919) %% 730) * interval '1 day' - (g %% 86400) * interval '1 second',
        %(file)s, 'compte-rendu.pdf', 'application/pdf', %(size)s, %(sha)s, 'current', false, true, NULL,
-       md5('lineage' || g)::uuid
+       md5('lineage' || g)::uuid, false, '', '', false
 FROM generate_series(%(low)s, %(high)s) AS g
 """
 

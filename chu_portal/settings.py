@@ -397,6 +397,10 @@ DMP_FEED_RETRY_BACKOFF_SECONDS = env_int("DMP_FEED_RETRY_BACKOFF_SECONDS", 10)
 DMP_FEED_RETRY_BACKOFF_MAX_SECONDS = env_int("DMP_FEED_RETRY_BACKOFF_MAX_SECONDS", 600)
 # The sweep resends pending items whose next attempt is due and that no task touched for this long.
 DMP_FEED_SWEEP_GRACE_SECONDS = env_int("DMP_FEED_SWEEP_GRACE_SECONDS", 60)
+# Most items one delivery task files in one transaction (dmp/feed/delivery.py, feed_relay: the outbox relay).
+# Each message takes its own item and up to this many minus one other pending items (FOR UPDATE SKIP LOCKED),
+# so that workers drain the outbox in batches, side by side; 1 delivers one item per message, as before.
+DMP_FEED_BATCH_SIZE = env_int("DMP_FEED_BATCH_SIZE", 50)
 # Most items one sweep resends.
 DMP_FEED_SWEEP_BATCH = env_int("DMP_FEED_SWEEP_BATCH", 500)
 # Celery queue of the feed's deliveries; empty means Celery's default queue.

@@ -123,6 +123,13 @@ def gp_rights_holders(record_ref) -> QuerySet:
     )
 
 
+def gp_rights_holders_in(record_ids) -> QuerySet:
+    """gp_rights_holders over several records at once (the feed's batches): rows carry `content_object_id`."""
+    return SharedRecordUserObjectPermission.objects.filter(
+        content_object__in=record_ids, permission__codename=GP_RIGHTS, permission__content_type__app_label="dmp"
+    )
+
+
 def has_gp_rights(user, record: SharedRecord) -> bool:
     return _authenticated(user) and gp_rights_holders(record).filter(user=user).exists()
 

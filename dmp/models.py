@@ -498,6 +498,9 @@ class FeedItem(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     # Messages that arrived for an item already delivered (duplicates, broker redeliveries).
     redeliveries = models.PositiveIntegerField(default=0)
+    # Delivered by a relay that another item's message started (dmp/feed/delivery.py, feed_relay): its own
+    # message, when it comes, is expected and not counted among the redeliveries (the flag is then cleared).
+    relayed = models.BooleanField(default=False)
     last_error = models.TextField(blank=True)
     document = models.ForeignKey(
         SharedDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="feed_items"

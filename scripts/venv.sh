@@ -9,7 +9,8 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=".venv/.installed-$(basename "$req")"
-digest="$(cat requirements.txt "$req" | sha256sum | cut -d' ' -f1)"
+# Every requirements file: one may include another (-r), and a change there must reinstall too.
+digest="$(cat requirements*.txt "$req" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "Installing $req ..."
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"

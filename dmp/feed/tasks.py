@@ -58,19 +58,30 @@ def sweep(*, now=None) -> int:
     max_retries=None,  # dmp.feed.delivery counts attempts in the database and marks the item failed
 )
 def feed_deliver(self, item_id: int) -> None:
-    """Deliver one outbox row; a failed attempt is retried with exponential backoff and jitter."""
+    """Relay the outbox from one item's message: its item and a batch of other pending items
+    (dmp.feed.delivery.feed_relay); a failed attempt is retried with exponential backoff and jitter,
+    the message's own item by retrying this message, any other item by a message of its own."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     if self.request.is_eager:
-        # Embedded mode (no broker, no beat): the attempts run back to back, in-process.
+        # Embedded mode (no broker, no beat): the attempts run back to back, in-process, one item.
         while True:
             try:
                 delivery.feed_item_deliver(item_id=item_id)
                 return
             except delivery.DeliveryError:
                 continue
-    try:
-        delivery.feed_item_deliver(item_id=item_id, redelivered=redelivered)
-    except delivery.DeliveryError as exc:
+    outcome = delivery.feed_relay(item_id=item_id, redelivered=redelivered)
+    for other_id, countdown in outcome.retries:
+        try:
+            feed_deliver.apply_async(
+                args=[other_id], countdown=countdown, retry=False, queue=settings.DMP_FEED_QUEUE or None
+            )
+        except Exception as exc:  # noqa: BLE001 - broker down: the item stays pending, the sweep resends it
+            logger.warning(
+                "feed: could not schedule the retry of item %s (%s); the sweep will resend it", other_id, exc
+            )
+    if outcome.own_error is not None:
+        exc = outcome.own_error
         try:
             raise self.retry(countdown=exc.countdown, exc=exc) from exc
         except Retry:

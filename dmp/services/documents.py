@@ -32,7 +32,7 @@ from ..constants import (
 )
 from ..models import SharedDocument, SharedRecord
 from ..pdf import render_report_pdf
-from .notifications import note_reader, notify_new_document, notify_patient
+from .notifications import note_reader, notify_new_document, notify_new_documents, notify_patient
 from .records import PAGE_SIZE, parse_date, record_by_patient_id, shared_record_for
 
 
@@ -345,6 +345,88 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
         default_storage.delete(stored)
         raise
     return document
+
+
+@dataclass(frozen=True)
+class Filing:
+    """One signed report for chu_documents_create_many: the report, its DMP and the PDF rendered at signing."""
+
+    report: Report
+    record: SharedRecord
+    content: bytes | None = None
+
+
+def chu_documents_filable(report: Report, record: SharedRecord | None) -> bool:
+    """Whether chu_documents_create_many may file this report: a signed first version (no amendment to
+    supersede), for an active DMP. Anything else goes through chu_document_create, one by one."""
+    return (
+        report.is_signed
+        and not report.replaces_id
+        and record is not None
+        and record.pk is not None
+        and record.status == RecordStatus.ACTIVE
+    )
+
+
+def chu_documents_create_many(filings: list[Filing]) -> list[SharedDocument]:
+    """chu_document_create for a batch (the feed's relay): the files written first, then one INSERT of the
+    documents, one of their traces (audit.record_many) and one of their notifications, in the caller's
+    transaction, whatever the batch's size. Every report must pass chu_documents_filable (first versions
+    for an active DMP: nothing superseded); the stored files are removed again if the transaction does not
+    get past this function. Returns the documents in the order of `filings`."""
+    if not filings:
+        return []
+    for filing in filings:
+        if not chu_documents_filable(filing.report, filing.record):
+            raise Conflict(_("Seul un compte rendu signé alimente le DMP."))
+    stored: list[str] = []
+    try:
+        documents = []
+        for filing in filings:
+            report = filing.report
+            content = bytes(filing.content) if filing.content is not None else render_report_pdf(report)
+            described = files.describe_rendered_pdf(content)
+            stored.append(_store(ContentFile(content), described.extension))
+            documents.append(
+                SharedDocument(
+                    record=filing.record,
+                    title=report.title,
+                    type_code=report.type_code,
+                    class_code=DocumentClass.REPORT,
+                    source=DocumentSource.CHU,
+                    author_id=report.author_id,
+                    event_date=timezone.localdate(report.signed_at),
+                    file=stored[-1],
+                    original_filename=f"{report.title}.pdf",
+                    mime_type=described.mime_type,
+                    size=described.size,
+                    sha256=described.sha256,
+                    source_report_id=report.public_id,
+                    held=report.hold_from_patient,
+                    visible_to_patient=not report.hold_from_patient,
+                    lineage=uuid.uuid4(),
+                )
+            )
+        documents = SharedDocument.objects.bulk_create(documents)
+        audit.record_many(
+            actor=None,
+            action=Action.CREATE,
+            mode=Mode.FEED,
+            traces=[
+                audit.Trace(
+                    patient_id=filing.record.patient.public_id,
+                    object_type=ObjectType.DMP_DOCUMENT,
+                    object_id=document.public_id,
+                )
+                for filing, document in zip(filings, documents, strict=True)
+            ],
+        )
+        notify_new_documents([(filing.record, document) for filing, document in zip(filings, documents, strict=True)])
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return documents
 
 
 def _change_document(

@@ -135,6 +135,88 @@ def notify_new_document(record: SharedRecord, document: SharedDocument, *, exclu
         )
 
 
+def notify_new_documents(filed: list[tuple[SharedRecord, SharedDocument]]) -> list[Notification]:
+    """notify_new_document for a batch of (record, document) filed by the feed's relay, with a bounded
+    number of queries whatever the batch's size: the same recipients, messages and e-mails, in the
+    same order, as calling notify_new_document for each pair."""
+    if not filed:
+        return []
+    records = {record.pk: record for record, _ in filed}
+    patient_ids = {record.patient_id for record in records.values()}
+    representatives: dict[int, list[int]] = {}
+    for patient_id, user_id in (
+        records_access.representations_in_force()
+        .filter(patient__in=patient_ids)
+        .order_by("pk")
+        .values_list("patient", "representative")
+    ):
+        representatives.setdefault(patient_id, []).append(user_id)
+    doctors: dict[int, list[int]] = {}
+    for record_id, user_id in (
+        access.gp_rights_holders_in(list(records)).order_by("user_id").values_list("content_object_id", "user_id")
+    ):
+        doctors.setdefault(record_id, []).append(user_id)
+    accounts = {record.pk: record.patient.account_id for record in records.values()}
+    wanted = {pk for pk in accounts.values() if pk} | {u for us in representatives.values() for u in us}
+    wanted |= {u for us in doctors.values() for u in us}
+    users = User.objects.in_bulk(wanted)
+    maybe_blocked = {
+        pk for us in representatives.values() for pk in us if pk in users and users[pk].role != Role.PATIENT
+    }
+    blocked = (
+        set(
+            BlockedProfessional.objects.filter(record__in=list(records), professional__in=maybe_blocked).values_list(
+                "record_id", "professional_id"
+            )
+        )
+        if maybe_blocked
+        else set()
+    )
+
+    notes: list[Notification] = []
+    emails: list[str] = []
+
+    def add(recipient, message, record, document, *, email=False, may_be_blocked=True):
+        if recipient is None or (record.status == RecordStatus.CLOSED):  # NEW_DOCUMENT is an activity kind
+            return
+        if may_be_blocked and recipient.role != Role.PATIENT and (record.pk, recipient.pk) in blocked:
+            return
+        notes.append(
+            Notification(
+                recipient=recipient,
+                kind=NotificationKind.NEW_DOCUMENT,
+                message=message,
+                record=record,
+                document=document,
+            )
+        )
+        if email and recipient.email:
+            emails.append(recipient.email)
+
+    for record, document in filed:
+        if document.visible_to_patient:
+            message = _("Nouveau document dans votre DMP : %(t)s") % {"t": document.title}
+            add(users.get(accounts[record.pk]), message, record, document, email=record.notify_by_email)
+            if not document.secret_from_representatives and record.status != RecordStatus.OPPOSED:
+                for user_id in representatives.get(record.patient_id, ()):
+                    add(users.get(user_id), message, record, document)
+        for user_id in doctors.get(record.pk, ()):
+            message = _("Nouveau document pour votre patient(e) %(p)s : %(t)s") % {
+                "p": record.patient.display_name,
+                "t": document.title,
+            }
+            add(users.get(user_id), message, record, document, may_be_blocked=False)
+    notes = Notification.objects.bulk_create(notes)
+    if emails:
+        subject = _("CHU Portal : du nouveau dans votre espace")
+        body = _("Vous avez une nouvelle notification dans votre espace CHU Portal. Connectez-vous pour la consulter.")
+        for address in emails:
+            transaction.on_commit(
+                lambda a=address: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [a], fail_silently=True)
+            )
+    return notes
+
+
 # Reads that open the DMP (not the author's reading of his own document, nor the patient's own or her
 # representative's: a representative is not a professional reader).
 FIRST_READ_MODES = access.RECORD_READ_MODES - {Mode.SELF} - access.REPRESENTATIVE_MODES
