@@ -37,9 +37,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate, Paragraph, Spacer
 from reportlab.platypus.tableofcontents import TableOfContents
 
+from accounts.models import User
 from audit import services as audit
 from audit.constants import Mode, ObjectType
 from dmp import files
+from dmp.constants import NotificationKind
+from dmp.services.notifications import notify as notify_user
 from records.constants import ReportStatus
 from records.models import Diagnosis, HandoverNote, Patient, Procedure, Report, Stay
 
@@ -567,33 +570,11 @@ def bundle_make(request_pk: int, *, now=None) -> RecordBundle | None:
                 object_id=bundle.public_id,
                 object_ids=[request.public_id],
             )
-            if (now or timezone.now()) < locked.earliest_release_at:
-                notify.tell(locked, ready_message(locked))
     except BaseException:
         default_storage.delete(stored)
         raise
     release(locked, now=now)
     return bundle
-
-
-def ready_message(request: RecordRequest) -> str:
-    when = timezone.localtime(request.earliest_release_at)
-    values = {"date": f"{when:%d/%m/%Y}", "time": f"{when:%H:%M}"}
-    if request.delivery == Delivery.DOCTOR:
-        return (
-            _(
-                "Votre copie du dossier du CHU est prête : elle sera envoyée au médecin que vous avez désigné le "
-                "%(date)s à %(time)s, à la fin du délai de réflexion de 48 heures."
-            )
-            % values
-        )
-    return (
-        _(
-            "Votre copie du dossier du CHU est prête : vous pourrez la télécharger à partir du %(date)s à "
-            "%(time)s, à la fin du délai de réflexion de 48 heures."
-        )
-        % values
-    )
 
 
 def bundle_failed(request_pk: int, error: BaseException | None = None) -> RecordBundle | None:
@@ -620,7 +601,7 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
             object_ids=[request.public_id],
             reason="failed",
         )
-        notify.tell_office(
+        tell_office(
             _(
                 "La copie du dossier demandée le %(received)s (à communiquer au plus tard le %(due)s) n'a pas pu "
                 "être établie malgré plusieurs essais : elle doit être relancée."
@@ -630,6 +611,15 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
         if partial:
             transaction.on_commit(lambda: default_storage.delete(partial))
     return bundle
+
+
+def tell_office(message: str) -> None:
+    """Tell every member of the medical records office (no medical content: the request is named by its dates)."""
+    staff = User.objects.filter(
+        professional_profile__units__code=settings.RECORDS_OFFICE_UNIT_CODE, is_active=True
+    ).distinct()
+    for user in staff:
+        notify_user(recipient=user, kind=NotificationKind.RECORD_REQUEST, message=message, may_be_blocked=False)
 
 
 def release(request: RecordRequest, *, now=None) -> bool:
@@ -677,15 +667,10 @@ def release(request: RecordRequest, *, now=None) -> bool:
                 object_id=message.public_id,
                 object_ids=[bundle.public_id],
             )
-            told = _(
-                "Votre copie du dossier du CHU a été envoyée à %(doctor)s par la messagerie sécurisée de santé."
-            ) % {"doctor": locked.named_doctor.display_name}
+            step = notify.SENT
         else:
             locked.status = RequestStatus.AVAILABLE
-            told = _(
-                "Votre copie du dossier du CHU est mise à disposition : vous pouvez la télécharger dans votre espace "
-                "jusqu'au %(date)s."
-            ) % {"date": _date(expires_at)}
+            step = notify.AVAILABLE
         locked.answered_at = now
         locked.save(update_fields=["status", "answered_at"])
         audit.record(
@@ -697,7 +682,9 @@ def release(request: RecordRequest, *, now=None) -> bool:
             object_id=locked.public_id,
             object_ids=[bundle.public_id],
         )
-        notify.tell(locked, told)
+        notify.tell(locked, step)
+        if step == notify.SENT:
+            notify.tell_named_doctor(locked)
     request.status, request.answered_at = locked.status, locked.answered_at
     return True
 
@@ -738,13 +725,7 @@ def expire(bundle_pk: int, *, now=None) -> bool:
             object_id=bundle.public_id,
             object_ids=[request.public_id],
         )
-        notify.tell(
-            request,
-            _(
-                "Votre copie du dossier du CHU n'est plus disponible : son délai de conservation est passé. "
-                "Vous pouvez en demander une nouvelle."
-            ),
-        )
+        notify.tell(request, notify.EXPIRED)
         if stored:
             transaction.on_commit(lambda: default_storage.delete(stored))
     return True

@@ -84,7 +84,7 @@ def test_the_copy_is_made_stored_like_a_document_and_waits_for_the_48_hours(requ
     trace = traces(RecordRequestAction.MAKE_BUNDLE).get()
     assert trace.object_type == ObjectType.RECORD_BUNDLE and trace.object_id == str(made.public_id)
     assert trace.patient_id == camille.public_id and trace.reason == ""
-    assert told(camille.account, "est prête")
+    assert not told(camille.account, "mise à disposition")
     # Made again (a redelivered message): nothing new.
     tasks.make_bundle.delay(request_of_camille.pk)
     assert traces(RecordRequestAction.MAKE_BUNDLE).count() == 1
@@ -132,7 +132,7 @@ def test_a_copy_that_cannot_be_made_is_retried_then_marked_failed_and_the_office
     assert list((settings.MEDIA_ROOT / "record_requests").rglob("*.pdf")) == []
     assert traces(RecordRequestAction.MAKE_BUNDLE, reason="failed").count() == 1
     assert told(office_agent, "n'a pas pu être établie")
-    assert not told(request_of_camille.requested_by, "prête")
+    assert not told(request_of_camille.requested_by, "mise à disposition")
 
 
 def test_with_a_broker_a_failure_is_retried_with_backoff_until_the_last_attempt(request_of_camille, monkeypatch):
@@ -188,7 +188,7 @@ def test_a_copy_made_after_the_48_hours_is_released_at_once(camille, camille_sta
     tasks.make_bundle.delay(request.pk)
     request.refresh_from_db()
     assert request.status == RequestStatus.AVAILABLE and request.answered_at is not None
-    assert not told(camille.account, "est prête")  # told once: it is available
+    assert told(camille.account, "mise à disposition")
 
 
 def test_a_copy_for_a_named_doctor_goes_to_his_secure_inbox_never_to_the_dmp(
@@ -211,7 +211,8 @@ def test_a_copy_for_a_named_doctor_goes_to_his_secure_inbox_never_to_the_dmp(
     assert SharedDocument.objects.count() == documents_before
     trace = traces(RecordRequestAction.SEND).get()
     assert trace.object_type == ObjectType.SECURE_MESSAGE and trace.object_id == str(message.public_id)
-    assert told(camille.account, "messagerie sécurisée") and told(dr_moreau, "messagerie sécurisée")
+    assert told(camille.account, "envoyée au médecin") and told(dr_moreau, "messagerie sécurisée")
+    assert not told(dr_moreau, "MARTIN")  # the doctor's notice names no patient
 
 
 class RecordingMailbox:
