@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -62,6 +62,10 @@ LOOKAHEAD = 16
 MAX_PASSES = 4
 # Requests released or bundles expired per sweep transaction batch.
 SWEEP_BATCH = 200
+# A validated request without its copy this long after validation lost its task message: the sweep sends it again;
+# a copy that failed all its attempts gets a new round this long after.
+STALLED_AFTER = datetime.timedelta(hours=1)
+FAILED_RETRY_AFTER = datetime.timedelta(hours=24)
 
 
 # --- What the copy holds ---------------------------------------------------------------------
@@ -604,7 +608,8 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
         tell_office(
             _(
                 "La copie du dossier demandée le %(received)s (à communiquer au plus tard le %(due)s) n'a pas pu "
-                "être établie malgré plusieurs essais : elle doit être relancée."
+                "être établie malgré plusieurs essais. Un nouvel essai aura lieu dans 24 heures ; prévenez "
+                "l'équipe technique si l'échéance est proche."
             )
             % {"received": _date(request.received_at), "due": _date(request.due_on)}
         )
@@ -742,13 +747,17 @@ def expire_due(*, now=None) -> int:
     return sum(expire(pk, now=now) for pk in list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
 
 
-def stalled(*, now=None, older_than: datetime.timedelta = datetime.timedelta(hours=1)) -> list[int]:
-    """Validated requests whose copy is neither made nor failed an hour after validation (a lost task message)."""
+def stalled(*, now=None, older_than: datetime.timedelta = STALLED_AFTER) -> list[int]:
+    """Validated requests to send again: the copy neither made nor failed an hour after validation (a lost
+    message), or failed more than FAILED_RETRY_AFTER ago (a new round of attempts)."""
     now = now or timezone.now()
+    lost = (
+        Q(validated_at__lte=now - older_than) & ~Q(bundle__made_at__isnull=False) & ~Q(bundle__failed_at__isnull=False)
+    )
+    failed_long_ago = Q(bundle__made_at__isnull=True, bundle__failed_at__lte=now - FAILED_RETRY_AFTER)
     return list(
-        RecordRequest.objects.filter(status=RequestStatus.VALIDATED, validated_at__lte=now - older_than)
-        .exclude(bundle__made_at__isnull=False)
-        .exclude(bundle__failed_at__isnull=False)
+        RecordRequest.objects.filter(status=RequestStatus.VALIDATED)
+        .filter(lost | failed_long_ago)
         .order_by("validated_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

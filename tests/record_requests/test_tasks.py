@@ -306,3 +306,17 @@ def test_a_validated_request_whose_message_was_lost_is_sent_again(request_of_cam
 
 def test_the_sweep_is_the_beat_task_the_settings_name(settings):
     assert settings.CELERY_BEAT_SCHEDULE["record-requests-sweep"]["task"] == tasks.sweep.name
+
+
+def test_a_failed_copy_gets_a_new_round_of_attempts_a_day_later(request_of_camille, monkeypatch):
+    monkeypatch.setattr(bundle, "render", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    tasks.make_bundle.delay(request_of_camille.pk)
+    failed_at = RecordBundle.objects.get().failed_at
+    sent = []
+    monkeypatch.setattr(tasks, "enqueue", sent.append)
+    assert tasks.run_sweep(now=failed_at + datetime.timedelta(hours=23))["resent"] == 0
+    assert tasks.run_sweep(now=failed_at + datetime.timedelta(hours=24))["resent"] == 1
+    monkeypatch.undo()
+    tasks.make_bundle.delay(request_of_camille.pk)  # the new round succeeds
+    made = RecordBundle.objects.get()
+    assert made.made_at is not None and made.failed_at is None
