@@ -599,7 +599,8 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
             actor=None,
             action=RecordRequestAction.MAKE_BUNDLE,
             mode=Mode.RECORD_REQUEST,
-            patient_id=request.patient.public_id,
+            # Not in the patient's history (it would read "la copie a été préparée"): the request's id links it.
+            patient_id=None,
             object_type=ObjectType.RECORD_BUNDLE,
             object_id=bundle.public_id,
             object_ids=[request.public_id],
@@ -668,9 +669,10 @@ def release(request: RecordRequest, *, now=None) -> bool:
                 action=RecordRequestAction.SEND,
                 mode=Mode.RECORD_REQUEST,
                 patient_id=patient_id,
-                object_type=ObjectType.SECURE_MESSAGE,
-                object_id=message.public_id,
-                object_ids=[bundle.public_id],
+                # The copy sent (her history: "envoyée au médecin désigné"); the message it went in.
+                object_type=ObjectType.RECORD_BUNDLE,
+                object_id=bundle.public_id,
+                object_ids=[message.public_id],
             )
             step = notify.SENT
         else:

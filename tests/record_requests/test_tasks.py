@@ -130,7 +130,8 @@ def test_a_copy_that_cannot_be_made_is_retried_then_marked_failed_and_the_office
     assert request_of_camille.status == RequestStatus.VALIDATED
     assert failed.failed_at is not None and failed.made_at is None and failed.file == ""
     assert list((settings.MEDIA_ROOT / "record_requests").rglob("*.pdf")) == []
-    assert traces(RecordRequestAction.MAKE_BUNDLE, reason="failed").count() == 1
+    failure = traces(RecordRequestAction.MAKE_BUNDLE, reason="failed").get()
+    assert failure.object_ids == [str(request_of_camille.public_id)] and failure.patient_id is None
     assert told(office_agent, "n'a pas pu être établie")
     assert not told(request_of_camille.requested_by, "mise à disposition")
 
@@ -210,7 +211,8 @@ def test_a_copy_for_a_named_doctor_goes_to_his_secure_inbox_never_to_the_dmp(
     assert "MARTIN Camille" in message.subject
     assert SharedDocument.objects.count() == documents_before
     trace = traces(RecordRequestAction.SEND).get()
-    assert trace.object_type == ObjectType.SECURE_MESSAGE and trace.object_id == str(message.public_id)
+    assert trace.object_type == ObjectType.RECORD_BUNDLE and trace.object_id == str(request.bundle.public_id)
+    assert trace.object_ids == [str(message.public_id)] and trace.patient_id == camille.public_id
     assert told(camille.account, "envoyée au médecin") and told(dr_moreau, "messagerie sécurisée")
     assert not told(dr_moreau, "MARTIN")  # the doctor's notice names no patient
 
