@@ -367,3 +367,28 @@ def test_in_the_embedded_mode_the_validation_makes_the_copy_in_process(
     with django_capture_on_commit_callbacks(execute=True):
         asked = _journey(camille, dr_bernard)
     assert RecordBundle.objects.filter(request=asked, made_at__isnull=False).exists()
+
+
+class DownMailbox:
+    def send(self, **kwargs):
+        raise ConnectionError("MSSanté operator unreachable")
+
+
+def test_a_mailbox_down_holds_up_neither_the_other_releases_nor_itself_for_long(
+    camille, camille_stay, discharge_letter, dr_moreau, settings
+):
+    to_doctor = validated_request(camille, [camille_stay], delivery=Delivery.DOCTOR, named_doctor=dr_moreau)
+    to_download = validated_request(camille, [camille_stay])
+    tasks.make_bundle.delay(to_doctor.pk)
+    tasks.make_bundle.delay(to_download.pk)
+    settings.MSSANTE_CLIENT = "tests.record_requests.test_tasks.DownMailbox"
+    later = to_doctor.earliest_release_at + datetime.timedelta(minutes=1)
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    to_download.refresh_from_db()
+    assert to_doctor.status == RequestStatus.READY and to_download.status == RequestStatus.AVAILABLE
+    assert not SecureMessage.objects.exists()
+    settings.MSSANTE_CLIENT = "record_requests.mailbox.LocalMailbox"
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    assert to_doctor.status == RequestStatus.SENT
