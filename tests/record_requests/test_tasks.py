@@ -322,3 +322,67 @@ def test_a_failed_copy_gets_a_new_round_of_attempts_a_day_later(request_of_camil
     tasks.make_bundle.delay(request_of_camille.pk)  # the new round succeeds
     made = RecordBundle.objects.get()
     assert made.made_at is not None and made.failed_at is None
+
+
+def _journey(camille, dr_bernard):
+    from record_requests.services import office, requests
+
+    asked = requests.request_create(actor=camille.account)
+    office.request_validate(actor=dr_bernard, request_id=asked.public_id)
+    return asked
+
+
+def test_asked_validated_made_released_downloaded_and_in_her_history(
+    camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, travel, django_capture_on_commit_callbacks
+):
+    from dmp.services import history
+    from record_requests.services import delivery
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = _journey(camille, dr_bernard)
+    asked.refresh_from_db()
+    assert asked.status == RequestStatus.READY and asked.bundle.made_at is not None
+    travel(datetime.timedelta(hours=48, minutes=1))
+    tasks.run_sweep()
+    got, handle = delivery.bundle_download(actor=camille.account, request_id=asked.public_id)
+    with handle:
+        assert "Lettre de liaison" in pdf_text(handle.read())
+    assert got == asked.bundle
+    asked.refresh_from_db()
+    assert asked.status == RequestStatus.AVAILABLE
+    sentences = {e.sentence for d in history.access_history(actor=camille.account).days for e in d.entries}
+    assert "La copie de votre dossier du CHU a été préparée" in sentences
+    assert "Votre demande de copie du dossier du CHU a été mise à disposition" in sentences
+
+
+def test_in_the_embedded_mode_the_validation_makes_the_copy_in_process(
+    camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = _journey(camille, dr_bernard)
+    assert RecordBundle.objects.filter(request=asked, made_at__isnull=False).exists()
+
+
+class DownMailbox:
+    def send(self, **kwargs):
+        raise ConnectionError("MSSanté operator unreachable")
+
+
+def test_a_mailbox_down_holds_up_neither_the_other_releases_nor_itself_for_long(
+    camille, camille_stay, discharge_letter, dr_moreau, settings
+):
+    to_doctor = validated_request(camille, [camille_stay], delivery=Delivery.DOCTOR, named_doctor=dr_moreau)
+    to_download = validated_request(camille, [camille_stay])
+    tasks.make_bundle.delay(to_doctor.pk)
+    tasks.make_bundle.delay(to_download.pk)
+    settings.MSSANTE_CLIENT = "tests.record_requests.test_tasks.DownMailbox"
+    later = to_doctor.earliest_release_at + datetime.timedelta(minutes=1)
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    to_download.refresh_from_db()
+    assert to_doctor.status == RequestStatus.READY and to_download.status == RequestStatus.AVAILABLE
+    assert not SecureMessage.objects.exists()
+    settings.MSSANTE_CLIENT = "record_requests.mailbox.LocalMailbox"
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    assert to_doctor.status == RequestStatus.SENT
