@@ -342,9 +342,8 @@ def test_asked_validated_made_released_downloaded_and_in_her_history(
     camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, travel, django_capture_on_commit_callbacks
 ):
     from dmp.services import history
-    from record_requests.services import delivery, office
+    from record_requests.services import delivery
 
-    monkeypatch.setattr(office, "enqueue_bundle", tasks.enqueue)  # what office.py should call (see the next test)
     with django_capture_on_commit_callbacks(execute=True):
         asked = _journey(camille, dr_bernard)
     asked.refresh_from_db()
@@ -362,11 +361,6 @@ def test_asked_validated_made_released_downloaded_and_in_her_history(
     assert "Votre demande de copie du dossier du CHU a été mise à disposition" in sentences
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_requests/services/office.py enqueue_bundle uses send_task, which ignores CELERY_TASK_ALWAYS_EAGER: "
-    "in the embedded mode the copy is never made. Fix: call record_requests.tasks.enqueue(request_pk).",
-)
 def test_in_the_embedded_mode_the_validation_makes_the_copy_in_process(
     camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, django_capture_on_commit_callbacks
 ):
