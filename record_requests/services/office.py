@@ -18,14 +18,13 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from audit.constants import Action, ObjectType
 from chu_portal.errors import Conflict, Decision, InvalidInput
-from records.constants import ReportStatus
-from records.models import HandoverNote, Report, Stay
+from records.models import HandoverNote, Stay
 
 from .. import access
 from ..constants import OPEN_STATUSES, RecordRequestAction, RefusalReason, RequestStatus
 from ..deadlines import is_overdue
 from ..models import RecordRequest
-from . import notify
+from . import bundle, notify
 from .requests import find_request
 
 PAGE_SIZE = 50
@@ -149,12 +148,14 @@ def request_preview(*, actor, request_id) -> Preview:
             object_type=ObjectType.HOSPITAL_RECORD,
             object_id=request.patient.public_id,
         )
-    signed = Report.objects.filter(status=ReportStatus.SIGNED).order_by("signed_at", "id")
+    # Exactly what the copy will hold (services/bundle.py): the latest signed version of each report, never a
+    # stay kept secret from the representative who asked.
+    signed = bundle.latest_signed_reports().order_by("signed_at", "id")
     with transaction.atomic():
         stays = list(
-            request.stays.select_related("unit")
-            .prefetch_related("diagnoses", "procedures", Prefetch("reports", queryset=signed))
-            .order_by("admitted_at", "id")
+            bundle.copied_stays(request).prefetch_related(
+                "diagnoses", "procedures", Prefetch("reports", queryset=signed)
+            )
         )
         notes = HandoverNote.objects.filter(stay__in=[s.pk for s in stays]).count()
         preview = Preview(request=request, stays=stays, handover_notes=notes)

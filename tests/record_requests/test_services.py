@@ -390,3 +390,16 @@ def test_the_parents_request_is_in_the_history_she_reads_for_her_son(camille, lu
     requests.requests_mine(actor=camille.account, patient_id=lucas.public_id)
     page = history.access_history(actor=camille.account, patient_id=lucas.public_id)
     assert not any("consulté votre demande" in e.sentence for d in page.days for e in d.entries)
+
+
+def test_the_preview_shows_what_the_copy_holds_a_stay_made_secret_after_the_parents_request_is_left_out(
+    camille, lucas, lucas_stays, mother, office_doctor
+):
+    """The doctor validates what the copy will hold (services/bundle.py), not every requested stay: a stay the
+    minor asked to keep secret after his mother's request is neither previewed nor copied (CSP L.1111-5)."""
+    ordinary, _secret = lucas_stays
+    request = requests.request_create(actor=camille.account, patient_id=lucas.public_id)
+    ordinary.secret_from_representatives = True
+    ordinary.save(update_fields=["secret_from_representatives"])
+    preview = office.request_preview(actor=office_doctor, request_id=request.public_id)
+    assert preview.stays == []
