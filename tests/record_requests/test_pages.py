@@ -217,3 +217,115 @@ def test_heirs_are_recorded_by_the_office_only(client, inf_roux, camille):
     assert AuditEvent.objects.count() == before + 1  # the refusal is traced
     client.force_login(camille.account)
     assert client.get("/archives/ayants-droit/nouvelle/").status_code == 403
+
+
+def _answered(record_request, validated_by, settings, tmp_path):
+    """Validated, made by its task and released by the sweep 49 hours later (the request's clock moved back)."""
+    from record_requests import tasks
+    from record_requests.services import office
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    office.request_validate(actor=validated_by, request_id=record_request.public_id)
+    tasks.make_bundle.apply(args=[record_request.pk])
+    earlier = datetime.timedelta(hours=49)
+    RecordRequest.objects.filter(pk=record_request.pk).update(
+        received_at=record_request.received_at - earlier,
+        earliest_release_at=record_request.earliest_release_at - earlier,
+    )
+    tasks.run_sweep()
+    record_request.refresh_from_db()
+    return record_request
+
+
+def test_she_downloads_her_copy_and_nobody_else_does(
+    client, camille, camille_stay, discharge_letter, office_doctor, other_patient, settings, tmp_path
+):
+    made = _answered(_ask(camille), office_doctor, settings, tmp_path)
+    assert made.status == RequestStatus.AVAILABLE
+    client.force_login(camille.account)
+    page = client.get(f"/mon-dossier-chu/copie/{made.public_id}/").content.decode()
+    assert f"/mon-dossier-chu/copie/{made.public_id}/telecharger/" in page
+    assert made.bundle.expires_at.astimezone(timezone.get_current_timezone()).strftime("%d/%m/%Y") in page
+    response = client.get(f"/mon-dossier-chu/copie/{made.public_id}/telecharger/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert response["Cache-Control"] == "private, no-store"
+    for stranger in (other_patient.account, office_doctor):
+        client.force_login(stranger)
+        assert client.get(f"/mon-dossier-chu/copie/{made.public_id}/telecharger/").status_code == 404
+
+
+def test_the_named_doctor_reads_the_copy_in_his_secure_inbox(
+    client, camille, camille_stay, discharge_letter, office_doctor, dr_moreau, dr_bernard, settings, tmp_path
+):
+    asked = rr_requests.request_create(
+        actor=camille.account, delivery=Delivery.DOCTOR, named_doctor_rpps=dr_moreau.rpps
+    )
+    made = _answered(asked, office_doctor, settings, tmp_path)
+    assert made.status == RequestStatus.SENT
+    client.force_login(camille.account)
+    page = client.get(f"/mon-dossier-chu/copie/{made.public_id}/").content.decode()
+    assert "messagerie sécurisée" in page and "/telecharger/" not in page
+    client.force_login(dr_moreau)
+    assert 'href="/pro/messagerie/"' in client.get("/dmp/pro/").content.decode()
+    inbox = client.get("/pro/messagerie/").content.decode()
+    message = made.bundle.messages.get()
+    assert f"/pro/messagerie/{message.public_id}/" in inbox and "non lu" in inbox
+    opened = client.get(f"/pro/messagerie/{message.public_id}/").content.decode()
+    assert f"/pro/messagerie/{message.public_id}/copie/" in opened
+    response = client.get(f"/pro/messagerie/{message.public_id}/copie/")
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    assert "non lu" not in client.get("/pro/messagerie/").content.decode()
+    client.force_login(dr_bernard)
+    assert client.get(f"/pro/messagerie/{message.public_id}/").status_code == 404
+    assert client.get(f"/pro/messagerie/{message.public_id}/copie/").status_code == 404
+    client.force_login(camille.account)
+    assert client.get("/pro/messagerie/").status_code == 403
+
+
+def test_a_mother_asks_for_her_sons_record_without_his_secret_stay(client, camille, cardiology, inf_roux):
+    from dmp import acting
+    from records.constants import RepresentationKind
+    from records.services import representatives
+    from tests.factories import PatientFactory, StayFactory, UserFactory
+
+    today = timezone.localdate()
+    lucas = PatientFactory(
+        birth_name="MARTIN",
+        first_names="Lucas",
+        sex="M",
+        birth_date=today.replace(year=today.year - 15) - datetime.timedelta(days=40),
+        account=UserFactory(role=Role.PATIENT, username="lucas.martin"),
+    )
+    representatives.representation_record(
+        actor=inf_roux,
+        patient_id=lucas.public_id,
+        representative=camille.account.username,
+        kind=RepresentationKind.PARENT,
+        relation="mère",
+        identity_checked=True,
+    )
+    ordinary = StayFactory(patient=lucas, unit=cardiology)
+    secret = StayFactory(patient=lucas, unit=cardiology, secret_from_representatives=True)
+    client.force_login(camille.account)
+    session = client.session
+    session[acting.SESSION_KEY] = str(lucas.public_id)
+    session.save()
+    page = client.get("/mon-dossier-chu/copie/demander/").content.decode()
+    assert "que vous représentez" in page and str(ordinary.public_id) in page and str(secret.public_id) not in page
+    response = client.post("/mon-dossier-chu/copie/demander/", {"scope": "all", "delivery": Delivery.DOWNLOAD})
+    assert response.status_code == 302
+    made = RecordRequest.objects.get(patient=lucas)
+    assert made.requested_by == camille.account and list(made.stays.all()) == [ordinary]
+    assert str(made.public_id) in client.get("/mon-dossier-chu/copie/").content.decode()
+
+
+def test_the_pages_speak_english(client, camille, camille_stay, archivist):
+    client.force_login(camille.account)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    body = client.get("/mon-dossier-chu/copie/demander/").content.decode()
+    assert "Request a copy of my CHU record" in body and "This is not your DMP" in body
+    _ask(camille, days_ago=10)
+    client.force_login(archivist)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Overdue" in client.get("/archives/").content.decode()
