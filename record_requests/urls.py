@@ -10,14 +10,14 @@ urlpatterns = [
     # The patient, or her representative for the person she acts for.
     path("mon-dossier-chu/copie/", views.mine, name="mine"),
     path("mon-dossier-chu/copie/demander/", views.ask, name="ask"),
-    path("mon-dossier-chu/copie/<uuid:request_id>/", views.detail, name="detail"),
-    path("mon-dossier-chu/copie/<uuid:request_id>/telecharger/", views.download, name="download"),
+    path("mon-dossier-chu/copie/<uuid:record_request_id>/", views.detail, name="detail"),
+    path("mon-dossier-chu/copie/<uuid:record_request_id>/telecharger/", views.download, name="download"),
     # The medical records office and the validating doctors.
     path("archives/", views.queue, name="queue"),
     path("archives/ayants-droit/nouvelle/", views.heir_new, name="heir_new"),
-    path("archives/demandes/<uuid:request_id>/", views.office_detail, name="office_detail"),
-    path("archives/demandes/<uuid:request_id>/valider/", views.validate, name="validate"),
-    path("archives/demandes/<uuid:request_id>/refuser/", views.refuse, name="refuse"),
+    path("archives/demandes/<uuid:record_request_id>/", views.office_detail, name="office_detail"),
+    path("archives/demandes/<uuid:record_request_id>/valider/", views.validate, name="validate"),
+    path("archives/demandes/<uuid:record_request_id>/refuser/", views.refuse, name="refuse"),
     # The doctor's secure inbox (the MSSanté seam).
     path("pro/messagerie/", views.inbox, name="inbox"),
     path("pro/messagerie/<uuid:message_id>/", views.message, name="message"),

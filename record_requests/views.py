@@ -90,15 +90,15 @@ def ask(request):
                     "earliest": date_format(timezone.localtime(made.earliest_release_at), "DATETIME_FORMAT"),
                 },
             )
-            return redirect("record_requests:detail", request_id=made.public_id)
+            return redirect("record_requests:detail", record_request_id=made.public_id)
     context = {"form": form, "patient": patient, "stays": stays, "acting": acting_for(request) is not None}
     return render(request, "record_requests/ask.html", context, status=400 if form.errors else 200)
 
 
 @login_required
-def detail(request, request_id):
+def detail(request, record_request_id):
     """One of her requests: its state, dates, the copy's progress and, once released, its download."""
-    record_request, _decision = requests_service.request_get(actor=request.user, request_id=request_id)
+    record_request, _decision = requests_service.request_get(actor=request.user, request_id=record_request_id)
     bundle = _bundle_of(record_request)
     preparing = record_request.status == RequestStatus.VALIDATED and (bundle is None or bundle.made_at is None)
     refresh = preparing and request.GET.get("auto") != "0"
@@ -120,9 +120,9 @@ def detail(request, request_id):
 
 
 @login_required
-def download(request, request_id):
+def download(request, record_request_id):
     """The copy itself, to its one reader, traced."""
-    bundle, handle = delivery_service.bundle_download(actor=request.user, request_id=request_id)
+    bundle, handle = delivery_service.bundle_download(actor=request.user, request_id=record_request_id)
     return _pdf(handle, _filename(bundle))
 
 
@@ -187,9 +187,9 @@ def _mark_deadline(record_request, today) -> None:
 
 
 @login_required
-def office_detail(request, request_id):
+def office_detail(request, record_request_id):
     """A request as the office sees it: who asks, for what, its deadlines and state; refusing on the office's grounds."""
-    record_request, _decision = requests_service.request_get(actor=request.user, request_id=request_id)
+    record_request, _decision = requests_service.request_get(actor=request.user, request_id=record_request_id)
     _mark_deadline(record_request, timezone.localdate())
     context = {
         "rr": record_request,
@@ -203,41 +203,41 @@ def office_detail(request, request_id):
 
 
 @login_required
-def validate(request, request_id):
+def validate(request, record_request_id):
     """The doctor's validation: a preview of what the copy holds, the handover notes in or out, validate or refuse."""
-    preview = office_service.request_preview(actor=request.user, request_id=request_id)
+    preview = office_service.request_preview(actor=request.user, request_id=record_request_id)
     form = ValidateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_as_message(request) as caught:
             office_service.request_validate(
                 actor=request.user,
-                request_id=request_id,
+                request_id=record_request_id,
                 include_handover_notes=form.cleaned_data["include_handover_notes"],
             )
         if not caught.error:
             messages.success(request, _("Demande validée : la copie est en préparation."))
-            return redirect("record_requests:office_detail", request_id=request_id)
+            return redirect("record_requests:office_detail", record_request_id=record_request_id)
     context = {"preview": preview, "rr": preview.request, "form": form, "refuse_form": RefuseForm()}
     return render(request, "record_requests/validate.html", context)
 
 
 @login_required
 @require_POST
-def refuse(request, request_id):
+def refuse(request, record_request_id):
     form = RefuseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choisissez le motif du refus parmi ceux que la loi prévoit."))
-        return redirect("record_requests:office_detail", request_id=request_id)
+        return redirect("record_requests:office_detail", record_request_id=record_request_id)
     with errors_as_message(request) as caught:
         office_service.request_refuse(
             actor=request.user,
-            request_id=request_id,
+            request_id=record_request_id,
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
         )
     if not caught.error:
         messages.success(request, _("Demande refusée : le demandeur en est informé, avec le motif."))
-    return redirect("record_requests:office_detail", request_id=request_id)
+    return redirect("record_requests:office_detail", record_request_id=record_request_id)
 
 
 @login_required
@@ -268,7 +268,7 @@ def heir_new(request):
                     _("Demande de l'ayant droit enregistrée : à communiquer au plus tard le %(due)s.")
                     % {"due": date_format(made.due_on, "DATE_FORMAT")},
                 )
-                return redirect("record_requests:office_detail", request_id=made.public_id)
+                return redirect("record_requests:office_detail", record_request_id=made.public_id)
     return render(request, "record_requests/heir_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
