@@ -93,6 +93,7 @@ class HeirForm(forms.Form):
     )
     received_on = forms.DateField(
         label=_("Demande complète reçue le"),
+        initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_(
             "Les délais courent à partir de la réception de la demande complète (pièces justificatives comprises)."
