@@ -8,11 +8,9 @@ request and when, never what the record holds (no stay, unit, diagnosis or repor
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
 from dmp.constants import NotificationKind
 from dmp.models import SharedRecord
 from dmp.services.notifications import notify
@@ -96,12 +94,7 @@ def tell(request: RecordRequest, step: str, *, actor=None) -> None:
     """Tell the requester, and the adult patient if someone else asked, that `step` happened (inside the step's
     transaction: the message is sent with it or not at all). Nobody is told of his own download."""
     if step not in STEPS:
-        # Merge glue (rr-pages, for the lead to settle): H-bundle's tasks pass a ready-made sentence; told as is.
-        if request.requester_kind != RequesterKind.HEIR:
-            notify(
-                recipient=request.requested_by, kind=NotificationKind.RECORD_REQUEST, message=step, may_be_blocked=False
-            )
-        return
+        raise ValueError(f"unknown step {step!r}")
     if request.requester_kind == RequesterKind.HEIR:
         return  # answered on paper by the office; the named doctor finds the copy in his secure inbox
     record = _shared_record(request)
@@ -140,12 +133,3 @@ def tell_named_doctor(request: RecordRequest) -> None:
         message=_("Une copie de dossier du CHU vous a été adressée dans votre messagerie sécurisée."),
         may_be_blocked=False,
     )
-
-
-def tell_office(message: str) -> None:
-    """Tell every member of the medical records office (no medical content). H-bundle's, kept by the merge."""
-    staff = User.objects.filter(
-        professional_profile__units__code=settings.RECORDS_OFFICE_UNIT_CODE, is_active=True
-    ).distinct()
-    for user in staff:
-        notify(recipient=user, kind=NotificationKind.RECORD_REQUEST, message=message, may_be_blocked=False)
