@@ -175,7 +175,14 @@ def queue(request):
         _mark_deadline(row, today)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filters": filters, "page": page, "counts": page.counts, "query": query.urlencode()}
+    context = {
+        "filters": filters,
+        "page": page,
+        "counts": page.counts,
+        "query": query.urlencode(),
+        # Heirs' paper files are the office's; a doctor of a unit concerned only validates.
+        "office": access.is_office_staff(request.user),
+    }
     return render(request, "record_requests/queue.html", context)
 
 

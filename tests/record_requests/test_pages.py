@@ -329,3 +329,23 @@ def test_the_pages_speak_english(client, camille, camille_stay, archivist):
     client.force_login(archivist)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "Overdue" in client.get("/archives/").content.decode()
+
+
+def test_a_doctor_of_the_unit_sees_the_requests_to_validate_not_the_heirs_form(
+    client, dr_bernard, dr_leroy, camille, camille_stay
+):
+    made = _ask(camille)
+    client.force_login(dr_bernard)
+    page = client.get("/archives/").content.decode()
+    assert "Demandes de copie du dossier à valider" in page and "/archives/ayants-droit/nouvelle/" not in page
+    assert f"/archives/demandes/{made.public_id}/" in page
+    assert client.get("/archives/ayants-droit/nouvelle/").status_code == 403
+    client.force_login(dr_leroy)  # Orthopédie: Camille's stay never went through his unit
+    assert f"/archives/demandes/{made.public_id}/" not in client.get("/archives/").content.decode()
+    assert client.get(f"/archives/demandes/{made.public_id}/valider/").status_code == 404
+
+
+def test_the_two_records_page_leads_the_patient_to_her_copy(client, camille):
+    assert "/mon-dossier-chu/copie/demander/" not in client.get("/deux-dossiers/").content.decode()
+    client.force_login(camille.account)
+    assert "/mon-dossier-chu/copie/demander/" in client.get("/deux-dossiers/").content.decode()
