@@ -100,12 +100,16 @@ def detail(request, record_request_id):
     """One of her requests: its state, dates, the copy's progress and, once released, its download."""
     record_request, _decision = requests_service.request_get(actor=request.user, request_id=record_request_id)
     bundle = _bundle_of(record_request)
-    preparing = record_request.status == RequestStatus.VALIDATED and (bundle is None or bundle.made_at is None)
+    failed = bundle is not None and bundle.failed_at is not None and bundle.made_at is None
+    preparing = (
+        record_request.status == RequestStatus.VALIDATED and (bundle is None or bundle.made_at is None) and not failed
+    )
     refresh = preparing and request.GET.get("auto") != "0"
     context = {
         "rr": record_request,
         "bundle": bundle,
         "preparing": preparing,
+        "failed": failed,
         "refresh_seconds": PROGRESS_REFRESH_SECONDS if refresh else None,
         "steps": _steps(record_request),
         "downloadable": (

@@ -349,3 +349,12 @@ def test_the_two_records_page_leads_the_patient_to_her_copy(client, camille):
     assert "/mon-dossier-chu/copie/demander/" not in client.get("/deux-dossiers/").content.decode()
     client.force_login(camille.account)
     assert "/mon-dossier-chu/copie/demander/" in client.get("/deux-dossiers/").content.decode()
+
+
+def test_a_failed_copy_is_said_and_the_page_stops_refreshing(client, camille, camille_stay):
+    made = _ask(camille)
+    RecordRequest.objects.filter(pk=made.pk).update(status=RequestStatus.VALIDATED)
+    RecordBundle.objects.create(request=made, progress=30, failed_at=timezone.now())
+    client.force_login(camille.account)
+    body = client.get(f"/mon-dossier-chu/copie/{made.public_id}/").content.decode()
+    assert 'id="rr-failed"' in body and "http-equiv" not in body and "<progress" not in body
