@@ -213,6 +213,7 @@ urlpatterns = [
     path("", include("records.urls")),
     path("", include("audit.urls")),
     path("", include("dmp.urls")),
+    path("", include("record_requests.urls")),
 ]
 
 if settings.BENCH_BARE_VIEW:

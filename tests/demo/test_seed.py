@@ -24,6 +24,8 @@ CAST = {
     "ph.fournier": "external_professional",
     "sec.blanc": "chu_collaborator",
     "dr.samu": "external_professional",
+    "archives.girard": "chu_collaborator",
+    "dr.faure": "chu_clinician",
     "dpo.mercier": "dpo",
     "admin": "admin",
 }
@@ -74,9 +76,20 @@ def test_reports_are_signed_by_their_authors(seeded):
 
 
 def test_seeding_twice_changes_nothing(seeded):
-    counts = (User.objects.count(), Patient.objects.count(), Report.objects.count())
+    from record_requests.models import RecordBundle, RecordRequest
+
+    def counts():
+        return (
+            User.objects.count(),
+            Patient.objects.count(),
+            Report.objects.count(),
+            RecordRequest.objects.count(),
+            RecordBundle.objects.count(),
+        )
+
+    before = counts()
     call_command("seed_demo", stdout=io.StringIO())
-    assert (User.objects.count(), Patient.objects.count(), Report.objects.count()) == counts
+    assert counts() == before
 
 
 def test_the_seed_refuses_to_run_in_production_without_force(db, settings):
@@ -124,3 +137,28 @@ def test_lucas_is_a_minor_camille_represents_with_one_secret_document(seeded):
     shown = documents.documents_list(actor=camille, patient_id=lucas.public_id)
     assert shown.total == 1 and secret not in shown.documents
     assert documents.documents_list(actor=lucas.account, patient_id=lucas.public_id).total == 2
+
+
+def test_the_records_office_and_camilles_two_requests(seeded):
+    """Issue 22: the office's secretary and doctor (unit ARCH); Camille's request answered (its copy made, available,
+    traced) and another waiting in the queue."""
+    from accounts.models import ProfessionalProfile
+    from audit.models import AuditEvent
+    from record_requests.constants import RequestStatus
+    from record_requests.models import RecordRequest
+
+    girard = ProfessionalProfile.objects.get(user__username="archives.girard")
+    faure = ProfessionalProfile.objects.get(user__username="dr.faure")
+    assert (girard.profession, list(girard.units.values_list("code", flat=True))) == ("secretaire_medicale", ["ARCH"])
+    assert (faure.profession, list(faure.units.values_list("code", flat=True))) == ("medecin", ["ARCH"])
+    requests = RecordRequest.objects.filter(patient__account__username="camille.martin").order_by("received_at")
+    answered, waiting = list(requests)
+    assert answered.status == RequestStatus.AVAILABLE and answered.validated_by == faure.user
+    assert answered.bundle.made_at is not None and answered.bundle.expires_at is not None
+    assert waiting.status == RequestStatus.RECEIVED
+    traced = set(
+        AuditEvent.objects.filter(object_id__in=[str(answered.public_id), str(waiting.public_id)]).values_list(
+            "action", flat=True
+        )
+    )
+    assert {"create", "validate"} <= traced

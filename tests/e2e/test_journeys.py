@@ -21,6 +21,8 @@ JOURNEYS = {
         "/dmp/historique-des-acces/",
         "/dmp/autorisations/",
         "/dmp/parametres/",
+        "/mon-dossier-chu/copie/",
+        "/mon-dossier-chu/copie/demander/",
     ],
     "jules.petit": ["/dmp/", "/dmp/profil-medical/", "/deux-dossiers/"],
     "lea.dubois": ["/dmp/", "/dmp/parametres/"],
@@ -37,6 +39,8 @@ JOURNEYS = {
     "dr.moreau": ["/dmp/pro/", "/dmp/pro/nouveaux-documents/", "/dmp/patients/{camille}/"],
     "dr.garnier": ["/dmp/pro/", "/dmp/patients/{camille}/", "/dmp/patients/{camille}/acces/", "/dmp/pro/demandes/"],
     "ph.fournier": ["/dmp/pro/", "/dmp/pro/demandes/"],
+    "archives.girard": ["/archives/", "/archives/?status=overdue", "/archives/ayants-droit/nouvelle/"],
+    "dr.faure": ["/archives/", "/pro/messagerie/"],
     "dpo.mercier": ["/controle/"],
     "admin": ["/", "/flux-dmp/"],
 }

@@ -208,7 +208,44 @@ KWARGS = {
     "answer": lambda w, i: ("accepter", "decliner")[i % 2],
     "objection_id": lambda w, i: _victims("DocumentObjection", document__record__patient=w.victim).public_id,
     "representation_id": lambda w, i: _representation(w),
+    "record_request_id": lambda w, i: _record_request(w),
+    "message_id": lambda w, i: _secure_message(w),
 }
+
+
+def _record_request(world):
+    """The victim's request for a copy of her hospital record (issue 22), made on first use."""
+    from django.utils import timezone as tz
+
+    from record_requests import deadlines
+    from record_requests.models import RecordRequest
+
+    found = RecordRequest.objects.filter(patient=world.victim).first()
+    if found is None:
+        due = deadlines.compute(tz.now(), world.stay.admitted_at)
+        found = RecordRequest.objects.create(
+            patient=world.victim,
+            requester_kind="patient",
+            requested_by=world.victim.account,
+            delivery="download",
+            earliest_release_at=due.earliest_release_at,
+            due_on=due.due_on,
+        )
+        found.stays.set([world.stay])
+    return found.public_id
+
+
+def _secure_message(world):
+    """A message about the victim in her GP's secure inbox (issue 22): nobody probed is its recipient."""
+    from accounts.models import User
+    from record_requests.models import SecureMessage
+
+    found = SecureMessage.objects.first()
+    if found is None:
+        found = SecureMessage.objects.create(
+            recipient=User.objects.get(username="dr.gp"), subject=canary("message-subject"), body=canary("message")
+        )
+    return found.public_id
 
 
 def _representation(world):
@@ -422,6 +459,25 @@ PROBE = {
     "records:identity_incidents": ["GET"],
     **{f"api:{n}": ["POST"] for n in ("dmp-document-withdraw", "dmp-document-objection", "objection-answer")},
     **{f"api:{n}": ["GET"] for n in ("dmp-objections", "objections")},
+    # A copy of the hospital record (issue 22): the requester's pages, the records office's, the doctor's inbox.
+    **{
+        f"record_requests:{n}": ["GET"]
+        for n in ("mine", "detail", "download", "queue", "office_detail", "inbox", "message", "message_download")
+    },
+    **{f"record_requests:{n}": ["GET", "POST"] for n in ("ask", "heir_new", "validate")},
+    "record_requests:refuse": ["POST"],
+    **{
+        f"api:{n}": ["GET"]
+        for n in (
+            "record-request-queue",
+            "record-request-detail",
+            "record-request-bundle",
+            "secure-messages",
+            "secure-message-bundle",
+        )
+    },
+    "api:record-requests": ["GET", "POST"],
+    **{f"api:{n}": ["POST"] for n in ("record-request-heirs", "record-request-validate", "record-request-refuse")},
 }
 
 # Query strings that make list and search endpoints reach for the victim.

@@ -20,6 +20,17 @@ from dmp.constants import DocumentSource, DocumentType, RecordStatus
 from dmp.feed import delivery, outbox
 from dmp.models import SharedDocument, SharedRecord
 from dmp.services import designations, documents, record_settings, records
+from record_requests import tasks as rr_tasks
+from record_requests.constants import (
+    ANSWERED_STATUSES,
+    RECORDS_OFFICE_UNIT_NAME,
+    Delivery,
+    RequesterKind,
+    RequestStatus,
+)
+from record_requests.models import RecordBundle, RecordRequest
+from record_requests.services import office as rr_office
+from record_requests.services import requests as rr_requests
 from records import ins
 from records.constants import INS_OID_TEST, InsStatus, ReportType, RepresentationKind, Sex, StayKind
 from records.models import Diagnosis, Patient, Procedure, Report, Representation, Stay
@@ -89,6 +100,28 @@ PROFESSIONALS = [
         "1000000007",
         "",
         ("CARDIO",),
+    ),
+    # The medical records office (unit ARCH, issue 22): a secretary who runs the queue of requests for a copy of the
+    # hospital record, and the office's doctor who validates what a copy holds.
+    Pro(
+        "archives.girard",
+        "Martine",
+        "Girard",
+        Role.CHU_COLLABORATOR,
+        Profession.SECRETAIRE_MEDICALE,
+        "1000000009",
+        "",
+        ("ARCH",),
+    ),
+    Pro(
+        "dr.faure",
+        "Élise",
+        "Faure",
+        Role.CHU_CLINICIAN,
+        Profession.MEDECIN,
+        "1000000010",
+        "Information médicale — archives",
+        ("ARCH",),
     ),
     # A SAMU regulation doctor (centre 15): the SAMU mode of emergency access to the DMP; no CHU unit.
     Pro(
@@ -196,6 +229,10 @@ class Command(BaseCommand):
             self.units = {
                 code: Unit.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in UNITS.items()
             }
+            # The records office's unit comes with its migration (record_requests 0002).
+            self.units["ARCH"] = Unit.objects.get_or_create(
+                code=settings.RECORDS_OFFICE_UNIT_CODE, defaults={"name": RECORDS_OFFICE_UNIT_NAME}
+            )[0]
             self.users = {p.username: self._professional(p) for p in PROFESSIONALS}
             self.users["dpo.mercier"] = self._user("dpo.mercier", "Claire", "Mercier", Role.DPO)
             admin = self._user("admin", "", "Administrateur", Role.ADMIN)
@@ -249,6 +286,7 @@ class Command(BaseCommand):
         self._feed(camille_letter, camille_imaging, jules_letter, lea_letter)
         self._dmp(camille_imaging)
         self._representatives()
+        self._record_requests()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo cast ready ({len(self.users) + 1 + len(self.patients)} accounts; password: {settings.DEMO_PASSWORD})."
@@ -514,6 +552,24 @@ class Command(BaseCommand):
                 event_date=timezone.localdate() - datetime.timedelta(days=20 if secret else 60),
                 secret_from_representatives=secret,
             )
+
+    def _record_requests(self) -> None:
+        """Camille asked for a copy of her hospital record twice: ten days ago (validated by Dr Faure, the copy made
+        and available to download) and today (waiting in the office's queue). Through the services: traced and
+        notified like any request."""
+        camille = self.patients["camille.martin"]
+        asked = RecordRequest.objects.filter(patient=camille, requester_kind=RequesterKind.PATIENT)
+        if not asked.filter(status__in=ANSWERED_STATUSES).exists():
+            earlier = rr_requests.request_create(
+                actor=camille.account, delivery=Delivery.DOWNLOAD, now=self.now - datetime.timedelta(days=10)
+            )
+            rr_office.request_validate(actor=self.users["dr.faure"], request_id=earlier.public_id)
+            # The copy is made by its task (run here whatever the broker), then released: past the 48 hours already.
+            if not RecordBundle.objects.filter(request=earlier, made_at__isnull=False).exists():
+                rr_tasks.make_bundle.apply(args=[earlier.pk])
+            rr_tasks.run_sweep()
+        if not asked.filter(status=RequestStatus.RECEIVED).exists():
+            rr_requests.request_create(actor=camille.account, delivery=Delivery.DOWNLOAD)
 
 
 def _note_pdf(patient: Patient, title: str, lines: list[str]) -> bytes:
