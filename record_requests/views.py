@@ -104,13 +104,12 @@ def detail(request, record_request_id):
     preparing = (
         record_request.status == RequestStatus.VALIDATED and (bundle is None or bundle.made_at is None) and not failed
     )
-    refresh = preparing and request.GET.get("auto") != "0"
     context = {
         "rr": record_request,
         "bundle": bundle,
         "preparing": preparing,
         "failed": failed,
-        "refresh_seconds": PROGRESS_REFRESH_SECONDS if refresh else None,
+        "refresh_seconds": PROGRESS_REFRESH_SECONDS,
         "steps": _steps(record_request),
         "downloadable": (
             record_request.status == RequestStatus.AVAILABLE

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -113,6 +114,22 @@ def test_camille_asks_the_office_validates_and_she_downloads_her_copy(demo, watc
     assert "Demande validée" in doctor.locator(".messages").inner_text()
     asked.refresh_from_db()
     assert asked.validated_by.username == "dr.faure" and asked.include_handover_notes
+
+    # While the task renders it, her page shows the progress and updates it in place (a script file under the real
+    # CSP, no reload); she may stop the updates.
+    if not _made(asked):
+        from record_requests.models import RecordBundle
+
+        RecordBundle.objects.update_or_create(request=asked, defaults={"progress": 40})
+        page.goto(f"{live_server.url}/mon-dossier-chu/copie/{asked.public_id}/")
+        assert page.locator("#rr-progress").get_attribute("value") == "40"
+        check(page, "patient-preparing")
+        RecordBundle.objects.filter(request=asked).update(progress=80)
+        expect(page.locator("#rr-percent")).to_contain_text("80 %", timeout=15000)
+        assert page.locator("#rr-progress").evaluate("bar => bar.value") == 80
+        page.locator("#rr-stop").click()
+        assert page.locator("#rr-stop").is_hidden()
+        check(page, "patient-preparing-updated")
 
     # The copy is made by its task (in-process here; run as the worker would if the broker took it).
     if not _made(asked):

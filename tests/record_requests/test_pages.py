@@ -103,9 +103,9 @@ def test_the_copy_in_preparation_shows_its_progress_and_refreshes(client, camill
     client.force_login(camille.account)
     body = client.get(f"/mon-dossier-chu/copie/{made.public_id}/").content.decode()
     assert '<progress id="rr-progress" max="100" value="40"' in body
-    assert '<meta http-equiv="refresh" content="5">' in body
-    stopped = client.get(f"/mon-dossier-chu/copie/{made.public_id}/?auto=0").content.decode()
-    assert "http-equiv" not in stopped and 'value="40"' in stopped
+    # Updated in place by a script file (no timed refresh of the whole page, WCAG 2.2.1), which a button stops.
+    assert 'id="rr-live" data-refresh-seconds="5"' in body and "js/progress-refresh.js" in body
+    assert 'id="rr-stop" hidden' in body and "http-equiv" not in body
 
 
 def test_another_patient_never_sees_the_request(client, camille, camille_stay, other_patient):
@@ -357,4 +357,4 @@ def test_a_failed_copy_is_said_and_the_page_stops_refreshing(client, camille, ca
     RecordBundle.objects.create(request=made, progress=30, failed_at=timezone.now())
     client.force_login(camille.account)
     body = client.get(f"/mon-dossier-chu/copie/{made.public_id}/").content.decode()
-    assert 'id="rr-failed"' in body and "http-equiv" not in body and "<progress" not in body
+    assert 'id="rr-failed"' in body and "progress-refresh.js" not in body and "<progress" not in body
