@@ -11,11 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from chu_portal.errors import ServiceError
-from records.models import Patient, Report
+from records.models import Patient, Report, Stay
 
 from ..constants import FeedReason, FeedStatus
 from ..models import FeedItem, SharedDocument, SharedRecord
-from ..services.documents import chu_document_create
+from ..services.documents import chu_document_create, stay_secret_of
 from ..services.records import shared_record_for
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,10 @@ def _columns(model, alias: str, exclude: tuple[str, ...] = ()) -> tuple[list[str
 # time compiling a select_related query than PostgreSQL spends running it, on the feed's hot
 # path): the outbox row locked, its report without the body (the PDF rendered at signing holds
 # it), the patient, the patient's DMP and the document already filed for that report version, if
-# any. Rows become model instances through Model.from_db (psycopg returns
-# the Python types of these columns; other databases take the ORM path below).
+# any; and whether the report's stay is kept secret from a minor's legal representatives (CSP L.1111-5), under a
+# key-share lock of the stay that orders the filing with records.services.secret.stay_secret_set (which locks
+# the stay for update, then flags the documents already filed). Rows become model instances through
+# Model.from_db (psycopg returns the Python types of these columns; other databases take the ORM path below).
 _ITEM_FIELDS, _ITEM_SQL = _columns(FeedItem, "f")
 
 
@@ -68,13 +70,14 @@ _PATIENT_FIELDS, _PATIENT_SQL = _columns(Patient, "p")
 
 
 _LOCK_SQL = (
-    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608  # nosec B608 - columns from _meta
+    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id", st."secret_from_representatives"'  # noqa: S608  # nosec B608 - columns from _meta
     f" FROM {FeedItem._meta.db_table} f"
     f' JOIN {Report._meta.db_table} r ON r."id" = f."report_id"'
+    f' JOIN {Stay._meta.db_table} st ON st."id" = r."stay_id"'
     f' JOIN {Patient._meta.db_table} p ON p."id" = f."patient_id"'
     f' LEFT JOIN {SharedRecord._meta.db_table} s ON s."patient_id" = p."id"'
     f' LEFT JOIN {SharedDocument._meta.db_table} d ON d."source_report_id" = r."public_id"'
-    ' WHERE f."{key}" = %s FOR UPDATE OF f'
+    ' WHERE f."{key}" = %s FOR UPDATE OF f FOR KEY SHARE OF st'
 )
 
 
@@ -100,7 +103,7 @@ def _lock_item(*, key: str = "id", value) -> FeedItem | None:
         record = SharedRecord.from_db(db, _RECORD_FIELDS, record_row)
         record.patient = patient
         patient.shared_record = record
-    item.filed_document_id = row[-1]
+    item.filed_document_id, item.stay_secret = row[-2], bool(row[-1])
     return item
 
 
@@ -117,6 +120,7 @@ def _lock_item_orm(*, key: str, value) -> FeedItem | None:
         item.filed_document_id = (
             SharedDocument.objects.filter(source_report_id=item.report.public_id).values_list("pk", flat=True).first()
         )
+        item.stay_secret = stay_secret_of(item.report)
     return item
 
 
@@ -147,7 +151,9 @@ def _file_locked(item: FeedItem) -> None:
         item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
     else:
         try:
-            item.document = chu_document_create(report=report, record=_record_of(item.patient), content=item.content)
+            item.document = chu_document_create(
+                report=report, record=_record_of(item.patient), content=item.content, stay_secret=item.stay_secret
+            )
         except ServiceError as exc:
             if exc.code not in ("dmp_opposed", "dmp_closed"):
                 raise
