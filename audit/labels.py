@@ -87,6 +87,12 @@ ACTION_LABELS = {
     "representation_name": _("Désignation d'un représentant de confiance"),
     "representation_end": _("Fin d'une représentation"),
     "representation_majority": _("Fin de la représentation à la majorité"),
+    # Requests for a copy of the hospital record (record_requests/).
+    "validate": _("Validation d'une demande de copie du dossier"),
+    "refuse": _("Refus d'une demande de copie du dossier"),
+    "make_bundle": _("Préparation de la copie du dossier"),
+    "send": _("Envoi de la copie au médecin désigné"),
+    "expire": _("Expiration de la copie du dossier"),
 }
 
 OBJECT_LABELS = {
@@ -117,6 +123,9 @@ OBJECT_LABELS = {
     "representation": _("Représentant du patient"),
     "stay": _("Séjour"),
     "storage_file": _("Fichier stocké"),
+    "record_request": _("Demande de copie du dossier du CHU"),
+    "record_bundle": _("Copie du dossier du CHU"),
+    "secure_message": _("Message de la messagerie sécurisée"),
     # A trace of a refusal before the object was known.
     "access_grant": _("Autorisation d'accès au DMP"),
 }
@@ -138,6 +147,7 @@ MODE_LABELS = {
     "admin": _("Administration"),
     "representative": _("Représentant légal du patient"),
     "trusted_representative": _("Représentant de confiance du patient"),
+    "record_request": _("Demande de copie du dossier du CHU"),
 }
 
 OUTCOME_LABELS = {"allowed": _("Autorisé"), "denied": _("Refusé")}

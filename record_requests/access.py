@@ -252,3 +252,13 @@ def decide_inbox(user) -> Decision:
     if is_doctor(user) and user.role in (Role.CHU_CLINICIAN, Role.EXTERNAL_PROFESSIONAL):
         return Decision.allow(Mode.SELF)
     return Decision.deny("forbidden", _("La messagerie sécurisée de santé est réservée aux médecins."))
+
+
+def decide_message(user, message: SecureMessage) -> Decision:
+    """A secure message is read by its recipient alone, a doctor (anyone else: not found)."""
+    decision = decide_inbox(user)
+    if not decision.allowed:
+        return decision
+    if message.recipient_id != user.pk:
+        return Decision.deny("not_found", _("Message introuvable."), status=404)
+    return decision

@@ -33,6 +33,10 @@ OWN_ACTIONS_SHOWN = [
     DmpAction.DMP_DELETION_REQUEST,
     DmpAction.DMP_EXPORT,
 ]
+# The steps of her requests for a copy of her hospital record are in her history too, hers included (issue 22):
+# "Votre demande de copie du dossier du CHU a été reçue / validée / mise à disposition / téléchargée".
+RECORD_REQUEST_TYPES = [ObjectType.RECORD_REQUEST, ObjectType.RECORD_BUNDLE]
+OWN_RECORD_REQUEST_STEPS = Q(object_type__in=RECORD_REQUEST_TYPES, action__in=[Action.CREATE, DmpAction.DOWNLOAD])
 
 
 @dataclass
@@ -65,7 +69,7 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
     # Someone else's traces, and the patient's own changes of her DMP's life (closing, reopening...).
     queryset = (
         AuditEvent.objects.filter(patient_id=patient_id)
-        .exclude(Q(actor_id=actor.public_id) & ~Q(action__in=OWN_ACTIONS_SHOWN))
+        .exclude(Q(actor_id=actor.public_id) & ~Q(action__in=OWN_ACTIONS_SHOWN) & ~OWN_RECORD_REQUEST_STEPS)
         # Reminding an author that a report waits for its announcement is no access to her data, and telling
         # her would announce it (docs/domain.md, "Held reports"); the DPO's console keeps it.
         .exclude(action=DmpAction.HOLD_REMINDER)
@@ -74,7 +78,12 @@ def access_history(*, actor, patient_id=None, page: int = 1, page_size: int = PA
     if decision.mode == Mode.GP:
         queryset = queryset.filter(object_type__startswith=ObjectType.DMP)
     if decision.mode in access.REPRESENTATIVE_MODES:
-        queryset = without_secret(queryset.filter(object_type__startswith=ObjectType.DMP), record)
+        # Her DMP's traces (none naming a secret document) and the steps of the requests for a copy of her
+        # hospital record (a representative's copy never holds a secret stay; the traces name no stay).
+        queryset = without_secret(
+            queryset.filter(Q(object_type__startswith=ObjectType.DMP) | Q(object_type__in=RECORD_REQUEST_TYPES)),
+            record,
+        )
     page = max(page, 1)
     start = (page - 1) * page_size
 

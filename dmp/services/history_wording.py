@@ -85,6 +85,9 @@ def _plain_nouns() -> dict:
         "patient": _("votre dossier"),
         "patient_identity": _("votre identité"),
         "representation": _("un représentant de votre dossier"),
+        "record_request": _("votre demande de copie du dossier du CHU"),
+        "record_bundle": _("la copie de votre dossier du CHU"),
+        "secure_message": _("un message de la messagerie sécurisée de santé"),
     }
 
 
@@ -112,6 +115,12 @@ def _verb(action: str) -> str:
         "delete": _("a supprimé"),
         "mask": _("a masqué aux professionnels"),
         "unmask": _("a rendu de nouveau visible aux professionnels"),
+        # Record requests (record_requests/): said in full by `record_request_step` for their own objects.
+        "validate": _("a validé"),
+        "refuse": _("a refusé"),
+        "make_bundle": _("a préparé"),
+        "send": _("a envoyé"),
+        "expire": _("a supprimé à expiration"),
     }.get(action, "")
 
 
@@ -176,10 +185,35 @@ def _whole(action: str) -> str:
     }.get(action, "")
 
 
-def sentence(action: str, object_type: str, mode: str, n: int = 1, titles: list[str] | None = None) -> str:
+RECORD_REQUEST_TYPES = {"record_request", "record_bundle"}
+
+
+def record_request_step(action: str, object_type: str) -> str:
+    """The steps of a request for a copy of the hospital record, said as what happened to it (issue 22): "Votre
+    demande de copie du dossier du CHU a été reçue / validée / refusée / mise à disposition / téléchargée".
+    Empty for any other trace (a read of the request, of the record, a list)."""
+    if object_type not in RECORD_REQUEST_TYPES:
+        return ""
+    return {
+        "create": _("Votre demande de copie du dossier du CHU a été reçue"),
+        "validate": _("Votre demande de copie du dossier du CHU a été validée"),
+        "refuse": _("Votre demande de copie du dossier du CHU a été refusée"),
+        "make_bundle": _("La copie de votre dossier du CHU a été préparée"),
+        "release": _("Votre demande de copie du dossier du CHU a été mise à disposition"),
+        "send": _("La copie de votre dossier du CHU a été envoyée au médecin désigné"),
+        "download": _("La copie de votre dossier du CHU a été téléchargée"),
+        "expire": _("La copie de votre dossier du CHU a expiré et a été supprimée"),
+    }.get(action, "")
+
+
+def sentence(
+    action: str, object_type: str, mode: str, n: int = 1, titles: list[str] | None = None, outcome: str = "allowed"
+) -> str:
     """What someone did, said to the patient: every action of the trace vocabulary has its words."""
     titles = titles or []
     object_type = SAME_OBJECT.get(object_type, object_type)
+    if outcome != "denied" and (step := record_request_step(action, object_type)):
+        return step
     if mode == "feed" and action in ("create", "feed"):
         return _("a déposé %(what)s") % {"what": noun(object_type, n, titles)}
     if action == "list" and object_type in DOCUMENT_TYPES:
@@ -221,6 +255,7 @@ def how(mode: str, outcome: str, action: str = "", granted_on: datetime.datetime
         "admin": _("administration du portail"),
         "representative": _("en tant que votre représentant légal"),
         "trusted_representative": _("en tant que votre représentant de confiance"),
+        "record_request": _("pour répondre à une demande de copie du dossier du CHU"),
     }.get(mode, "")
 
 
@@ -294,10 +329,12 @@ def group(
                 who = f"{who}, {profession.lower()}"
             elif event.actor_id in relations:
                 who = f"{who} ({relations[event.actor_id]})"
+            step = event.outcome != "denied" and record_request_step(event.action, object_type)
             entry = entries[key] = HistoryEntry(
-                who=who,
+                # A step of a record request is said as what happened to it, not as someone's access.
+                who="" if step else who,
                 sentence="",
-                how=how(event.mode, event.outcome, event.action, granted_on.get(event.actor_id)),
+                how="" if step else how(event.mode, event.outcome, event.action, granted_on.get(event.actor_id)),
                 first=event.at,
                 last=event.at,
                 count=0,
@@ -315,10 +352,10 @@ def group(
     result = []
     for day, entries in days.items():
         merged: dict[tuple, HistoryEntry] = {}
-        for (_actor_id, _name, action, object_type, mode, _outcome), entry in entries.items():
+        for (_actor_id, _name, action, object_type, mode, outcome), entry in entries.items():
             entry.count = 1 if action == "list" else max(len(entry.objects), 1)
             named = [titles[i] for i in sorted(entry.objects) if i in titles]
-            entry.sentence = sentence(action, object_type, mode, entry.count, named)
+            entry.sentence = sentence(action, object_type, mode, entry.count, named, outcome)
             same = merged.get((entry.who, entry.sentence, entry.how))
             if same is None:
                 merged[(entry.who, entry.sentence, entry.how)] = entry

@@ -11,6 +11,7 @@ from audit.constants import Action, Mode
 from dmp.consent import emergency, grants
 from dmp.constants import DmpAction, FeedAction, GrantSource
 from dmp.services import documents, history, history_wording, professionals
+from record_requests.constants import RecordRequestAction
 from records.constants import CareAction, IdentityAction
 
 
@@ -55,7 +56,7 @@ def test_the_history_is_grouped_by_day(camille, camille_dmp, fed_letter, dr_more
 # --- issue 20: every code of the trace vocabulary in words, duplicates merged, documents named, times as said ---
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "records", "dmp", "fhir")
+APPS = ("accounts", "audit", "records", "dmp", "record_requests", "fhir")
 
 
 def _literals(pattern: str) -> set[str]:
@@ -71,6 +72,7 @@ def trace_actions() -> set[str]:
     actions = {a.value for a in Action} | {a.value for a in DmpAction} | {a.value for a in FeedAction}
     actions |= {a.value for a in CareAction}
     actions |= {a.value for a in IdentityAction}
+    actions |= {a.value for a in RecordRequestAction}
     return actions | _literals(r'\baction="([a-z_]+)"') - {"store_true", "store_false"}
 
 
