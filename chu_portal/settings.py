@@ -343,6 +343,10 @@ FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://chu-portal.invali
 INSI_CLIENT = os.environ.get("INSI_CLIENT", "records.ins.LocalRegistryClient")
 # The unit whose staff run the medical records office (the queue of requests for a copy of the record).
 RECORDS_OFFICE_UNIT_CODE = os.environ.get("RECORDS_OFFICE_UNIT_CODE", "ARCH")
+# The MSSanté seam (record_requests/mailbox.py): the class that sends a copy of the hospital record to the doctor the
+# requester names. The default models his secure inbox locally (/pro/messagerie/); a real MSSanté connector would be
+# named here. Never through the DMP.
+MSSANTE_CLIENT = os.environ.get("MSSANTE_CLIENT", "record_requests.mailbox.LocalMailbox")
 # A copy of the hospital record stays downloadable this many days after its release, then is deleted.
 RECORD_BUNDLE_AVAILABLE_DAYS = env_int("RECORD_BUNDLE_AVAILABLE_DAYS", 60)
 # Care-team access lasts this many days after a stay's discharge.

@@ -6,9 +6,12 @@ import hashlib
 import io
 import re
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chu_portal.errors import InvalidInput, ServiceError
@@ -45,6 +48,18 @@ def describe_rendered_pdf(content: bytes) -> Inspected:
     return Inspected(
         mime_type="application/pdf", extension=".pdf", size=len(content), sha256=hashlib.sha256(content).hexdigest()
     )
+
+
+def storage_name(extension: str, prefix: str = "dmp") -> str:
+    """A random storage name under `prefix` (the name a user gave is metadata only, docs/domain.md "Uploads").
+
+    `dmp/` holds the DMP's documents (the orphan-file sweep walks it); other apps store under their own prefix."""
+    return f"{prefix}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{extension}"
+
+
+def store(content, extension: str, prefix: str = "dmp", name: str | None = None) -> str:
+    """Write a file (a Django File) to the default storage under a random name; the name it was stored under."""
+    return default_storage.save(name or storage_name(extension, prefix), content)
 
 
 ACTIVE_PDF_MESSAGE = _(

@@ -7,3 +7,11 @@ class RecordRequestsConfig(AppConfig):
     name = "record_requests"
     verbose_name = "Demandes de copie du dossier du CHU"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.signals import request_started
+
+        from .tasks import sweep_if_embedded
+
+        # The embedded mode has no beat: copies past their 48 hours are released in-process (tasks.py).
+        request_started.connect(sweep_if_embedded, dispatch_uid="record_requests.sweep_if_embedded")

@@ -166,8 +166,7 @@ def document_content(*, actor, document_id, download: bool = False):
 
 
 def _store(content, extension: str) -> str:
-    name = f"dmp/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{extension}"
-    return default_storage.save(name, content)
+    return files.store(content, extension)
 
 
 def document_upload(
