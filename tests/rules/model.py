@@ -679,9 +679,13 @@ def may_read_copy(state: State, who: Person, copy: CopyRequest) -> bool:
     - Sent to a doctor (CSP L.1111-7 "par l'intermédiaire d'un médecin qu'elle désigne"; R.1111-1: his quality of
       doctor checked): that doctor only, not the requester.
     - Downloaded: its requester; the adult patient herself, or her parent or guardian while the representation is
-      in force (R.1111-1), never once it ended (the minor's majority); and never a copy holding a stay the minor
-      now keeps secret from him (CSP L.1111-5)."""
+      in force (R.1111-1), never once it ended (the minor's majority).
+    - A copy made for a representative that holds a stay the minor has since kept secret is read by nobody
+      (CSP L.1111-5)."""
     if not copy.released or copy.expired or copy.refused:
+        return False
+    if copy.as_representative and any(state.stays[key].secret for key in copy.made_stays if key in state.stays):
+        # Made before the stay became secret: read by nobody since (CSP L.1111-5).
         return False
     if copy.delivery == DOCTOR:
         return who.key == copy.doctor and who.professional and who.profession == "medecin"
@@ -689,9 +693,7 @@ def may_read_copy(state: State, who: Person, copy: CopyRequest) -> bool:
         return False
     if not copy.as_representative:
         return True
-    if state.representatives.get(who.key) not in ENTITLED_REPRESENTATIONS:
-        return False
-    return not any(state.stays[key].secret for key in copy.made_stays if key in state.stays)
+    return state.representatives.get(who.key) in ENTITLED_REPRESENTATIONS
 
 
 def inbox_holds(state: State, who: Person, copy: CopyRequest) -> bool:
