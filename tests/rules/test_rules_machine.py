@@ -1808,7 +1808,7 @@ COPY_API_PATHS = ("/api/v1/record-requests/{id}/bundle/", "/api/v1/record-reques
 # At most 5 examples of 8 steps in CI (docs/architecture.md, "The rules model"): each step reads every copy for
 # every reader over the services, and one door over HTTP.
 COPY_PROFILE = (
-    PROFILE if (LONG or os.environ.get("RULES_EXAMPLES")) else settings(PROFILE, max_examples=4, stateful_step_count=8)
+    PROFILE if (LONG or os.environ.get("RULES_EXAMPLES")) else settings(PROFILE, max_examples=5, stateful_step_count=8)
 )
 MAX_COPIES = 3
 
@@ -1943,14 +1943,27 @@ class RecordCopyMachine(RuleBasedStateMachine):
 
     # --- actions ---------------------------------------------------------------------------------------------
 
-    @initialize(secret_first=st.booleans())
-    def start(self, secret_first):
-        """Lucas's second stay kept secret from his parents from the start, or not."""
+    @initialize(
+        secret_first=st.booleans(),
+        whose=st.sampled_from([MINOR_KEY, PATIENT_KEY]),
+        delivery=st.sampled_from([M.DOWNLOAD, M.DOCTOR]),
+        progress=st.sampled_from(["asked", "made", "released"]),
+    )
+    def start(self, secret_first, whose, delivery, progress):
+        """A starting point that varies: Lucas's second stay kept secret from his parents or not; Camille's first
+        request (her own record or, as his mother, Lucas's; downloaded or sent to Dr Garnier) asked, made, or
+        already released."""
         if secret_first:
             self.keep_secret(1, True)
+        self.ask(PATIENT_KEY, whose, delivery, "dr.garnier", "whole")
+        copy_id = next(iter(self.owner))
+        if progress != "asked":
+            self.validate_and_make(_PickId(copy_id))
+        if progress == "released":
+            self.reflection_period_ends(_PickId(copy_id))
 
     @rule(
-        who=st.sampled_from(["camille.martin", "lucas.martin", "jules.petit"]),
+        who=st.sampled_from(["camille.martin", "camille.martin", "lucas.martin", "jules.petit"]),
         whose=st.sampled_from([PATIENT_KEY, MINOR_KEY]),
         delivery=st.sampled_from([M.DOWNLOAD, M.DOCTOR]),
         doctor=st.sampled_from(["dr.garnier", "ph.fournier"]),
@@ -1995,6 +2008,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
             )
             self.owner[copy_id] = whose
 
+    @precondition(lambda self: any(not c.made and not c.refused for _s, c in self._copies()))
     @rule(data=st.data())
     def validate_and_make(self, data):
         """The office's doctor validates a request; the copy is made (the task's work, run here)."""
@@ -2014,6 +2028,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
         bundle_service.bundle_make(result.pk)
         copy.made, copy.made_stays = True, M.copy_stays(state, copy)
 
+    @precondition(lambda self: any(c.made and not c.released for _s, c in self._copies()))
     @rule(data=st.data())
     def reflection_period_ends(self, data):
         """The 48 hours pass for one made copy; the sweep releases it (available, or sent to the doctor)."""
@@ -2031,6 +2046,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
         bundle_service.release_due()
         self.states[self.owner[copy_id]].copies[copy_id].released = True
 
+    @precondition(lambda self: any(c.released and not c.expired for _s, c in self._copies()))
     @rule(data=st.data())
     def copy_expires(self, data):
         """A released copy passes RECORD_BUNDLE_AVAILABLE_DAYS: it expires, its file is deleted."""
@@ -2084,6 +2100,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
         state.minor = False
         state.representatives = {k: v for k, v in state.representatives.items() if v != "parent"}
 
+    @precondition(lambda self: "jules.petit" not in self.states[PATIENT_KEY].representatives)
     @rule()
     def camille_names_a_trusted_representative(self):
         """Camille names Jules her trusted representative: he reads her DMP, never asks for nor reads her copy."""
