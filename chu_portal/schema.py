@@ -27,6 +27,9 @@ ERROR_CODES = [
     "empty_file",
     "active_content",
     "rate_limited",
+    "not_ready",
+    "reflection_period",
+    "gone",
 ]
 
 
@@ -58,7 +61,9 @@ _ERROR_TEXT = {
     401: "Not authenticated, token expired or revoked, second factor missing (`not_authenticated`, `otp_required`, `otp_invalid`).",
     403: "Known but refused (`forbidden`, `blocked`, `dmp_closed`, `dmp_opposed`, `emergency_opposed`).",
     404: "Unknown, or not to be revealed (`not_found`).",
-    409: "State conflict (`conflict`; `opposition_too_late`: the DMP is activated or holds documents, close it instead).",
+    409: "State conflict (`conflict`; `opposition_too_late`: the DMP is activated or holds documents, close it instead; "
+    "`not_ready`, `reflection_period`: a copy of the hospital record not made or not released yet).",
+    410: "No longer available (`gone`: a copy of the hospital record past its availability).",
     413: "File too large (`file_too_large`).",
     415: "Unsupported file type (`unsupported_file_type`).",
     429: "Too many attempts (`rate_limited`); the `Retry-After` header gives the seconds to wait.",
@@ -71,7 +76,8 @@ ERROR_CODES_BY_STATUS = {
     401: ["not_authenticated", "otp_required", "otp_invalid"],
     403: ["forbidden", "blocked", "emergency_opposed", "dmp_closed", "dmp_opposed"],
     404: ["not_found"],
-    409: ["conflict"],
+    409: ["conflict", "not_ready", "reflection_period"],
+    410: ["gone"],
     413: ["file_too_large"],
     415: ["unsupported_file_type", "active_content"],
     429: ["rate_limited"],
@@ -210,6 +216,8 @@ ID_PARAMETER = {
     "ObjectionOut": "objection_id",
     "Representation": "representation_id",
     "MyRepresentation": "representation_id",
+    "RecordRequest": "record_request_id",
+    "SecureMessage": "message_id",
 }
 # A response field naming another resource's id, and the path parameter that takes it.
 # (A resource's `patient` is not followed: the patient's id comes from the search, the lookup and /me/.)

@@ -330,6 +330,11 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalReasonEnum": "dmp.constants.WithdrawalReason",
         "ObjectionStatusEnum": "dmp.constants.ObjectionStatus",
         "RepresentationKindEnum": "records.constants.RepresentationKind",
+        "RequestStatusEnum": "record_requests.constants.RequestStatus",
+        "RequesterKindEnum": "record_requests.constants.RequesterKind",
+        "DeliveryEnum": "record_requests.constants.Delivery",
+        "HeirReasonEnum": "record_requests.constants.HeirReason",
+        "RefusalReasonEnum": "record_requests.constants.RefusalReason",
     },
 }
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 8)

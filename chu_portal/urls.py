@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts import api as accounts_api
 from audit import api as audit_api
 from dmp import api as dmp_api
+from record_requests import api as record_requests_api
 from records import api as records_api
 
 from . import api as api_plumbing
@@ -151,6 +152,36 @@ api_v1 = [
         "dmp/<str:patient_id>/emergency-access/",
         dmp_api.EmergencyAccessView.as_view(),
         name="dmp-emergency-access",
+    ),
+    # Requests for a copy of the hospital record (issue 22).
+    path("record-requests/", record_requests_api.RecordRequestsView.as_view(), name="record-requests"),
+    path("record-requests/queue/", record_requests_api.RecordRequestQueueView.as_view(), name="record-request-queue"),
+    path("record-requests/heirs/", record_requests_api.HeirRequestView.as_view(), name="record-request-heirs"),
+    path(
+        "record-requests/<str:record_request_id>/",
+        record_requests_api.RecordRequestDetailView.as_view(),
+        name="record-request-detail",
+    ),
+    path(
+        "record-requests/<str:record_request_id>/validate/",
+        record_requests_api.RecordRequestValidateView.as_view(),
+        name="record-request-validate",
+    ),
+    path(
+        "record-requests/<str:record_request_id>/refuse/",
+        record_requests_api.RecordRequestRefuseView.as_view(),
+        name="record-request-refuse",
+    ),
+    path(
+        "record-requests/<str:record_request_id>/bundle/",
+        record_requests_api.RecordRequestBundleView.as_view(),
+        name="record-request-bundle",
+    ),
+    path("secure-messages/", record_requests_api.SecureMessagesView.as_view(), name="secure-messages"),
+    path(
+        "secure-messages/<str:message_id>/bundle/",
+        record_requests_api.SecureMessageBundleView.as_view(),
+        name="secure-message-bundle",
     ),
     path("audit/events/", audit_api.AuditEventListView.as_view(), name="audit-events"),
     path("audit/verify/", audit_api.AuditVerifyView.as_view(), name="audit-verify"),

@@ -82,9 +82,17 @@ def office_queue_page(
         queryset = queryset.filter(status=status)
     if overdue:
         queryset = queryset.filter(status__in=OPEN_STATUSES, due_on__lt=today)
-    queryset = queryset.select_related(
-        "patient", "requested_by", "named_doctor__professional_profile", "validated_by", "bundle"
-    ).order_by("due_on", "received_at", "id")
+    queryset = (
+        queryset.select_related(
+            "patient",
+            "requested_by__professional_profile",
+            "named_doctor__professional_profile",
+            "validated_by__professional_profile",
+            "bundle",
+        )
+        .prefetch_related("stays__unit")
+        .order_by("due_on", "received_at", "id")
+    )
     page = max(int(page), 1)
     start = (page - 1) * page_size
 

@@ -267,7 +267,11 @@ class RequestPage:
 
 def _with_relations(queryset):
     return queryset.select_related(
-        "patient", "requested_by", "named_doctor__professional_profile", "bundle"
+        "patient",
+        "requested_by__professional_profile",
+        "named_doctor__professional_profile",
+        "validated_by__professional_profile",
+        "bundle",
     ).prefetch_related("stays__unit")
 
 

@@ -293,6 +293,34 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     walk.call(jules.account, "PATCH", "/dmp/{patient_id}/settings/", 200, {"status": "closed"}, **j)
     walk.call(jules.account, "POST", "/dmp/{patient_id}/deletion-request/", 200, **j)
 
+    # Record requests (issue 22): she asks, her unit's doctor validates, the office refuses another and records an
+    # heir's paper file; her GP reads his secure inbox.
+    from accounts.models import Profession, Role, Unit
+    from tests.factories import professional
+
+    office_unit = Unit.objects.get(code=settings.RECORDS_OFFICE_UNIT_CODE)
+    clerk = professional(
+        role=Role.CHU_COLLABORATOR, profession=Profession.SECRETAIRE_MEDICALE, units=[office_unit], username="arch.walk"
+    )
+    asked = walk.call(me, "POST", "/record-requests/", 201, {"delivery": "download"})
+    rr = {"record_request_id": asked["id"]}
+    walk.call(me, "GET", "/record-requests/", 200)
+    walk.call(me, "GET", "/record-requests/{record_request_id}/", 200, **rr)
+    walk.call(bernard, "GET", "/record-requests/queue/", 200)
+    walk.call(bernard, "POST", "/record-requests/{record_request_id}/validate/", 200, {"include_handover_notes": False},
+              **rr)  # fmt: skip
+    sent = walk.call(me, "POST", "/record-requests/", 201, {"delivery": "doctor", "named_doctor_rpps": moreau.rpps})
+    walk.call(clerk, "POST", "/record-requests/{record_request_id}/refuse/", 200,
+              {"reason": "identity_not_established", "note": "Pièce d'identité illisible."},
+              record_request_id=sent["id"])  # fmt: skip
+    walk.call(
+        clerk, "POST", "/record-requests/heirs/", 201,
+        {"patient_id": str(camille.public_id), "heir_name": "Paul Martin", "heir_relation": "fils",
+         "heir_reason": "cause_of_death", "death_date": "2026-01-02", "received_on": "2026-01-20",
+         "named_doctor_rpps": moreau.rpps},
+    )  # fmt: skip
+    walk.call(moreau, "GET", "/secure-messages/", 200)
+
     # The trail.
     walk.call(me, "GET", "/audit/events/", 200)
     walk.call(dpo, "GET", "/audit/events/", 200, {"flagged": "true"})

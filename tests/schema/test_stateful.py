@@ -49,7 +49,16 @@ KEPT_QUERY = {"ins", "birth_date", "box", "download"}
 
 @pytest.fixture
 def world(
-    camille, camille_stay, camille_dmp, discharge_letter, fed_letter, dr_bernard, dr_leroy, dr_garnier, ph_fournier
+    camille,
+    camille_stay,
+    camille_dmp,
+    discharge_letter,
+    fed_letter,
+    dr_bernard,
+    dr_leroy,
+    dr_garnier,
+    ph_fournier,
+    dr_moreau,
 ):
     """Something behind each id, and the ids a scenario needs first in the lists that give them:
     - her record (camille_stay first) opens on a draft report, then her signed letter; an opinion asked there is open;
@@ -97,6 +106,25 @@ def world(
 
     trusted = UserFactory(role=Role.PATIENT, username="confiance.camille")
     representatives.trusted_representative_name(actor=camille.account, representative=trusted.username)
+    # Issue 22: her request for a copy of her record sent to dr_moreau, the copy in his secure inbox (and her list
+    # and the cardiologists' queue open on it).
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from record_requests.constants import Delivery, RequestStatus
+    from record_requests.models import RecordBundle, RecordRequest, SecureMessage
+    from record_requests.services import requests as record_requests
+
+    sent = record_requests.request_create(
+        actor=camille.account, delivery=Delivery.DOCTOR, named_doctor_rpps=dr_moreau.rpps
+    )
+    past = timezone.now() - datetime.timedelta(days=3)
+    RecordRequest.objects.filter(pk=sent.pk).update(
+        status=RequestStatus.SENT, received_at=past, earliest_release_at=past + datetime.timedelta(hours=48)
+    )
+    name = default_storage.save("record_requests/world.pdf", ContentFile(b"%PDF-1.4 synthetic"))
+    bundle = RecordBundle.objects.create(request=sent, progress=100, file=name, sha256="0" * 64, made_at=past)
+    SecureMessage.objects.create(recipient=dr_moreau, subject="Copie de dossier du CHU", bundle=bundle)
 
 
 @pytest.fixture
