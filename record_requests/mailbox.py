@@ -13,10 +13,6 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
-
-from dmp.constants import NotificationKind
-from dmp.services.notifications import notify
 
 from .models import RecordBundle, SecureMessage
 
@@ -27,17 +23,10 @@ class Mailbox(Protocol):
 
 
 class LocalMailbox:
-    """MSSanté modelled locally: the message is a row of the recipient's inbox; he is told, without medical content."""
+    """MSSanté modelled locally: the message is a row of the recipient's inbox (the caller tells him it is there)."""
 
     def send(self, *, recipient, subject: str, body: str, bundle: RecordBundle | None = None) -> SecureMessage:
-        message = SecureMessage.objects.create(recipient=recipient, subject=subject, body=body, bundle=bundle)
-        notify(
-            recipient=recipient,
-            kind=NotificationKind.RECORD_REQUEST,
-            message=_("Vous avez reçu un message dans votre messagerie sécurisée de santé."),
-            may_be_blocked=False,
-        )
-        return message
+        return SecureMessage.objects.create(recipient=recipient, subject=subject, body=body, bundle=bundle)
 
 
 def client() -> Mailbox:

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,9 +37,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate, Paragraph, Spacer
 from reportlab.platypus.tableofcontents import TableOfContents
 
+from accounts.models import User
 from audit import services as audit
 from audit.constants import Mode, ObjectType
 from dmp import files
+from dmp.constants import NotificationKind
+from dmp.services.notifications import notify as notify_user
 from records.constants import ReportStatus
 from records.models import Diagnosis, HandoverNote, Patient, Procedure, Report, Stay
 
@@ -59,6 +62,10 @@ LOOKAHEAD = 16
 MAX_PASSES = 4
 # Requests released or bundles expired per sweep transaction batch.
 SWEEP_BATCH = 200
+# A validated request without its copy this long after validation lost its task message: the sweep sends it again;
+# a copy that failed all its attempts gets a new round this long after.
+STALLED_AFTER = datetime.timedelta(hours=1)
+FAILED_RETRY_AFTER = datetime.timedelta(hours=24)
 
 
 # --- What the copy holds ---------------------------------------------------------------------
@@ -567,33 +574,11 @@ def bundle_make(request_pk: int, *, now=None) -> RecordBundle | None:
                 object_id=bundle.public_id,
                 object_ids=[request.public_id],
             )
-            if (now or timezone.now()) < locked.earliest_release_at:
-                notify.tell(locked, ready_message(locked))
     except BaseException:
         default_storage.delete(stored)
         raise
     release(locked, now=now)
     return bundle
-
-
-def ready_message(request: RecordRequest) -> str:
-    when = timezone.localtime(request.earliest_release_at)
-    values = {"date": f"{when:%d/%m/%Y}", "time": f"{when:%H:%M}"}
-    if request.delivery == Delivery.DOCTOR:
-        return (
-            _(
-                "Votre copie du dossier du CHU est prête : elle sera envoyée au médecin que vous avez désigné le "
-                "%(date)s à %(time)s, à la fin du délai de réflexion de 48 heures."
-            )
-            % values
-        )
-    return (
-        _(
-            "Votre copie du dossier du CHU est prête : vous pourrez la télécharger à partir du %(date)s à "
-            "%(time)s, à la fin du délai de réflexion de 48 heures."
-        )
-        % values
-    )
 
 
 def bundle_failed(request_pk: int, error: BaseException | None = None) -> RecordBundle | None:
@@ -614,22 +599,33 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
             actor=None,
             action=RecordRequestAction.MAKE_BUNDLE,
             mode=Mode.RECORD_REQUEST,
-            patient_id=request.patient.public_id,
+            # Not in the patient's history (it would read "la copie a été préparée"): the request's id links it.
+            patient_id=None,
             object_type=ObjectType.RECORD_BUNDLE,
             object_id=bundle.public_id,
             object_ids=[request.public_id],
             reason="failed",
         )
-        notify.tell_office(
+        tell_office(
             _(
                 "La copie du dossier demandée le %(received)s (à communiquer au plus tard le %(due)s) n'a pas pu "
-                "être établie malgré plusieurs essais : elle doit être relancée."
+                "être établie malgré plusieurs essais. Un nouvel essai aura lieu dans 24 heures ; prévenez "
+                "l'équipe technique si l'échéance est proche."
             )
             % {"received": _date(request.received_at), "due": _date(request.due_on)}
         )
         if partial:
             transaction.on_commit(lambda: default_storage.delete(partial))
     return bundle
+
+
+def tell_office(message: str) -> None:
+    """Tell every member of the medical records office (no medical content: the request is named by its dates)."""
+    staff = User.objects.filter(
+        professional_profile__units__code=settings.RECORDS_OFFICE_UNIT_CODE, is_active=True
+    ).distinct()
+    for user in staff:
+        notify_user(recipient=user, kind=NotificationKind.RECORD_REQUEST, message=message, may_be_blocked=False)
 
 
 def release(request: RecordRequest, *, now=None) -> bool:
@@ -673,19 +669,15 @@ def release(request: RecordRequest, *, now=None) -> bool:
                 action=RecordRequestAction.SEND,
                 mode=Mode.RECORD_REQUEST,
                 patient_id=patient_id,
-                object_type=ObjectType.SECURE_MESSAGE,
-                object_id=message.public_id,
-                object_ids=[bundle.public_id],
+                # The copy sent (her history: "envoyée au médecin désigné"); the message it went in.
+                object_type=ObjectType.RECORD_BUNDLE,
+                object_id=bundle.public_id,
+                object_ids=[message.public_id],
             )
-            told = _(
-                "Votre copie du dossier du CHU a été envoyée à %(doctor)s par la messagerie sécurisée de santé."
-            ) % {"doctor": locked.named_doctor.display_name}
+            step = notify.SENT
         else:
             locked.status = RequestStatus.AVAILABLE
-            told = _(
-                "Votre copie du dossier du CHU est mise à disposition : vous pouvez la télécharger dans votre espace "
-                "jusqu'au %(date)s."
-            ) % {"date": _date(expires_at)}
+            step = notify.AVAILABLE
         locked.answered_at = now
         locked.save(update_fields=["status", "answered_at"])
         audit.record(
@@ -697,7 +689,9 @@ def release(request: RecordRequest, *, now=None) -> bool:
             object_id=locked.public_id,
             object_ids=[bundle.public_id],
         )
-        notify.tell(locked, told)
+        notify.tell(locked, step)
+        if step == notify.SENT:
+            notify.tell_named_doctor(locked)
     request.status, request.answered_at = locked.status, locked.answered_at
     return True
 
@@ -738,13 +732,7 @@ def expire(bundle_pk: int, *, now=None) -> bool:
             object_id=bundle.public_id,
             object_ids=[request.public_id],
         )
-        notify.tell(
-            request,
-            _(
-                "Votre copie du dossier du CHU n'est plus disponible : son délai de conservation est passé. "
-                "Vous pouvez en demander une nouvelle."
-            ),
-        )
+        notify.tell(request, notify.EXPIRED)
         if stored:
             transaction.on_commit(lambda: default_storage.delete(stored))
     return True
@@ -761,13 +749,17 @@ def expire_due(*, now=None) -> int:
     return sum(expire(pk, now=now) for pk in list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
 
 
-def stalled(*, now=None, older_than: datetime.timedelta = datetime.timedelta(hours=1)) -> list[int]:
-    """Validated requests whose copy is neither made nor failed an hour after validation (a lost task message)."""
+def stalled(*, now=None, older_than: datetime.timedelta = STALLED_AFTER) -> list[int]:
+    """Validated requests to send again: the copy neither made nor failed an hour after validation (a lost
+    message), or failed more than FAILED_RETRY_AFTER ago (a new round of attempts)."""
     now = now or timezone.now()
+    lost = (
+        Q(validated_at__lte=now - older_than) & ~Q(bundle__made_at__isnull=False) & ~Q(bundle__failed_at__isnull=False)
+    )
+    failed_long_ago = Q(bundle__made_at__isnull=True, bundle__failed_at__lte=now - FAILED_RETRY_AFTER)
     return list(
-        RecordRequest.objects.filter(status=RequestStatus.VALIDATED, validated_at__lte=now - older_than)
-        .exclude(bundle__made_at__isnull=False)
-        .exclude(bundle__failed_at__isnull=False)
+        RecordRequest.objects.filter(status=RequestStatus.VALIDATED)
+        .filter(lost | failed_long_ago)
         .order_by("validated_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
