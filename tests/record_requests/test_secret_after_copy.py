@@ -14,17 +14,8 @@ from record_requests.models import RecordRequest
 from record_requests.services import bundle as bundle_service
 from record_requests.services import delivery, office, requests
 from records.services import secret
-from tests.rules.shims import notify_shim
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _notify():
-    patches = notify_shim()
-    yield
-    for patch in reversed(patches):
-        patch.stop()
 
 
 @pytest.fixture

@@ -68,7 +68,6 @@ from tests.conftest import VerifiedClient
 from tests.factories import professional
 
 from . import model as M
-from .shims import notify_shim
 
 PATIENT_KEY = "camille.martin"
 PDF = (
@@ -1804,7 +1803,7 @@ COPY_READERS = [
     "dpo.mercier",
 ]
 # The HTTP doors to a copy: (name, URL of a request's copy or None when it has none, token or session).
-COPY_API_PATHS = ("/api/v1/record-requests/{id}/bundle/", "/api/v1/record-requests/{id}/download/")
+COPY_API_PATHS = ("/api/v1/record-requests/{id}/bundle/", "/api/v1/secure-messages/{message}/bundle/")
 # At most 5 examples of 8 steps in CI (docs/architecture.md, "The rules model"): each step reads every copy for
 # every reader over the services, and one door over HTTP.
 COPY_PROFILE = (
@@ -1845,7 +1844,7 @@ def _http_doors() -> list[str]:
         doors.append(name)
     for path in COPY_API_PATHS:
         try:
-            match = resolve(path.format(id=probe))
+            match = resolve(path.format(id=probe, message=probe))
         except Resolver404:
             continue
         if match.url_name != "api-not-found":  # the API's catch-all answers any other path with a JSON 404
@@ -1868,7 +1867,6 @@ class RecordCopyMachine(RuleBasedStateMachine):
         self._atomic = transaction.atomic()
         self._atomic._from_testcase = True
         self._atomic.__enter__()
-        self._patches = notify_shim()
         self.step = 0
         self.users = {u.username: u for u in User.objects.select_related("professional_profile")}
         self.readers = [key for key in COPY_READERS if key in self.users]
@@ -1925,8 +1923,6 @@ class RecordCopyMachine(RuleBasedStateMachine):
         self.doors = _http_doors()
 
     def teardown(self):
-        for patch in reversed(self._patches):
-            patch.stop()
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
@@ -2187,12 +2183,16 @@ class RecordCopyMachine(RuleBasedStateMachine):
         if door == "record_requests:download":
             client.force_login(self.users[key])
             response = client.get(f"/mon-dossier-chu/copie/{copy.id}/telecharger/")
-        elif door == "record_requests:message_download":
+        elif door == "record_requests:message_download" or "{message}" in door:
             message = SecureMessage.objects.filter(bundle__request__public_id=copy.id).first()
             if message is None:
                 return
-            client.force_login(self.users[key])
-            response = client.get(f"/pro/messagerie/{message.public_id}/copie/")
+            if "{message}" in door:
+                url = door.format(message=message.public_id)
+                response = client.get(url, HTTP_AUTHORIZATION=f"Token {self._token(key)}")
+            else:
+                client.force_login(self.users[key])
+                response = client.get(f"/pro/messagerie/{message.public_id}/copie/")
         else:
             response = client.get(door.format(id=copy.id), HTTP_AUTHORIZATION=f"Token {self._token(key)}")
         got = response.status_code == 200 and b"".join(response).startswith(b"%PDF")
