@@ -1810,6 +1810,32 @@ COPY_PROFILE = (
     PROFILE if (LONG or os.environ.get("RULES_EXAMPLES")) else settings(PROFILE, max_examples=5, stateful_step_count=8)
 )
 MAX_COPIES = 3
+LUCAS_LETTER = "Lettre de liaison de Lucas numero %s"
+
+
+def _pdf_text(name: str) -> str:
+    """The text a PDF's page streams draw (Flate-decoded), enough to find a title written in plain ASCII."""
+    import base64
+    import re
+    import zlib
+
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(name, "rb") as handle:
+        raw = handle.read()
+    chunks = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", raw, re.S):
+        data = stream.strip()
+        if data.endswith(b"~>"):  # reportlab's default: ASCII85, then Flate
+            try:
+                data = base64.a85decode(data, adobe=True)
+            except ValueError:
+                pass
+        try:
+            chunks.append(zlib.decompress(data))
+        except zlib.error:
+            chunks.append(data)
+    return b" ".join(chunks).decode("latin-1")
 
 
 def seed_records_office():
@@ -1885,7 +1911,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
         lucas = self.patients[MINOR_KEY]
         cardio = Unit.objects.get(code="CARDIO")
         self.lucas_stays = []
-        for days in (40, 20):
+        for index, days in enumerate((40, 20)):
             stay = Stay.objects.create(
                 patient=lucas,
                 unit=cardio,
@@ -1896,7 +1922,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
             Report.objects.create(
                 stay=stay,
                 type_code="11490-0",
-                title=f"Lettre de liaison de Lucas [{days}]",
+                title=LUCAS_LETTER % index,
                 body="Sortie à domicile.",
                 author=self.users["dr.bernard"],
                 status="signed",
@@ -2130,6 +2156,12 @@ class RecordCopyMachine(RuleBasedStateMachine):
                 held = set((bundle.contents or {}).get("stays", [])) if bundle else set()
                 if held != set(copy.made_stays):
                     diffs.append(f"copy {copy.id} holds stays {sorted(held)}, model {sorted(copy.made_stays)}")
+                if bundle is not None and bundle.deleted_at is None and bundle.file:
+                    # The file itself: the letter of each of Lucas's stays is there if and only if the stay is.
+                    text = _pdf_text(bundle.file)
+                    for index, stay_id in enumerate(self.lucas_stays):
+                        if (LUCAS_LETTER % index in text) != (stay_id in copy.made_stays):
+                            diffs.append(f"copy {copy.id}: the PDF's text and the model differ on Lucas's stay {index}")
             messages = list(SecureMessage.objects.filter(bundle__request__public_id=copy.id))
             if messages and copy.delivery != M.DOCTOR:
                 diffs.append(f"copy {copy.id} for download was sent as a secure message")
