@@ -704,7 +704,10 @@ def release_due(*, now=None) -> int:
     ).order_by("earliest_release_at", "pk")
     released = 0
     for request in due[:SWEEP_BATCH]:
-        released += release(request, now=now)
+        try:
+            released += release(request, now=now)
+        except Exception:  # noqa: BLE001 - one request that cannot be released (its mailbox down) does not hold up the others
+            logger.exception("record request %s: the release failed; the next sweep tries again", request.public_id)
     return released
 
 
@@ -746,7 +749,13 @@ def expire_due(*, now=None) -> int:
         deleted_at__isnull=True,
         request__status__in=[RequestStatus.AVAILABLE, RequestStatus.SENT],
     ).order_by("expires_at", "pk")
-    return sum(expire(pk, now=now) for pk in list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
+    expired = 0
+    for pk in list(due.values_list("pk", flat=True)[:SWEEP_BATCH]):
+        try:
+            expired += expire(pk, now=now)
+        except Exception:  # noqa: BLE001 - the others are expired all the same; the next sweep tries again
+            logger.exception("record bundle %s: the expiry failed; the next sweep tries again", pk)
+    return expired
 
 
 def stalled(*, now=None, older_than: datetime.timedelta = STALLED_AFTER) -> list[int]:

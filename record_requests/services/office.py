@@ -8,7 +8,6 @@ mode `record_request`, in her access history) and validates it, which sends the 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -28,8 +27,6 @@ from ..deadlines import is_overdue
 from ..models import RecordRequest
 from . import notify
 from .requests import find_request
-
-logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 REFUSAL_NOTE_MAX = 2000
@@ -175,13 +172,11 @@ def request_preview(*, actor, request_id) -> Preview:
 
 
 def enqueue_bundle(request_pk: int) -> None:
-    """Send the message that makes the copy; a broker outage is logged, never raised (the sweep makes it later)."""
-    try:
-        from celery import current_app
+    """Send the message that makes the copy (`record_requests.tasks.make_bundle`); a broker outage is logged, never
+    raised (the sweep sends it again)."""
+    from .. import tasks
 
-        current_app.send_task("record_requests.tasks.make_bundle", args=[request_pk], retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the validated request waits for the sweep
-        logger.warning("record request %s: could not send make_bundle (%s)", request_pk, exc)
+    tasks.enqueue(request_pk)
 
 
 def _locked(request: RecordRequest) -> RecordRequest:

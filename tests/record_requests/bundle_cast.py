@@ -27,6 +27,7 @@ def validated_request(
     representation=None,
     include_handover_notes=False,
     received_at=None,
+    **fields,
 ) -> RecordRequest:
     """A request received `received_at` (now by default) for `stays`, validated now, its deadlines computed."""
     received_at = received_at or timezone.now()
@@ -49,6 +50,7 @@ def validated_request(
         validated_by=validated_by,
         validated_at=timezone.now() if validated_by else None,
         include_handover_notes=include_handover_notes,
+        **fields,
     )
     request.stays.set(stays)
     return request

@@ -256,3 +256,41 @@ def test_the_story_is_read_lazily_a_few_flowables_ahead():
     assert story[0] == 1 and len(consumed) <= bundle.LOOKAHEAD + 1
     story.insert(0, "split")
     assert story[0] == "split"
+
+
+def test_rendering_reads_the_record_in_a_bounded_number_of_queries_per_stay(camille, cardiology, dr_bernard, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(reports_per_stay: int) -> int:
+        stays = [StayFactory(patient=camille, unit=cardiology) for _ in range(3)]
+        for stay in stays:
+            for n in range(reports_per_stay):
+                author = dr_bernard if n % 2 else ReportFactory(stay=stay).author  # several authors
+                ReportFactory(stay=stay, author=author, title=f"Compte rendu {n}")
+                HandoverNote.objects.create(stay=stay, author=author, body=f"Note {n}")
+        request = validated_request(camille, stays, include_handover_notes=True)
+        plan = bundle.bundle_plan(request)
+        with CaptureQueriesContext(connection) as captured:
+            bundle.render(plan, str(tmp_path / f"copy-{reports_per_stay}.pdf"))
+        return len(captured)
+
+    assert queries_for(2) == queries_for(12)  # no query per report, per author or per note
+
+
+def test_an_heirs_copy_says_who_asked_and_why(camille, camille_stay, discharge_letter, tmp_path):
+    from record_requests.constants import HeirReason
+
+    clerk = UserFactory(role=Role.CHU_COLLABORATOR, username="arch.clerk")
+    request = validated_request(
+        camille,
+        [camille_stay],
+        requested_by=clerk,
+        kind=RequesterKind.HEIR,
+        heir_name="Paul MARTIN",
+        heir_relation="fils",
+        heir_reason=HeirReason.CAUSE_OF_DEATH,
+        death_date=datetime.date(2026, 1, 5),
+    )
+    _result, pages = rendered(request, tmp_path)
+    assert "Paul MARTIN (fils), ayant droit — motif : Connaître les causes de la mort ; décès le 05/01/2026" in pages[0]

@@ -379,3 +379,14 @@ def test_another_doctor_of_the_chu_cannot_download(asked, office_doctor):
     _made(asked)
     with pytest.raises(AccessDenied):
         delivery.bundle_download(actor=office_doctor, request_id=asked.public_id)
+
+
+def test_the_parents_request_is_in_the_history_she_reads_for_her_son(camille, lucas, lucas_stays, mother):
+    requests.request_create(actor=camille.account, patient_id=lucas.public_id)
+    page = history.access_history(actor=camille.account, patient_id=lucas.public_id)
+    sentences = {e.sentence for d in page.days for e in d.entries}
+    assert "Votre demande de copie du dossier du CHU a été reçue" in sentences
+    # her reading of the request list is no step: not in the history
+    requests.requests_mine(actor=camille.account, patient_id=lucas.public_id)
+    page = history.access_history(actor=camille.account, patient_id=lucas.public_id)
+    assert not any("consulté votre demande" in e.sentence for d in page.days for e in d.entries)

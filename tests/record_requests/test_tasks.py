@@ -336,9 +336,8 @@ def test_asked_validated_made_released_downloaded_and_in_her_history(
     camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, travel, django_capture_on_commit_callbacks
 ):
     from dmp.services import history
-    from record_requests.services import delivery, office
+    from record_requests.services import delivery
 
-    monkeypatch.setattr(office, "enqueue_bundle", tasks.enqueue)  # what office.py should call (see the next test)
     with django_capture_on_commit_callbacks(execute=True):
         asked = _journey(camille, dr_bernard)
     asked.refresh_from_db()
@@ -356,14 +355,34 @@ def test_asked_validated_made_released_downloaded_and_in_her_history(
     assert "Votre demande de copie du dossier du CHU a été mise à disposition" in sentences
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_requests/services/office.py enqueue_bundle uses send_task, which ignores CELERY_TASK_ALWAYS_EAGER: "
-    "in the embedded mode the copy is never made. Fix: call record_requests.tasks.enqueue(request_pk).",
-)
 def test_in_the_embedded_mode_the_validation_makes_the_copy_in_process(
     camille, camille_stay, discharge_letter, dr_bernard, monkeypatch, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         asked = _journey(camille, dr_bernard)
     assert RecordBundle.objects.filter(request=asked, made_at__isnull=False).exists()
+
+
+class DownMailbox:
+    def send(self, **kwargs):
+        raise ConnectionError("MSSanté operator unreachable")
+
+
+def test_a_mailbox_down_holds_up_neither_the_other_releases_nor_itself_for_long(
+    camille, camille_stay, discharge_letter, dr_moreau, settings
+):
+    to_doctor = validated_request(camille, [camille_stay], delivery=Delivery.DOCTOR, named_doctor=dr_moreau)
+    to_download = validated_request(camille, [camille_stay])
+    tasks.make_bundle.delay(to_doctor.pk)
+    tasks.make_bundle.delay(to_download.pk)
+    settings.MSSANTE_CLIENT = "tests.record_requests.test_tasks.DownMailbox"
+    later = to_doctor.earliest_release_at + datetime.timedelta(minutes=1)
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    to_download.refresh_from_db()
+    assert to_doctor.status == RequestStatus.READY and to_download.status == RequestStatus.AVAILABLE
+    assert not SecureMessage.objects.exists()
+    settings.MSSANTE_CLIENT = "record_requests.mailbox.LocalMailbox"
+    assert tasks.run_sweep(now=later)["released"] == 1
+    to_doctor.refresh_from_db()
+    assert to_doctor.status == RequestStatus.SENT
