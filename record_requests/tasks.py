@@ -98,11 +98,11 @@ _embedded_lock = threading.Lock()
 
 
 def sweep_if_embedded(**_kwargs) -> None:
-    """Embedded mode has no beat: run the sweep in-process, at most once per RECORD_REQUEST_SWEEP_INTERVAL_SECONDS
-    (connected to `request_started` in apps.py)."""
+    """Embedded mode (no REDIS_URL, tasks in-process) has no beat: run the sweep in-process, at most once per
+    RECORD_REQUEST_SWEEP_INTERVAL_SECONDS (connected to `request_started` in apps.py)."""
     global _last_embedded_sweep
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        return
+    if settings.REDIS_URL or not settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # a broker, hence a beat (the test suite too: its pages never sweep behind a test's back)
     interval = settings.CELERY_BEAT_SCHEDULE["record-requests-sweep"]["schedule"]
     last = _last_embedded_sweep
     if (last is not None and time.monotonic() - last < interval) or not _embedded_lock.acquire(blocking=False):

@@ -259,8 +259,9 @@ def test_an_expired_copy_is_deleted_and_traced(request_of_camille, camille, djan
 
 
 def test_the_embedded_mode_validates_makes_and_later_releases_in_process(
-    request_of_camille, camille, travel, monkeypatch, django_capture_on_commit_callbacks
+    request_of_camille, camille, travel, monkeypatch, settings, client, django_capture_on_commit_callbacks
 ):
+    settings.REDIS_URL = ""  # the embedded mode: no broker
     monkeypatch.setattr(tasks, "_last_embedded_sweep", None)
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
@@ -272,7 +273,7 @@ def test_the_embedded_mode_validates_makes_and_later_releases_in_process(
     assert request_of_camille.status == RequestStatus.READY
     travel(datetime.timedelta(hours=49))
     monkeypatch.setattr(tasks, "_last_embedded_sweep", None)  # the sweep interval has passed too
-    tasks.sweep_if_embedded()
+    client.get("/accounts/login/")  # any page: the sweep runs at the start of the request
     request_of_camille.refresh_from_db()
     assert request_of_camille.status == RequestStatus.AVAILABLE
     assert told(camille.account, "mise à disposition")
@@ -283,8 +284,13 @@ def test_the_embedded_sweep_runs_at_most_once_per_interval_and_never_with_a_brok
 ):
     tasks.make_bundle.delay(request_of_camille.pk)
     travel(datetime.timedelta(hours=49))
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(tasks, "_last_embedded_sweep", None)
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"  # a broker: the beat sweeps, not the pages (the test suite too)
+    tasks.sweep_if_embedded()
+    request_of_camille.refresh_from_db()
+    assert request_of_camille.status == RequestStatus.READY
+    settings.REDIS_URL = ""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     tasks.sweep_if_embedded()
     request_of_camille.refresh_from_db()
     assert request_of_camille.status == RequestStatus.READY
