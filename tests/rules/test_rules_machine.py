@@ -1856,18 +1856,25 @@ def seed_records_office():
         professional(units=[office], username=OFFICE_DOCTOR, first_name="Henri", last_name="Archiviste")
 
 
-def _http_doors() -> list[str]:
-    """The HTTP doors to a copy that the code has (the pages' and the API's), found by their URL, never assumed."""
+def _http_doors() -> tuple[list[str], dict[str, str]]:
+    """The HTTP doors to a copy that the code has (the pages' and the API's), found by their URL, never assumed;
+    and the URL keyword of each page's."""
     from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
-    doors = []
+    doors, keywords = [], {}
     probe = "00000000-0000-0000-0000-000000000000"
-    for name in ("record_requests:download", "record_requests:message_download"):
-        try:
-            reverse(name, kwargs={"request_id" if name.endswith(":download") else "message_id": probe})
-        except NoReverseMatch:
-            continue
-        doors.append(name)
+    for name, candidates in (
+        ("record_requests:download", ("record_request_id", "request_id")),
+        ("record_requests:message_download", ("message_id",)),
+    ):
+        for keyword in candidates:
+            try:
+                reverse(name, kwargs={keyword: probe})
+            except NoReverseMatch:
+                continue
+            doors.append(name)
+            keywords[name] = keyword
+            break
     for path in COPY_API_PATHS:
         try:
             match = resolve(path.format(id=probe, message=probe))
@@ -1875,7 +1882,7 @@ def _http_doors() -> list[str]:
             continue
         if match.url_name != "api-not-found":  # the API's catch-all answers any other path with a JSON 404
             doors.append(path)
-    return doors
+    return doors, keywords
 
 
 class RecordCopyMachine(RuleBasedStateMachine):
@@ -1946,7 +1953,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
             self.states[key] = state
         self.owner: dict[str, str] = {}  # copy id -> the patient whose record it copies
         self.tokens: dict[str, str] = {}
-        self.doors = _http_doors()
+        self.doors, self.door_keywords = _http_doors()
 
     def teardown(self):
         transaction.set_rollback(True)
@@ -2201,8 +2208,13 @@ class RecordCopyMachine(RuleBasedStateMachine):
             self.tokens[key] = raw
         return self.tokens[key]
 
+    def _door_keyword(self, door: str) -> str:
+        return self.door_keywords[door]
+
     def _check_http(self, diffs):
         """A rotating sample: one reader, one copy, one HTTP door (a page download, the inbox's, the API's)."""
+        from django.urls import reverse
+
         from record_requests.models import SecureMessage
 
         copies = sorted(self._copies(), key=lambda pair: pair[1].id)
@@ -2214,7 +2226,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
         client = VerifiedClient()
         if door == "record_requests:download":
             client.force_login(self.users[key])
-            response = client.get(f"/mon-dossier-chu/copie/{copy.id}/telecharger/")
+            response = client.get(reverse(door, kwargs={self._door_keyword(door): copy.id}))
         elif door == "record_requests:message_download" or "{message}" in door:
             message = SecureMessage.objects.filter(bundle__request__public_id=copy.id).first()
             if message is None:
@@ -2224,7 +2236,7 @@ class RecordCopyMachine(RuleBasedStateMachine):
                 response = client.get(url, HTTP_AUTHORIZATION=f"Token {self._token(key)}")
             else:
                 client.force_login(self.users[key])
-                response = client.get(f"/pro/messagerie/{message.public_id}/copie/")
+                response = client.get(reverse(door, kwargs={self._door_keyword(door): message.public_id}))
         else:
             response = client.get(door.format(id=copy.id), HTTP_AUTHORIZATION=f"Token {self._token(key)}")
         got = response.status_code == 200 and b"".join(response).startswith(b"%PDF")
