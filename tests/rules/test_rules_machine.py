@@ -2212,37 +2212,44 @@ class RecordCopyMachine(RuleBasedStateMachine):
         return self.door_keywords[door]
 
     def _check_http(self, diffs):
-        """A rotating sample: one reader, one copy, one HTTP door (a page download, the inbox's, the API's)."""
-        from django.urls import reverse
-
-        from record_requests.models import SecureMessage
-
+        """A rotating sample: one copy through one HTTP door (a page download, the inbox's, the API's), for its
+        own reader (the requester, or the named doctor) and one other reader in turn."""
         copies = sorted(self._copies(), key=lambda pair: pair[1].id)
         if not copies or not self.doors:
             return
         state, copy = copies[self.step % len(copies)]
-        key = self.readers[self.step % len(self.readers)]
-        door = self.doors[(self.step // len(self.readers)) % len(self.doors)]
+        door = self.doors[self.step % len(self.doors)]
+        own = copy.doctor if copy.delivery == M.DOCTOR else copy.requester
+        other = self.readers[(self.step * 5) % len(self.readers)]
+        for key in dict.fromkeys([own, other]):
+            response = self._through(door, key, copy)
+            if response is None:
+                return
+            got = response.status_code == 200 and b"".join(response).startswith(b"%PDF")
+            expected = M.may_read_copy(state, self.person(key), copy)
+            if got != expected:
+                diffs.append(f"{key}: HTTP {door} of copy {copy.id} answered {response.status_code}, model {expected}")
+
+    def _through(self, door: str, key: str, copy: M.CopyRequest):
+        """GET the copy through `door` as `key`; None when the door does not lead to this copy (no message)."""
+        from django.urls import reverse
+
+        from record_requests.models import SecureMessage
+
         client = VerifiedClient()
+        token = {"HTTP_AUTHORIZATION": f"Token {self._token(key)}"}
         if door == "record_requests:download":
             client.force_login(self.users[key])
-            response = client.get(reverse(door, kwargs={self._door_keyword(door): copy.id}))
-        elif door == "record_requests:message_download" or "{message}" in door:
-            message = SecureMessage.objects.filter(bundle__request__public_id=copy.id).first()
-            if message is None:
-                return
-            if "{message}" in door:
-                url = door.format(message=message.public_id)
-                response = client.get(url, HTTP_AUTHORIZATION=f"Token {self._token(key)}")
-            else:
-                client.force_login(self.users[key])
-                response = client.get(reverse(door, kwargs={self._door_keyword(door): message.public_id}))
-        else:
-            response = client.get(door.format(id=copy.id), HTTP_AUTHORIZATION=f"Token {self._token(key)}")
-        got = response.status_code == 200 and b"".join(response).startswith(b"%PDF")
-        expected = M.may_read_copy(state, self.person(key), copy)
-        if got != expected:
-            diffs.append(f"{key}: HTTP {door} of copy {copy.id} answered {response.status_code}, model {expected}")
+            return client.get(reverse(door, kwargs={self._door_keyword(door): copy.id}))
+        if "{id}" in door:
+            return client.get(door.format(id=copy.id), **token)
+        message = SecureMessage.objects.filter(bundle__request__public_id=copy.id).first()
+        if message is None:
+            return None
+        if "{message}" in door:
+            return client.get(door.format(message=message.public_id), **token)
+        client.force_login(self.users[key])
+        return client.get(reverse(door, kwargs={self._door_keyword(door): message.public_id}))
 
 
 @pytest.mark.django_db
