@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "request_opinion": _("Demande d'avis"),
     "answer_opinion": _("Réponse à une demande d'avis"),
     "close_opinion": _("Clôture d'une demande d'avis"),
+    "minor_secret": _("Séjour d'un mineur gardé secret vis-à-vis de ses représentants"),
+    "minor_secret_lift": _("Levée du secret d'un séjour d'un mineur"),
     # Identity vigilance (records).
     "retrieve_ins": _("Récupération de l'INS (téléservice INSi)"),
     "validate_identity": _("Validation de l'identité (pièce d'identité vérifiée)"),

@@ -60,6 +60,7 @@ api_v1 = [
     path("stays/missing-letter/", records_api.MissingLettersView.as_view(), name="stays-missing-letter"),
     path("stays/<str:stay_id>/transfer/", records_api.StayTransferView.as_view(), name="stay-transfer"),
     path("stays/<str:stay_id>/handover-notes/", records_api.HandoverCreateView.as_view(), name="stay-handover-notes"),
+    path("stays/<str:stay_id>/minor-secret/", records_api.StaySecretView.as_view(), name="stay-minor-secret"),
     path("opinion-requests/", records_api.OpinionListView.as_view(), name="opinion-requests"),
     path(
         "opinion-requests/<str:opinion_id>/answer/",

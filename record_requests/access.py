@@ -207,6 +207,12 @@ def bundle_readers(request: RecordRequest) -> Q:
     return Q(pk=request.requested_by_id)
 
 
+def holds_a_secret_stay(bundle: RecordBundle) -> bool:
+    """Does the copy hold a stay the minor now keeps secret from her legal representatives? (One query.)"""
+    stays = (bundle.contents or {}).get("stays") or []
+    return bool(stays) and Stay.objects.filter(public_id__in=stays, secret_from_representatives=True).exists()
+
+
 def decide_download(user, bundle: RecordBundle, now=None) -> Decision:
     """May `user` download this copy now? Its one reader, once released, before it expires."""
     now = now or timezone.now()
@@ -232,6 +238,12 @@ def decide_download(user, bundle: RecordBundle, now=None) -> Decision:
         )
     if request.status not in (RequestStatus.AVAILABLE, RequestStatus.SENT) or bundle.made_at is None:
         return Decision.deny("not_ready", _("La copie n'est pas encore disponible."), status=409)
+    if request.requester_kind == RequesterKind.REPRESENTATIVE and holds_a_secret_stay(bundle):
+        # Made before the care team kept one of its stays secret at the minor's request (CSP L.1111-5): read by
+        # nobody now, said as an expired copy (nothing tells the representative that a secret exists).
+        return Decision.deny(
+            "gone", _("Cette copie n'est plus disponible ; vous pouvez en demander une nouvelle."), status=410
+        )
     if now < request.earliest_release_at:
         return Decision.deny(
             "reflection_period", _("La copie sera disponible à la fin du délai de réflexion de 48 heures."), status=409

@@ -268,6 +268,44 @@ def decide(user, target, action: RecordAction, now=None) -> Decision:
     return Decision.allow(Mode.AUTHOR if decision.mode == Mode.CARE_TEAM else decision.mode)
 
 
+def _decides_secrets(user) -> bool:
+    profile = user.professional
+    return user.role == Role.CHU_CLINICIAN and profile is not None and profile.profession in PRESCRIBING_PROFESSIONS
+
+
+def offers_stay_secret(user, patient: Patient, mode: str, now=None) -> bool:
+    """Whether the record page, read in `mode`, offers `user` the minor's secret on her stays (decide_stay_secret
+    decides each change)."""
+    return mode == Mode.CARE_TEAM and _decides_secrets(user) and is_minor(patient, now)
+
+
+def decide_stay_secret(user, stay: Stay, now=None) -> Decision:
+    """May `user` keep this stay secret from the patient's legal representatives, or lift that secret, at the
+    minor's request (CSP L.1111-5, R.1111-50)? A doctor or midwife of her care team, while she is a minor.
+
+    Emergency and opinion-request access read only; a nurse or a collaborator does not take this decision."""
+    if not (user and user.is_authenticated):
+        return Decision.deny("not_authenticated", _("Connexion requise."), status=401)
+    decision = decide_record(user, stay.patient, now)
+    if not decision.allowed:
+        return decision
+    if decision.mode != Mode.CARE_TEAM or not _decides_secrets(user):
+        return Decision.deny(
+            "forbidden",
+            _(
+                "Le secret d'un séjour vis-à-vis des représentants légaux est décidé par un médecin ou une "
+                "sage-femme de l'équipe de soins, à la demande du patient mineur."
+            ),
+        )
+    if not is_minor(stay.patient, now):
+        return Decision.deny(
+            "conflict",
+            _("Ce patient est majeur : le secret vis-à-vis des représentants légaux ne concerne que les mineurs."),
+            status=409,
+        )
+    return decision
+
+
 def opinion_expired_message() -> str:
     return _(
         "Cette demande d'avis a expiré sans réponse (ouverte depuis plus de %(days)s jours) ; "

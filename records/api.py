@@ -12,7 +12,7 @@ from chu_portal.schema import PAGE_PARAMETERS, Instant, page_of, responses
 
 from .constants import InsStatus, ReportStatus, ReportType, RepresentationKind, Sex, StayKind
 from .models import Report
-from .services import care, emergency
+from .services import care, emergency, secret
 from .services import patients as patients_service
 from .services import reports as reports_service
 from .services import representatives as representatives_service
@@ -118,6 +118,10 @@ class StaySerializer(serializers.Serializer):
     movements = StayMovementSerializer(many=True, source="movements.all")
     handover_notes = HandoverNoteSerializer(many=True, source="handover_notes.all")
     opinion_requests = StayOpinionSerializer(many=True, source="opinion_requests.all")
+    secret_from_representatives = serializers.BooleanField(
+        help_text="Kept secret from the minor's legal representatives at her request (CSP L.1111-5): never shown "
+        "or copied to them; its reports are filed in the DMP secret from them."
+    )
 
 
 class HospitalRecordSerializer(serializers.Serializer):
@@ -382,6 +386,33 @@ class HandoverCreateView(APIView):
         data.is_valid(raise_exception=True)
         note = care.handover_add(actor=request.user, stay_id=stay_id, body=data.validated_data["body"])
         return Response(HandoverNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class StaySecretSerializer(serializers.Serializer):
+    secret = serializers.BooleanField(
+        help_text="true: keep the stay secret from the minor's legal representatives at her request (CSP L.1111-5); "
+        "false: lift the secret."
+    )
+
+
+class StaySecretStateSerializer(serializers.Serializer):
+    stay = serializers.UUIDField(source="public_id")
+    secret_from_representatives = serializers.BooleanField()
+
+
+@extend_schema(
+    tags=["care across units"],
+    request=StaySecretSerializer,
+    responses=responses({200: StaySecretStateSerializer}, 400, 401, 403, 404, 409),
+)
+class StaySecretView(APIView):
+    """A doctor or midwife of the care team keeps a minor's stay secret from her legal representatives, or lifts it."""
+
+    def post(self, request, stay_id):
+        data = StaySecretSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stay = secret.stay_secret_set(actor=request.user, stay_id=stay_id, secret=data.validated_data["secret"])
+        return Response(StaySecretStateSerializer(stay).data)
 
 
 class OpinionCreateSerializer(serializers.Serializer):

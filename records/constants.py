@@ -50,6 +50,9 @@ class CareAction(StrEnum):
     REQUEST_OPINION = "request_opinion"
     ANSWER_OPINION = "answer_opinion"
     CLOSE_OPINION = "close_opinion"
+    # A minor's stay kept secret from her legal representatives at her request, or the secret lifted (CSP L.1111-5).
+    MINOR_SECRET = "minor_secret"
+    MINOR_SECRET_LIFT = "minor_secret_lift"
 
 
 class IdentityAction(StrEnum):

@@ -10,3 +10,7 @@ identity_qualified = Signal()
 # (the signed reports shown). A receiver returns {report pk: what became of it after signing} (the DMP's feed
 # state, dmp/feed/states.py), so that records shows it without importing dmp.
 report_feed_states = Signal()
+# Sent inside the transaction that keeps a minor's stay secret from her legal representatives, or lifts that secret
+# (CSP L.1111-5): kwargs `stay` (its `secret_from_representatives` already changed), `actor`. The DMP flags the
+# documents already fed from the stay's reports the same way (dmp/feed/receivers.py).
+stay_secret_changed = Signal()

@@ -21,6 +21,7 @@ urlpatterns = [
     path("sejours/<uuid:stay_id>/transfert/", views.stay_transfer, name="stay_transfer"),
     path("sejours/<uuid:stay_id>/demande-avis/", views.opinion_request, name="opinion_request"),
     path("sejours/<uuid:stay_id>/transmissions/", views.handover_add, name="handover_add"),
+    path("sejours/<uuid:stay_id>/secret-mineur/", views.stay_secret, name="stay_secret"),
     path("avis/", views.opinions, name="opinions"),
     path("avis/<uuid:opinion_id>/repondre/", views.opinion_answer, name="opinion_answer"),
     path("avis/<uuid:opinion_id>/clore/", views.opinion_close, name="opinion_close"),

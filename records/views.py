@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Unit
 from chu_portal.refusals import errors_as_message, errors_into
 
+from .access import offers_stay_secret
 from .forms import (
     EmergencyAccessForm,
     OpinionAnswerForm,
@@ -24,7 +25,7 @@ from .forms import (
     TrustedRepresentativeForm,
 )
 from .models import Stay
-from .services import care, emergency, incidents, reports
+from .services import care, emergency, incidents, reports, secret
 from .services import patients as patients_service
 from .services import representatives as representatives_service
 
@@ -60,6 +61,8 @@ def patient_record(request, patient_id):
             "units": Unit.objects.order_by("name"),
             # An opinion is asked of another unit, never one's own (records.services.care).
             "consult_units": Unit.objects.exclude(staff__user=request.user).order_by("name"),
+            # The minor's secret (CSP L.1111-5): offered to the doctors and midwives of her care team.
+            "may_keep_secret": offers_stay_secret(request.user, record.patient, record.decision.mode),
         },
     )
 
@@ -301,6 +304,28 @@ def handover_add(request, stay_id):
         return _back_from_stay(stay_id)
     messages.success(request, _("Transmission enregistrée."))
     return _back_to_record(note.stay.patient.public_id)
+
+
+@login_required
+@require_POST
+def stay_secret(request, stay_id):
+    """Keep a minor's stay secret from her legal representatives at her request, or lift the secret (L.1111-5)."""
+    keep = request.POST.get("secret") == "yes"
+    with errors_as_message(request) as caught:
+        stay = secret.stay_secret_set(actor=request.user, stay_id=stay_id, secret=keep)
+    if caught.error:
+        return _back_from_stay(stay_id)
+    if keep:
+        messages.success(
+            request,
+            _(
+                "Ce séjour est désormais secret vis-à-vis des représentants légaux : il ne leur est ni montré ni "
+                "copié, et ses comptes rendus déposés dans le DMP leur sont cachés."
+            ),
+        )
+    else:
+        messages.success(request, _("Le secret de ce séjour vis-à-vis des représentants légaux est levé."))
+    return _back_to_record(stay.patient.public_id)
 
 
 @login_required

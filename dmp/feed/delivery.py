@@ -12,11 +12,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from chu_portal.errors import ServiceError
-from records.models import Patient, Report
+from records.models import Patient, Report, Stay
 
 from ..constants import FeedReason, FeedStatus
 from ..models import FeedItem, SharedDocument, SharedRecord
-from ..services.documents import Filing, chu_document_create, chu_documents_create_many, chu_documents_filable
+from ..services.documents import (
+    Filing,
+    chu_document_create,
+    chu_documents_create_many,
+    chu_documents_filable,
+    stay_secret_of,
+)
 from ..services.records import shared_record_for
 
 logger = logging.getLogger(__name__)
@@ -54,8 +60,10 @@ def _columns(model, alias: str, exclude: tuple[str, ...] = ()) -> tuple[list[str
 # time compiling a select_related query than PostgreSQL spends running it, on the feed's hot
 # path): the outbox row locked, its report without the body (the PDF rendered at signing holds
 # it), the patient, the patient's DMP and the document already filed for that report version, if
-# any. Rows become model instances through Model.from_db (psycopg returns
-# the Python types of these columns; other databases take the ORM path below).
+# any; and whether the report's stay is kept secret from a minor's legal representatives (CSP L.1111-5), under a
+# key-share lock of the stay that orders the filing with records.services.secret.stay_secret_set (which locks
+# the stay for update, then flags the documents already filed). Rows become model instances through
+# Model.from_db (psycopg returns the Python types of these columns; other databases take the ORM path below).
 _ITEM_FIELDS, _ITEM_SQL = _columns(FeedItem, "f")
 
 
@@ -69,16 +77,17 @@ _PATIENT_FIELDS, _PATIENT_SQL = _columns(Patient, "p")
 
 
 _FROM_SQL = (
-    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id"'  # noqa: S608  # nosec B608 - columns from _meta
+    f'SELECT {_ITEM_SQL}, {_REPORT_SQL}, {_PATIENT_SQL}, {_RECORD_SQL}, d."id", st."secret_from_representatives"'  # noqa: S608  # nosec B608 - columns from _meta
     f" FROM {FeedItem._meta.db_table} f"
     f' JOIN {Report._meta.db_table} r ON r."id" = f."report_id"'
+    f' JOIN {Stay._meta.db_table} st ON st."id" = r."stay_id"'
     f' JOIN {Patient._meta.db_table} p ON p."id" = f."patient_id"'
     f' LEFT JOIN {SharedRecord._meta.db_table} s ON s."patient_id" = p."id"'
     f' LEFT JOIN {SharedDocument._meta.db_table} d ON d."source_report_id" = r."public_id"'
 )
 
 
-_LOCK_SQL = _FROM_SQL + ' WHERE f."{key}" = %s FOR UPDATE OF f'
+_LOCK_SQL = _FROM_SQL + ' WHERE f."{key}" = %s FOR UPDATE OF f FOR KEY SHARE OF st'
 
 
 # The relay's claim (feed_relay): the message's own item if still pending, and other pending items never
@@ -88,7 +97,7 @@ _LOCK_SQL = _FROM_SQL + ' WHERE f."{key}" = %s FOR UPDATE OF f'
 # meanwhile is no longer pending, and is not taken.
 _CLAIM_SQL = (
     _FROM_SQL + ' WHERE f."status" = %s AND (f."id" = %s OR f."attempts" = 0)'
-    ' ORDER BY f."id" = %s DESC, f."id" LIMIT %s FOR UPDATE OF f SKIP LOCKED'
+    ' ORDER BY f."id" = %s DESC, f."id" LIMIT %s FOR UPDATE OF f SKIP LOCKED FOR KEY SHARE OF st'
 )
 
 
@@ -106,7 +115,7 @@ def _item_from_row(row) -> FeedItem:
         record = SharedRecord.from_db(db, _RECORD_FIELDS, record_row)
         record.patient = patient
         patient.shared_record = record
-    item.filed_document_id = row[-1]
+    item.filed_document_id, item.stay_secret = row[-2], bool(row[-1])
     return item
 
 
@@ -141,6 +150,7 @@ def _lock_item_orm(*, key: str, value) -> FeedItem | None:
         item.filed_document_id = (
             SharedDocument.objects.filter(source_report_id=item.report.public_id).values_list("pk", flat=True).first()
         )
+        item.stay_secret = stay_secret_of(item.report)
     return item
 
 
@@ -171,7 +181,9 @@ def _file_locked(item: FeedItem) -> None:
         item.status, item.reason, item.delivered_at, item.last_error = FeedStatus.DELIVERED, "", now, ""
     else:
         try:
-            item.document = chu_document_create(report=report, record=_record_of(item.patient), content=item.content)
+            item.document = chu_document_create(
+                report=report, record=_record_of(item.patient), content=item.content, stay_secret=item.stay_secret
+            )
         except ServiceError as exc:
             if exc.code not in ("dmp_opposed", "dmp_closed"):
                 raise
@@ -345,7 +357,9 @@ def _file_batch(items: list[FeedItem], *, item_id: int, redelivered: bool) -> li
         record = item.patient.shared_record if Patient.shared_record.is_cached(item.patient) else None
         if item.filed_document_id is None and chu_documents_filable(item.report, record):
             bulk.append(item)
-            filings.append(Filing(report=item.report, record=record, content=item.content))
+            filings.append(
+                Filing(report=item.report, record=record, content=item.content, stay_secret=item.stay_secret)
+            )
         else:
             one_by_one.append(item)
     for item, document in zip(bulk, chu_documents_create_many(filings), strict=True):

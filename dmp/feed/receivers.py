@@ -2,8 +2,9 @@
 
 from django.dispatch import receiver
 
-from records.signals import identity_qualified, report_feed_states, report_signed
+from records.signals import identity_qualified, report_feed_states, report_signed, stay_secret_changed
 
+from ..services.documents import chu_documents_secret
 from . import outbox, states
 
 
@@ -23,3 +24,10 @@ def release_waiting_items(sender, patient, **kwargs) -> None:
 def report_feed_states_of(sender, actor, reports, **kwargs) -> dict:
     """While the record page is read: what became of each signed report (waiting, delivered, held, released...)."""
     return states.feed_states(actor=actor, reports=reports)
+
+
+@receiver(stay_secret_changed, dispatch_uid="dmp.feed.stay_secret_changed")
+def follow_stay_secret(sender, stay, **kwargs) -> None:
+    """Inside the transaction that keeps a minor's stay secret (or lifts it): the documents already fed from its
+    reports follow (CSP L.1111-5); those not fed yet are filed with the stay's flag (dmp/feed/delivery.py)."""
+    chu_documents_secret(stay=stay)

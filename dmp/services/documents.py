@@ -16,7 +16,7 @@ from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import AccessDenied, Conflict, Decision, InvalidInput, ServiceError
 from chu_portal.ids import find_by_public_id
-from records.models import Report
+from records.models import Report, Stay
 
 from .. import access, files
 from ..access import DocAction
@@ -276,7 +276,9 @@ def chu_document_file(*, report: Report, content: bytes | None = None) -> Shared
         return SharedDocument.objects.get(source_report_id=report.public_id)  # a concurrent filing won
 
 
-def chu_document_create(*, report: Report, record: SharedRecord, content: bytes | None = None) -> SharedDocument:
+def chu_document_create(
+    *, report: Report, record: SharedRecord, content: bytes | None = None, stay_secret: bool | None = None
+) -> SharedDocument:
     """Create the DMP document of a signed report that has none yet, its trace and notifications.
 
     A report signed "after the announcement consultation" (`Report.hold_from_patient`) is filed held:
@@ -288,12 +290,17 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
     the unique `source_report_id` refuses a second document for the same version, and the stored
     file is removed again if the transaction does not get past this function.
     `content` is the PDF rendered at signing; without it the report is rendered now.
+    `stay_secret`: the report's stay is kept secret from the minor's legal representatives (CSP L.1111-5), read by
+    the caller under a share lock of the stay (the feed's delivery); None reads it here, locking the stay. The
+    document is then filed secret from them (R.1111-50): they never see it, nor a trace or message about it.
     """
     if not report.is_signed:
         raise Conflict(_("Seul un compte rendu signé alimente le DMP."))
     if record.status != RecordStatus.ACTIVE:
         code = "dmp_opposed" if record.status == RecordStatus.OPPOSED else "dmp_closed"
         raise ServiceError(_("Le DMP de ce patient n'est pas alimenté."), code=code, status=409)
+    if stay_secret is None:
+        stay_secret = stay_secret_of(report)
     content = bytes(content) if content is not None else render_report_pdf(report)
     described = files.describe_rendered_pdf(content)
     stored = _store(ContentFile(content), described.extension)
@@ -325,6 +332,7 @@ def chu_document_create(*, report: Report, record: SharedRecord, content: bytes 
             held=report.hold_from_patient,
             visible_to_patient=not report.hold_from_patient,
             lineage=previous.lineage if previous else uuid.uuid4(),
+            secret_from_representatives=bool(stay_secret),
         )
         # A withdrawn version stays withdrawn (out of every channel); the new version is filed on its own.
         if previous is not None and previous.status != DocumentStatus.WITHDRAWN:
@@ -353,6 +361,8 @@ class Filing:
     report: Report
     record: SharedRecord
     content: bytes | None = None
+    # The report's stay kept secret from a minor's legal representatives (CSP L.1111-5), read under the relay's lock.
+    stay_secret: bool = False
 
 
 def chu_documents_filable(report: Report, record: SharedRecord | None) -> bool:
@@ -403,6 +413,7 @@ def chu_documents_create_many(filings: list[Filing]) -> list[SharedDocument]:
                     source_report_id=report.public_id,
                     held=report.hold_from_patient,
                     visible_to_patient=not report.hold_from_patient,
+                    secret_from_representatives=filing.stay_secret,
                     lineage=uuid.uuid4(),
                 )
             )
@@ -425,6 +436,45 @@ def chu_documents_create_many(filings: list[Filing]) -> list[SharedDocument]:
         for name in stored:
             default_storage.delete(name)
         raise
+    return documents
+
+
+def stay_secret_of(report: Report) -> bool:
+    """Whether the report's stay is kept secret from the minor's legal representatives, read under a lock that
+    orders it with records.services.secret.stay_secret_set (which locks the stay for update)."""
+    return bool(
+        Stay.objects.select_for_update()
+        .filter(pk=report.stay_id)
+        .values_list("secret_from_representatives", flat=True)
+        .first()
+    )
+
+
+def chu_documents_secret(*, stay: Stay) -> list[SharedDocument]:
+    """The documents filed from a stay's reports follow the stay's secret (CSP L.1111-5, R.1111-50): flagged secret
+    from the minor's legal representatives when the care team keeps the stay secret, unflagged when it lifts the
+    secret. Runs inside the caller's transaction (records.signals.stay_secret_changed); traced (mode feed)."""
+    secret = bool(stay.secret_from_representatives)
+    documents = list(
+        SharedDocument.objects.select_for_update()
+        .filter(source_report_id__in=Report.objects.filter(stay=stay).values("public_id"))
+        .exclude(secret_from_representatives=secret)
+        .order_by("pk")
+    )
+    if not documents:
+        return []
+    SharedDocument.objects.filter(pk__in=[d.pk for d in documents]).update(secret_from_representatives=secret)
+    for document in documents:
+        document.secret_from_representatives = secret
+    audit.record(
+        actor=None,
+        action=Action.UPDATE,
+        mode=Mode.FEED,
+        patient_id=stay.patient.public_id,
+        object_type=ObjectType.DMP_DOCUMENT,
+        object_ids=[d.public_id for d in documents],
+        reason="minor_secret" if secret else "minor_secret_lift",
+    )
     return documents
 
 

@@ -138,6 +138,8 @@ def _whole(action: str) -> str:
         "request_opinion": _("a demandé l'avis d'une autre unité sur votre dossier du CHU"),
         "answer_opinion": _("a répondu à une demande d'avis sur votre dossier du CHU"),
         "close_opinion": _("a clos une demande d'avis sur votre dossier du CHU"),
+        "minor_secret": _("a gardé secret, à votre demande, un séjour vis-à-vis de vos représentants légaux"),
+        "minor_secret_lift": _("a levé, à votre demande, le secret d'un séjour vis-à-vis de vos représentants légaux"),
         "make_visible": _("a rendu un document visible pour vous"),
         "release": _("a rendu visible pour vous un compte rendu, après la consultation d'annonce"),
         "hold_reminder": _("a envoyé un rappel à l'auteur d'un document"),

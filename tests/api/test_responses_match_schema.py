@@ -18,6 +18,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
@@ -181,6 +182,11 @@ def test_every_json_endpoint_answers_what_its_schema_says(walk):
     )  # fmt: skip
     trusted = walk.call(me, "POST", "/me/trusted-representatives/", 201, {"representative": "jules.petit"})
     walk.call(me, "DELETE", "/representations/{representation_id}/", 204, representation_id=trusted["id"])
+    # The minor's secret on a stay (issue 22, CSP L.1111-5): a doctor of his care team keeps it at his request.
+    lucas_stay = Stay.objects.create(
+        patient=lucas, unit=bernard.professional.units.first(), kind=stay.kind, admitted_at=timezone.now()
+    )
+    walk.call(bernard, "POST", "/stays/{stay_id}/minor-secret/", 200, {"secret": True}, stay_id=lucas_stay.public_id)
 
     # The hospital record: search, identity, reports, care across units, then the whole record.
     walk.call(bernard, "GET", "/patients/", 200, {"q": "MARTIN"})

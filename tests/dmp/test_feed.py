@@ -420,7 +420,7 @@ def test_the_one_statement_lock_loads_what_the_orm_loads(
         raw, orm = delivery._lock_item(key=key, value=value), delivery._lock_item_orm(key=key, value=value)
         assert _values(raw) == _values(orm) and raw.filed_document_id == orm.filed_document_id
         assert _values(raw.report, exclude=("body",)) == _values(orm.report, exclude=("body",))
-        assert _values(raw.patient) == _values(orm.patient)
+        assert _values(raw.patient) == _values(orm.patient) and raw.stay_secret is orm.stay_secret is False
         if with_dmp:
             assert _values(raw.patient.shared_record) == _values(orm.patient.shared_record)
         else:

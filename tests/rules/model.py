@@ -140,6 +140,8 @@ class Stay:
     units: list[str]  # admitting unit, then every unit it moved through
     open: bool
     recent: bool  # open, or discharged within the hospital record's window
+    # CSP L.1111-5 / R.1111-50 (issue 22): kept secret from the minor's legal representatives at her request.
+    secret: bool = False
 
 
 @dataclass
@@ -151,6 +153,23 @@ class Opinion:
     consulted_unit: str | None
     finished: bool = False  # answered or closed
     aged: bool = False  # past OPINION_MAX_DAYS (if open) or past the grace period (if finished)
+
+
+@dataclass
+class CopyRequest:
+    """A request for a copy of the hospital record (issue 22), as the model understands it."""
+
+    id: str
+    requester: str  # username of whoever asked: the patient herself, or her representative
+    as_representative: bool
+    delivery: str  # DOWNLOAD (in the portal) or DOCTOR (sent to the doctor she names)
+    doctor: str | None  # the named doctor's username (DOCTOR only)
+    stays: frozenset[str]  # the stays asked for
+    made_stays: frozenset[str] = frozenset()  # the stays the copy holds, fixed when it is made
+    made: bool = False
+    released: bool = False  # made and past the 48-hour reflection period: available, or sent to the doctor
+    expired: bool = False  # past its availability (RECORD_BUNDLE_AVAILABLE_DAYS): the file is deleted
+    refused: bool = False
 
 
 @dataclass
@@ -176,6 +195,8 @@ class State:
     # past its end (a parent's at the holder's majority) is removed by the machine when it ages it.
     representatives: dict[str, str] = field(default_factory=dict)
     minor: bool = False
+    # Issue 22: the copies of the hospital record asked for (request id -> CopyRequest).
+    copies: dict[str, CopyRequest] = field(default_factory=dict)
 
     # -- lineage helpers (masks follow the document, issue 16 point 2)
     def root(self, doc_id: str) -> str:
@@ -612,3 +633,69 @@ def may_answer_objection(state: State, who: Person, doc: Doc, unit: str) -> bool
     if not (who.professional and who.profession == "medecin"):
         return False
     return doc.author == who.key or unit in who.units
+
+
+# --- A copy of the hospital record (issue 22) -------------------------------------------------------------------
+
+DOWNLOAD, DOCTOR = "download", "doctor"
+# CSP L.1111-7, R.1111-1: the holder of parental authority and the guardian ask for the record; a trusted
+# representative (named by the adult patient to read her DMP) has no right to it.
+ENTITLED_REPRESENTATIONS = frozenset({"parent", "guardian"})
+
+
+def may_request_copy(state: State, who: Person) -> bool:
+    """CSP L.1111-7 and R.1111-1: the adult patient herself, or the holder of parental authority or the guardian
+    while the representation is in force (a minor's record is asked for by her legal representatives); never a
+    trusted representative, never a professional online (heirs' requests come on paper, L.1110-4 V)."""
+    if who.role != PATIENT:
+        return False
+    if who.key == state.patient:
+        return not state.minor
+    return state.representatives.get(who.key) in ENTITLED_REPRESENTATIONS
+
+
+def requestable_stays(state: State, who: Person) -> set[str]:
+    """The stays offered to the requester: all the patient's; to her legal representatives, never one the minor
+    keeps secret from them (CSP L.1111-5, R.1111-50)."""
+    if who.key == state.patient:
+        return set(state.stays)
+    return {key for key, stay in state.stays.items() if not stay.secret}
+
+
+def copy_stays(state: State, copy: CopyRequest) -> frozenset[str]:
+    """What the copy holds when it is made: the stays asked for, without any the minor keeps secret when the copy
+    is for her representative (CSP L.1111-5, R.1111-50)."""
+    if copy.as_representative:
+        return frozenset(key for key in copy.stays if key in state.stays and not state.stays[key].secret)
+    return frozenset(key for key in copy.stays if key in state.stays)
+
+
+def may_read_copy(state: State, who: Person, copy: CopyRequest) -> bool:
+    """Who reads a copy, over every channel (the page download, the API, the secure inbox): its one reader, once
+    released (made, and past the 48-hour reflection period, CSP L.1111-7), before it expires. Nobody else: not
+    the records office that prepared it, not the doctor who validated it, not the patient's other doctors, her GP
+    or the DPO (CSP L.1110-4: the copy is hers, and the secret binds them).
+
+    - Sent to a doctor (CSP L.1111-7 "par l'intermédiaire d'un médecin qu'elle désigne"; R.1111-1: his quality of
+      doctor checked): that doctor only, not the requester.
+    - Downloaded: its requester; the adult patient herself, or her parent or guardian while the representation is
+      in force (R.1111-1), never once it ended (the minor's majority).
+    - A copy made for a representative that holds a stay the minor has since kept secret is read by nobody
+      (CSP L.1111-5)."""
+    if not copy.released or copy.expired or copy.refused:
+        return False
+    if copy.as_representative and any(state.stays[key].secret for key in copy.made_stays if key in state.stays):
+        # Made before the stay became secret: read by nobody since (CSP L.1111-5).
+        return False
+    if copy.delivery == DOCTOR:
+        return who.key == copy.doctor and who.professional and who.profession == "medecin"
+    if who.key != copy.requester or who.role != PATIENT:
+        return False
+    if not copy.as_representative:
+        return True
+    return state.representatives.get(who.key) in ENTITLED_REPRESENTATIONS
+
+
+def inbox_holds(state: State, who: Person, copy: CopyRequest) -> bool:
+    """The secure inbox (the MSSanté seam): a copy sent to a doctor is a message in his inbox only (CSP R.1111-1)."""
+    return copy.delivery == DOCTOR and copy.released and who.key == copy.doctor and who.profession == "medecin"

@@ -1777,3 +1777,549 @@ def test_representatives_and_the_minors_secret_follow_the_rules(settings, tmp_pa
     settings.CELERY_TASK_ALWAYS_EAGER = True
     seed_cast()
     run_state_machine_as_test(RepresentativesMachine, settings=REP_PROFILE)
+
+
+# --- A copy of the hospital record (issue 22) ------------------------------------------------------------------
+
+COPIES = (
+    all(
+        importlib.util.find_spec(name) is not None
+        for name in ("record_requests.services.requests", "record_requests.services.delivery", "record_requests.tasks")
+    )
+    and importlib.util.find_spec("record_requests.services.bundle") is not None
+)
+OFFICE_CLERK, OFFICE_DOCTOR = "arch.clerc", "dr.archiviste"
+COPY_READERS = [
+    "camille.martin",
+    "lucas.martin",
+    "jules.petit",
+    OFFICE_CLERK,
+    OFFICE_DOCTOR,
+    "dr.bernard",
+    "dr.leroy",
+    "dr.moreau",
+    "dr.garnier",
+    "inf.roux",
+    "dpo.mercier",
+]
+# The HTTP doors to a copy: (name, URL of a request's copy or None when it has none, token or session).
+COPY_API_PATHS = ("/api/v1/record-requests/{id}/bundle/", "/api/v1/secure-messages/{message}/bundle/")
+# At most 5 examples of 8 steps in CI (docs/architecture.md, "The rules model"): each step reads every copy for
+# every reader over the services, and one door over HTTP.
+COPY_PROFILE = (
+    PROFILE if (LONG or os.environ.get("RULES_EXAMPLES")) else settings(PROFILE, max_examples=5, stateful_step_count=8)
+)
+MAX_COPIES = 3
+LUCAS_LETTER = "Lettre de liaison de Lucas numero %s"
+
+
+def _pdf_text(name: str) -> str:
+    """The text a PDF's page streams draw (Flate-decoded), enough to find a title written in plain ASCII."""
+    import base64
+    import re
+    import zlib
+
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(name, "rb") as handle:
+        raw = handle.read()
+    chunks = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", raw, re.S):
+        data = stream.strip()
+        if data.endswith(b"~>"):  # reportlab's default: ASCII85, then Flate
+            try:
+                data = base64.a85decode(data, adobe=True)
+            except ValueError:
+                pass
+        try:
+            chunks.append(zlib.decompress(data))
+        except zlib.error:
+            chunks.append(data)
+    return b" ".join(chunks).decode("latin-1")
+
+
+def seed_records_office():
+    """The medical records office's clerk and doctor (unit RECORDS_OFFICE_UNIT_CODE), when the demo has none."""
+    office, _created = Unit.objects.get_or_create(
+        code=django_settings.RECORDS_OFFICE_UNIT_CODE, defaults={"name": "Archives médicales"}
+    )
+    if not User.objects.filter(username=OFFICE_CLERK).exists():
+        professional(
+            role=Role.CHU_COLLABORATOR,
+            profession=Profession.SECRETAIRE_MEDICALE,
+            units=[office],
+            username=OFFICE_CLERK,
+            first_name="Anne",
+            last_name="Clerc",
+        )
+    if not User.objects.filter(username=OFFICE_DOCTOR).exists():
+        professional(units=[office], username=OFFICE_DOCTOR, first_name="Henri", last_name="Archiviste")
+
+
+def _http_doors() -> tuple[list[str], dict[str, str]]:
+    """The HTTP doors to a copy that the code has (the pages' and the API's), found by their URL, never assumed;
+    and the URL keyword of each page's."""
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    doors, keywords = [], {}
+    probe = "00000000-0000-0000-0000-000000000000"
+    for name, candidates in (
+        ("record_requests:download", ("record_request_id", "request_id")),
+        ("record_requests:message_download", ("message_id",)),
+    ):
+        for keyword in candidates:
+            try:
+                reverse(name, kwargs={keyword: probe})
+            except NoReverseMatch:
+                continue
+            doors.append(name)
+            keywords[name] = keyword
+            break
+    for path in COPY_API_PATHS:
+        try:
+            match = resolve(path.format(id=probe, message=probe))
+        except Resolver404:
+            continue
+        if match.url_name != "api-not-found":  # the API's catch-all answers any other path with a JSON 404
+            doors.append(path)
+    return doors, keywords
+
+
+class RecordCopyMachine(RuleBasedStateMachine):
+    """Copies of the hospital record (CSP L.1111-7, R.1111-1): Camille asks for her own (downloaded, or sent to a
+    doctor she names) and, as his mother, for Lucas's (15); the records office's doctor validates, the copy is made,
+    the 48 hours pass, it is released, it expires; the care team keeps a stay of Lucas's secret from his parents
+    (L.1111-5), before or after a copy; Lucas comes of age; Camille names a trusted representative. After each step
+    every copy is read by every reader through the services (the download, the secure inbox and its attachment)
+    and through one HTTP door, and compared with the model (tests/rules/model.py)."""
+
+    def __init__(self):
+        super().__init__()
+        from records.models import Representation
+
+        self._atomic = transaction.atomic()
+        self._atomic._from_testcase = True
+        self._atomic.__enter__()
+        self.step = 0
+        self.users = {u.username: u for u in User.objects.select_related("professional_profile")}
+        self.readers = [key for key in COPY_READERS if key in self.users]
+        self.patients = {key: Patient.objects.get(account__username=key) for key in (PATIENT_KEY, MINOR_KEY)}
+        people = {}
+        for username, user in self.users.items():
+            profile_ = getattr(user, "professional_profile", None)
+            people[username] = M.Person(
+                key=username,
+                role=user.role,
+                profession=profile_.profession if profile_ else "",
+                units=frozenset(profile_.units.values_list("code", flat=True)) if profile_ else frozenset(),
+                regulator=bool(profile_ and profile_.regulation),
+            )
+        # Two stays of Lucas's in Cardiologie, each with a signed letter; the second one may become secret.
+        lucas = self.patients[MINOR_KEY]
+        cardio = Unit.objects.get(code="CARDIO")
+        self.lucas_stays = []
+        for index, days in enumerate((40, 20)):
+            stay = Stay.objects.create(
+                patient=lucas,
+                unit=cardio,
+                kind="hospitalisation",
+                admitted_at=timezone.now() - datetime.timedelta(days=days),
+                discharged_at=timezone.now() - datetime.timedelta(days=days - 3),
+            )
+            Report.objects.create(
+                stay=stay,
+                type_code="11490-0",
+                title=LUCAS_LETTER % index,
+                body="Sortie à domicile.",
+                author=self.users["dr.bernard"],
+                status="signed",
+                signed_at=timezone.now(),
+            )
+            self.lucas_stays.append(str(stay.public_id))
+        now = timezone.now()
+        self.states: dict[str, M.State] = {}
+        for key, patient in self.patients.items():
+            state = M.State(patient=key, people=people, minor=key == MINOR_KEY)
+            for representation in Representation.objects.in_force(now).filter(patient=patient):
+                state.representatives[representation.representative.username] = representation.kind
+            for stay in Stay.objects.filter(patient=patient):
+                state.stays[str(stay.public_id)] = M.Stay(
+                    id=str(stay.public_id),
+                    units=[stay.unit.code],
+                    open=stay.discharged_at is None,
+                    recent=True,
+                    secret=stay.secret_from_representatives,
+                )
+            self.states[key] = state
+        self.owner: dict[str, str] = {}  # copy id -> the patient whose record it copies
+        self.tokens: dict[str, str] = {}
+        self.doors, self.door_keywords = _http_doors()
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    def person(self, key) -> M.Person:
+        return self.states[PATIENT_KEY].people[key]
+
+    def fail(self, message):
+        if not any(pattern in message for pattern in IGNORE):
+            raise AssertionError(f"[step {self.step}] {message}")
+
+    def _copies(self):
+        for copy_id, whose in self.owner.items():
+            yield self.states[whose], self.states[whose].copies[copy_id]
+
+    # --- actions ---------------------------------------------------------------------------------------------
+
+    @initialize(
+        secret_first=st.booleans(),
+        whose=st.sampled_from([MINOR_KEY, PATIENT_KEY]),
+        delivery=st.sampled_from([M.DOWNLOAD, M.DOCTOR]),
+        progress=st.sampled_from(["asked", "made", "released"]),
+    )
+    def start(self, secret_first, whose, delivery, progress):
+        """A starting point that varies: Lucas's second stay kept secret from his parents or not; Camille's first
+        request (her own record or, as his mother, Lucas's; downloaded or sent to Dr Garnier) asked, made, or
+        already released."""
+        if secret_first:
+            self.keep_secret(1, True)
+        self.ask(PATIENT_KEY, whose, delivery, "dr.garnier", "whole")
+        copy_id = next(iter(self.owner))
+        if progress != "asked":
+            self.validate_and_make(_PickId(copy_id))
+        if progress == "released":
+            self.reflection_period_ends(_PickId(copy_id))
+
+    @rule(
+        who=st.sampled_from(["camille.martin", "camille.martin", "lucas.martin", "jules.petit"]),
+        whose=st.sampled_from([PATIENT_KEY, MINOR_KEY]),
+        delivery=st.sampled_from([M.DOWNLOAD, M.DOCTOR]),
+        doctor=st.sampled_from(["dr.garnier", "ph.fournier"]),
+        scope=st.sampled_from(["whole", "offered", "every stay"]),
+    )
+    def ask(self, who, whose, delivery, doctor, scope):
+        """Someone asks for a copy of a record: the whole of it, the stays offered to her, or every stay (a secret
+        one included); downloaded, or sent to a doctor (or a pharmacist) she names."""
+        from record_requests.services import requests as requests_service
+
+        if len(self.owner) >= MAX_COPIES:
+            return
+        state, person = self.states[whose], self.person(who)
+        offered = M.requestable_stays(state, person)
+        stays = {"whole": None, "offered": sorted(offered), "every stay": sorted(state.stays)}[scope]
+        named = self.users[doctor] if delivery == M.DOCTOR else None
+        outcome, result = attempt(
+            lambda: requests_service.request_create(
+                actor=self.users[who],
+                patient_id=None if who == whose else self.patients[whose].public_id,
+                stays=stays,
+                delivery=delivery,
+                named_doctor_rpps=named.professional_profile.rpps if named else None,
+            )
+        )
+        expected = (
+            M.may_request_copy(state, person)
+            and (stays is None or set(stays) <= offered)
+            and (named is None or self.person(doctor).profession == "medecin")
+        )
+        if (outcome == Outcome.OK) != expected:
+            self.fail(f"{who} asks for a copy of {whose}'s record ({scope}, {delivery}): {outcome} ({result})")
+        if outcome == Outcome.OK:
+            copy_id = str(result.public_id)
+            state.copies[copy_id] = M.CopyRequest(
+                id=copy_id,
+                requester=who,
+                as_representative=who != whose,
+                delivery=delivery,
+                doctor=doctor if delivery == M.DOCTOR else None,
+                stays=frozenset(offered if stays is None else stays),
+            )
+            self.owner[copy_id] = whose
+
+    @precondition(lambda self: any(not c.made and not c.refused for _s, c in self._copies()))
+    @rule(data=st.data())
+    def validate_and_make(self, data):
+        """The office's doctor validates a request; the copy is made (the task's work, run here)."""
+        from record_requests.services import bundle as bundle_service
+        from record_requests.services import office
+
+        waiting = sorted(c.id for _s, c in self._copies() if not c.made and not c.refused)
+        if not waiting:
+            return
+        copy_id = data.draw(st.sampled_from(waiting), label="request")
+        state = self.states[self.owner[copy_id]]
+        copy = state.copies[copy_id]
+        outcome, result = attempt(lambda: office.request_validate(actor=self.users[OFFICE_DOCTOR], request_id=copy_id))
+        if outcome != Outcome.OK:
+            self.fail(f"the office's doctor validates {copy_id}: {outcome} ({result})")
+            return
+        bundle_service.bundle_make(result.pk)
+        copy.made, copy.made_stays = True, M.copy_stays(state, copy)
+
+    @precondition(lambda self: any(c.made and not c.released for _s, c in self._copies()))
+    @rule(data=st.data())
+    def reflection_period_ends(self, data):
+        """The 48 hours pass for one made copy; the sweep releases it (available, or sent to the doctor)."""
+        from record_requests.models import RecordRequest
+        from record_requests.services import bundle as bundle_service
+
+        made = sorted(c.id for _s, c in self._copies() if c.made and not c.released)
+        if not made:
+            return
+        copy_id = data.draw(st.sampled_from(made), label="copy")
+        now = timezone.now()
+        RecordRequest.objects.filter(public_id=copy_id).update(
+            received_at=now - datetime.timedelta(hours=49), earliest_release_at=now - datetime.timedelta(hours=1)
+        )
+        bundle_service.release_due()
+        self.states[self.owner[copy_id]].copies[copy_id].released = True
+
+    @precondition(lambda self: any(c.released and not c.expired for _s, c in self._copies()))
+    @rule(data=st.data())
+    def copy_expires(self, data):
+        """A released copy passes RECORD_BUNDLE_AVAILABLE_DAYS: it expires, its file is deleted."""
+        from record_requests.models import RecordBundle
+        from record_requests.services import bundle as bundle_service
+
+        released = sorted(c.id for _s, c in self._copies() if c.released and not c.expired)
+        if not released:
+            return
+        copy_id = data.draw(st.sampled_from(released), label="copy")
+        RecordBundle.objects.filter(request__public_id=copy_id).update(
+            expires_at=timezone.now() - datetime.timedelta(minutes=1)
+        )
+        bundle_service.expire_due()
+        self.states[self.owner[copy_id]].copies[copy_id].expired = True
+
+    @rule(which=st.sampled_from([0, 1]), keep=st.booleans())
+    def keep_secret(self, which, keep):
+        """Dr Bernard (Lucas's care team) keeps one of his stays secret from his parents at his request, or lifts
+        the secret (CSP L.1111-5): only while he is a minor."""
+        from records.services import secret
+
+        state = self.states[MINOR_KEY]
+        stay_id = self.lucas_stays[which]
+        outcome, result = attempt(
+            lambda: secret.stay_secret_set(actor=self.users["dr.bernard"], stay_id=stay_id, secret=keep)
+        )
+        if (outcome == Outcome.OK) != state.minor:
+            self.fail(f"dr.bernard keeps Lucas's stay {which} secret={keep}: {outcome} ({result})")
+        if outcome == Outcome.OK:
+            state.stays[stay_id].secret = keep
+
+    @precondition(lambda self: self.states[MINOR_KEY].minor)
+    @rule()
+    def majority(self):
+        """Time passes to Lucas's 18th birthday: his mother's representation ends."""
+        from dmp.services import majority as majority_service
+        from records.models import Representation
+
+        lucas = self.patients[MINOR_KEY]
+        now, today = timezone.now(), timezone.localdate()
+        Patient.objects.filter(pk=lucas.pk).update(
+            birth_date=today.replace(year=today.year - 18) - datetime.timedelta(days=1)
+        )
+        lucas.refresh_from_db()
+        Representation.objects.filter(patient=lucas, kind="parent", ended_at__isnull=True).update(
+            starts=now - datetime.timedelta(days=400), ends=now - datetime.timedelta(minutes=1)
+        )
+        majority_service.representations_end_due()
+        state = self.states[MINOR_KEY]
+        state.minor = False
+        state.representatives = {k: v for k, v in state.representatives.items() if v != "parent"}
+
+    @precondition(lambda self: "jules.petit" not in self.states[PATIENT_KEY].representatives)
+    @rule()
+    def camille_names_a_trusted_representative(self):
+        """Camille names Jules her trusted representative: he reads her DMP, never asks for nor reads her copy."""
+        from records.services import representatives
+
+        state = self.states[PATIENT_KEY]
+        if "jules.petit" in state.representatives:
+            return
+        outcome, result = attempt(
+            lambda: representatives.trusted_representative_name(
+                actor=self.users[PATIENT_KEY], representative="jules.petit"
+            )
+        )
+        if outcome != Outcome.OK:
+            self.fail(f"Camille names Jules trusted representative: {outcome} ({result})")
+            return
+        state.representatives["jules.petit"] = "trusted"
+
+    # --- the check ------------------------------------------------------------------------------------------
+
+    @invariant()
+    def every_channel_agrees(self):
+        from record_requests.models import RecordBundle, SecureMessage
+        from record_requests.services import delivery
+
+        self.step += 1
+        diffs: list[str] = []
+        for state, copy in self._copies():
+            bundle = RecordBundle.objects.filter(request__public_id=copy.id).first()
+            if copy.made:
+                held = set((bundle.contents or {}).get("stays", [])) if bundle else set()
+                if held != set(copy.made_stays):
+                    diffs.append(f"copy {copy.id} holds stays {sorted(held)}, model {sorted(copy.made_stays)}")
+                if bundle is not None and bundle.deleted_at is None and bundle.file:
+                    # The file itself: the letter of each of Lucas's stays is there if and only if the stay is.
+                    text = _pdf_text(bundle.file)
+                    for index, stay_id in enumerate(self.lucas_stays):
+                        if (LUCAS_LETTER % index in text) != (stay_id in copy.made_stays):
+                            diffs.append(f"copy {copy.id}: the PDF's text and the model differ on Lucas's stay {index}")
+            messages = list(SecureMessage.objects.filter(bundle__request__public_id=copy.id))
+            if messages and copy.delivery != M.DOCTOR:
+                diffs.append(f"copy {copy.id} for download was sent as a secure message")
+            for key in self.readers:
+                who, user = self.person(key), self.users[key]
+                expected = M.may_read_copy(state, who, copy)
+                outcome, result = attempt(lambda: delivery.bundle_download(actor=user, request_id=copy.id))
+                if outcome == Outcome.OK:
+                    result[1].close()
+                if (outcome == Outcome.OK) != expected:
+                    diffs.append(f"{key}: download of copy {copy.id} {outcome}, model {expected} ({result})")
+                for message in messages:
+                    outcome, result = attempt(
+                        lambda: delivery.message_bundle_download(actor=user, message_id=message.public_id)
+                    )
+                    if outcome == Outcome.OK:
+                        result[1].close()
+                    if (outcome == Outcome.OK) != expected:
+                        diffs.append(f"{key}: inbox copy {copy.id} {outcome}, model {expected} ({result})")
+        for key in self.readers:
+            who, user = self.person(key), self.users[key]
+            outcome, page = attempt(lambda: delivery.inbox_page(actor=user, page_size=100))
+            shown = (
+                {str(m.bundle.request.public_id) for m in page.items if m.bundle_id} if outcome == Outcome.OK else set()
+            )
+            expected = {c.id for s, c in self._copies() if M.inbox_holds(s, who, c)}
+            if shown != expected:
+                diffs.append(f"{key}: secure inbox holds copies {sorted(shown)}, model {sorted(expected)}")
+        self._check_http(diffs)
+        diffs = [d for d in diffs if not any(pattern in d for pattern in IGNORE)]
+        if diffs:
+            raise AssertionError(f"[step {self.step}] the services differ from the model:\n  " + "\n  ".join(diffs))
+
+    def _token(self, key):
+        if key not in self.tokens:
+            _t, raw = ApiToken.issue(self.users[key])
+            self.tokens[key] = raw
+        return self.tokens[key]
+
+    def _door_keyword(self, door: str) -> str:
+        return self.door_keywords[door]
+
+    def _check_http(self, diffs):
+        """A rotating sample: one copy through one HTTP door (a page download, the inbox's, the API's), for its
+        own reader (the requester, or the named doctor) and one other reader in turn."""
+        copies = sorted(self._copies(), key=lambda pair: pair[1].id)
+        if not copies or not self.doors:
+            return
+        state, copy = copies[self.step % len(copies)]
+        door = self.doors[self.step % len(self.doors)]
+        own = copy.doctor if copy.delivery == M.DOCTOR else copy.requester
+        other = self.readers[(self.step * 5) % len(self.readers)]
+        for key in dict.fromkeys([own, other]):
+            response = self._through(door, key, copy)
+            if response is None:
+                return
+            got = response.status_code == 200 and b"".join(response).startswith(b"%PDF")
+            expected = M.may_read_copy(state, self.person(key), copy)
+            if got != expected:
+                diffs.append(f"{key}: HTTP {door} of copy {copy.id} answered {response.status_code}, model {expected}")
+
+    def _through(self, door: str, key: str, copy: M.CopyRequest):
+        """GET the copy through `door` as `key`; None when the door does not lead to this copy (no message)."""
+        from django.urls import reverse
+
+        from record_requests.models import SecureMessage
+
+        client = VerifiedClient()
+        token = {"HTTP_AUTHORIZATION": f"Token {self._token(key)}"}
+        if door == "record_requests:download":
+            client.force_login(self.users[key])
+            return client.get(reverse(door, kwargs={self._door_keyword(door): copy.id}))
+        if "{id}" in door:
+            return client.get(door.format(id=copy.id), **token)
+        message = SecureMessage.objects.filter(bundle__request__public_id=copy.id).first()
+        if message is None:
+            return None
+        if "{message}" in door:
+            return client.get(door.format(message=message.public_id), **token)
+        client.force_login(self.users[key])
+        return client.get(reverse(door, kwargs={self._door_keyword(door): message.public_id}))
+
+
+@pytest.mark.django_db
+def test_only_its_reader_reads_a_copy_of_the_hospital_record(settings, tmp_path):
+    """The stateful test of issue 22 (skipped until the record requests' services and tasks are in the code)."""
+    if not COPIES and os.environ.get("RULES_FORCE") != "1":
+        pytest.skip("issue 22 not on main yet: record_requests services, bundle and tasks")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    seed_cast()
+    seed_records_office()
+    run_state_machine_as_test(RecordCopyMachine, settings=COPY_PROFILE)
+
+
+@pytest.mark.django_db
+def test_copy_steps_agree_with_the_model(settings, tmp_path):
+    """Issue 22: a scripted run of the copy machine's steps, each followed by the invariant (every copy, every
+    reader, every door): Camille's own copy sent to a doctor, a pharmacist refused as the named doctor; her copy of
+    Lucas's record made, then one of its stays kept secret before its release (read by nobody), a second one made
+    without it; Jules, her trusted representative, never asks; Lucas comes of age and his mother's copy closes."""
+    if not COPIES and os.environ.get("RULES_FORCE") != "1":
+        pytest.skip("issue 22 not on main yet: record_requests services, bundle and tasks")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    seed_cast()
+    seed_records_office()
+    machine = RecordCopyMachine()
+    try:
+        machine.every_channel_agrees()
+        machine.ask("camille.martin", PATIENT_KEY, M.DOCTOR, "ph.fournier", "whole")  # not a doctor: refused
+        assert not machine.owner
+        machine.ask("camille.martin", PATIENT_KEY, M.DOCTOR, "dr.garnier", "whole")
+        machine.ask("camille.martin", MINOR_KEY, M.DOWNLOAD, "dr.garnier", "whole")
+        machine.every_channel_agrees()
+        own, lucas = list(machine.owner)
+        machine.validate_and_make(_PickId(own))
+        machine.validate_and_make(_PickId(lucas))
+        machine.every_channel_agrees()
+        machine.reflection_period_ends(_PickId(own))
+        machine.every_channel_agrees()
+        assert machine.states[PATIENT_KEY].copies[own].released
+        machine.keep_secret(0, True)  # after Lucas's copy was made: nobody reads it once released
+        machine.reflection_period_ends(_PickId(lucas))
+        machine.every_channel_agrees()
+        machine.ask("camille.martin", MINOR_KEY, M.DOWNLOAD, "dr.garnier", "every stay")  # a secret one: refused
+        machine.ask("camille.martin", MINOR_KEY, M.DOWNLOAD, "dr.garnier", "offered")
+        third = list(machine.owner)[-1]
+        machine.validate_and_make(_PickId(third))
+        machine.reflection_period_ends(_PickId(third))
+        machine.every_channel_agrees()
+        copy = machine.states[MINOR_KEY].copies[third]
+        assert copy.released and machine.lucas_stays[0] not in copy.made_stays
+        assert M.may_read_copy(machine.states[MINOR_KEY], machine.person("camille.martin"), copy)
+        machine.camille_names_a_trusted_representative()
+        machine.ask("jules.petit", PATIENT_KEY, M.DOWNLOAD, "dr.garnier", "whole")  # a trusted one: refused
+        machine.majority()
+        machine.every_channel_agrees()
+        assert not M.may_read_copy(machine.states[MINOR_KEY], machine.person("camille.martin"), copy)
+        machine.copy_expires(_PickId(own))
+        machine.every_channel_agrees()
+    finally:
+        machine.teardown()
+
+
+class _PickId:
+    """A stand-in for hypothesis' `data` in a scripted run: draws the given value."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def draw(self, strategy, label=None):
+        assert self.value in strategy.elements
+        return self.value

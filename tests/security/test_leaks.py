@@ -453,6 +453,9 @@ PROBE = {
         f"api:{n}": ["POST"]
         for n in ("stay-transfer", "stay-handover-notes", "opinion-request-answer", "opinion-request-close")
     },
+    # The minor's secret on a stay (issue 22, CSP L.1111-5): a change, no content.
+    "records:stay_secret": ["POST"],
+    "api:stay-minor-secret": ["POST"],
     # Withdrawal and the patient's objection (issue 19, point 2); the DPO's identity-vigilance incidents.
     **{f"dmp:{n}": ["GET", "POST"] for n in ("document_withdraw", "document_objection", "pro_objection_answer")},
     **{f"dmp:{n}": ["GET"] for n in ("report_withdraw", "objections", "pro_objections")},
