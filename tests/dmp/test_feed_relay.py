@@ -226,3 +226,23 @@ def test_the_task_retries_its_own_item_and_sends_a_message_for_another_failed_on
     outcome.own_error = delivery.DeliveryError("boom", 2.0)
     with pytest.raises(delivery.DeliveryError):  # a direct call re-raises where a worker would retry the message
         tasks.feed_deliver(1)
+
+
+def test_a_batch_files_the_reports_of_a_secret_stay_secret_from_the_representatives(
+    dr_bernard, camille, camille_stay, camille_dmp
+):
+    """The relay reads each report's stay secret (CSP L.1111-5) in its one claim: a batch mixing an ordinary stay
+    and a stay the minor keeps secret files the second's documents secret from the legal representatives."""
+    secret_stay = StayFactory(patient=camille, unit=camille_stay.unit, secret_from_representatives=True)
+    ordinary, secret = signed(camille_stay, dr_bernard, 2), signed(secret_stay, dr_bernard, 2)
+    relay_queries(ordinary[0].pk, batch_size=4)
+    delivered_once(ordinary + secret)
+    flags = {
+        item.report.stay_id: set(
+            SharedDocument.objects.filter(source_report_id=item.report.public_id).values_list(
+                "secret_from_representatives", flat=True
+            )
+        )
+        for item in ordinary + secret
+    }
+    assert flags == {camille_stay.pk: {False}, secret_stay.pk: {True}}
