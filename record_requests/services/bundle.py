@@ -522,6 +522,20 @@ def _load(request_pk: int) -> RecordRequest | None:
     )
 
 
+def _trace_bundle(action: str, bundle: RecordBundle, request: RecordRequest, *, in_her_history=True, reason=""):
+    """The task's trace of a step of the copy (no person acts: mode record_request), inside the step's transaction."""
+    audit.record(
+        actor=None,
+        action=action,
+        mode=Mode.RECORD_REQUEST,
+        patient_id=request.patient.public_id if in_her_history else None,
+        object_type=ObjectType.RECORD_BUNDLE,
+        object_id=bundle.public_id,
+        object_ids=[request.public_id],
+        reason=reason,
+    )
+
+
 def bundle_make(request_pk: int, *, now=None) -> RecordBundle | None:
     """Make the copy of a validated request (idempotent: a made copy is not made again), then release it when the
     48 hours are past. Progress is committed as it goes; an exception leaves the request validated for a retry."""
@@ -565,15 +579,7 @@ def bundle_make(request_pk: int, *, now=None) -> RecordBundle | None:
             bundle.save()
             locked.status = RequestStatus.READY
             locked.save(update_fields=["status"])
-            audit.record(
-                actor=None,
-                action=RecordRequestAction.MAKE_BUNDLE,
-                mode=Mode.RECORD_REQUEST,
-                patient_id=request.patient.public_id,
-                object_type=ObjectType.RECORD_BUNDLE,
-                object_id=bundle.public_id,
-                object_ids=[request.public_id],
-            )
+            _trace_bundle(RecordRequestAction.MAKE_BUNDLE, bundle, request)
     except BaseException:
         default_storage.delete(stored)
         raise
@@ -595,17 +601,8 @@ def bundle_failed(request_pk: int, error: BaseException | None = None) -> Record
         bundle.failed_at = timezone.now()
         bundle.file = ""
         bundle.save(update_fields=["failed_at", "file"])
-        audit.record(
-            actor=None,
-            action=RecordRequestAction.MAKE_BUNDLE,
-            mode=Mode.RECORD_REQUEST,
-            # Not in the patient's history (it would read "la copie a été préparée"): the request's id links it.
-            patient_id=None,
-            object_type=ObjectType.RECORD_BUNDLE,
-            object_id=bundle.public_id,
-            object_ids=[request.public_id],
-            reason="failed",
-        )
+        # Not in the patient's history (it would read "la copie a été préparée"): the request's id links it.
+        _trace_bundle(RecordRequestAction.MAKE_BUNDLE, bundle, request, in_her_history=False, reason="failed")
         tell_office(
             _(
                 "La copie du dossier demandée le %(received)s (à communiquer au plus tard le %(due)s) n'a pas pu "
@@ -726,15 +723,7 @@ def expire(bundle_pk: int, *, now=None) -> bool:
         bundle.save(update_fields=["deleted_at"])
         request.status = RequestStatus.EXPIRED
         request.save(update_fields=["status"])
-        audit.record(
-            actor=None,
-            action=RecordRequestAction.EXPIRE,
-            mode=Mode.RECORD_REQUEST,
-            patient_id=request.patient.public_id,
-            object_type=ObjectType.RECORD_BUNDLE,
-            object_id=bundle.public_id,
-            object_ids=[request.public_id],
-        )
+        _trace_bundle(RecordRequestAction.EXPIRE, bundle, request)
         notify.tell(request, notify.EXPIRED)
         if stored:
             transaction.on_commit(lambda: default_storage.delete(stored))
