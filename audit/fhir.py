@@ -46,6 +46,9 @@ PURPOSE_OF_USE: dict[str, tuple[str, str]] = {
     # Someone acting for the patient (issue 21): a parent, guardian or trusted representative.
     Mode.REPRESENTATIVE: ("FAMRQT", "family requested"),
     Mode.TRUSTED_REPRESENTATIVE: ("FAMRQT", "family requested"),
+    # The office and the validating or named doctor answering a request for a copy of the record (issue 22):
+    # an operation in response to the patient's (or her representative's, or an heir's) request.
+    Mode.RECORD_REQUEST: ("PATRQT", "patient requested"),
 }
 
 # trace action -> (FHIR AuditEvent.action, restful-interaction, BALP profile for a patient's data)

@@ -72,7 +72,11 @@ def world(db, settings, tmp_path):
     settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES)
     ortho, cardio = UnitFactory(code="ORTHO", name="Orthopédie"), UnitFactory(code="CARDIO", name="Cardiologie")
     victim_account = UserFactory(role=Role.PATIENT, username="victim")
-    victim = PatientFactory(birth_name="VICTIME", first_names="Léa", account=victim_account)
+    # An adult (names her trusted representative, asks for a copy of her record herself): a factory's random birth
+    # date would make her a minor in about one run out of six.
+    victim = PatientFactory(
+        birth_name="VICTIME", first_names="Léa", birth_date=datetime.date(1979, 6, 14), account=victim_account
+    )
     surgeon = professional(units=[ortho], username="dr.ortho")
     gp = professional(role=Role.EXTERNAL_PROFESSIONAL, username="dr.gp")
     stay = StayFactory(patient=victim, unit=ortho, discharged_at=None)
