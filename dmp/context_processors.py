@@ -33,10 +33,13 @@ def emergency(request):
 
         people = represented(user)
         chosen = str(request.session.get(SESSION_KEY, "")) if hasattr(request, "session") else ""
+        acting_for = next((p for p in people if str(p.public_id) == chosen), None)
+        # The pending requests of the record open now: the person she acts for, else her own.
+        open_record = Q(record__patient=acting_for.pk) if acting_for else Q(record__patient__account=user)
         return {
             # Whose record is open (the banner), and the people she may switch to.
             "dmp_represented": people,
-            "dmp_acting_for": next((p for p in people if str(p.public_id) == chosen), None),
+            "dmp_acting_for": acting_for,
             # Shown on every page from the next sign-in until the patient says they have seen them.
             # Hers, and those of the people she represents while she does (issue 21).
             "dmp_emergency_alerts": list(
@@ -49,7 +52,7 @@ def emergency(request):
                 )[:5]
             ),
             "dmp_pending_requests": ConsentRequest.objects.filter(
-                record__patient__account=user,
+                open_record,
                 status=ConsentStatus.PENDING,
                 created_at__gte=timezone.now() - timedelta(days=settings.DMP_CONSENT_REQUEST_EXPIRY_DAYS),
             ).count(),

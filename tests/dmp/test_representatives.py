@@ -309,3 +309,17 @@ def test_a_closed_dmp_is_closed_to_the_representative_who_may_reopen_it(lucas, l
     )
     page = documents.documents_list(actor=camille.account, patient_id=lucas.public_id)
     assert [d.public_id for d in page.documents] == [ordinary.public_id]
+
+
+def test_the_pending_requests_badge_counts_the_record_open_now(
+    client, camille, camille_dmp, lucas_dmp, mother, dr_garnier
+):
+    """The "Autorisations" badge counts the pending requests of the DMP she has open: her son's while she acts for
+    him, her own otherwise (never her own requests shown as his, nor his as hers)."""
+    from dmp.consent import requests as consent_requests
+
+    consent_requests.consent_request_create(actor=dr_garnier, record=lucas_dmp, purpose="Suivi")
+    client.force_login(camille.account)
+    assert client.get("/dmp/").context["dmp_pending_requests"] == 0
+    client.post("/dmp/dossier-ouvert/", {"patient": str(lucas_dmp.patient.public_id)})
+    assert client.get("/dmp/").context["dmp_pending_requests"] == 1
