@@ -77,6 +77,11 @@ def notify(
     return note
 
 
+def for_representative(record: SharedRecord, message: str) -> str:
+    """A message about the patient, as her representative reads it: naming whom it is about ("votre DMP" is hers)."""
+    return _("Pour %(name)s : %(what)s") % {"name": record.patient.display_name, "what": message}
+
+
 def notify_patient(record: SharedRecord, kind: str, message: str, document=None) -> None:
     """Tell the patient, and each representative acting for her now (never about a document kept secret
     from them, CSP L.1111-5: the message goes to the patient alone)."""
@@ -97,7 +102,13 @@ def notify_patient(record: SharedRecord, kind: str, message: str, document=None)
     for representative in User.objects.filter(
         pk__in=records_access.representations_in_force().filter(patient=record.patient_id).values("representative")
     ):
-        notify(recipient=representative, kind=kind, message=message, record=record, document=document)
+        notify(
+            recipient=representative,
+            kind=kind,
+            message=for_representative(record, message),
+            record=record,
+            document=document,
+        )
 
 
 def gp_level_doctors(record: SharedRecord) -> list[User]:
@@ -199,7 +210,7 @@ def notify_new_documents(filed: list[tuple[SharedRecord, SharedDocument]]) -> li
             add(users.get(accounts[record.pk]), message, record, document, email=record.notify_by_email)
             if not document.secret_from_representatives and record.status != RecordStatus.OPPOSED:
                 for user_id in representatives.get(record.patient_id, ()):
-                    add(users.get(user_id), message, record, document)
+                    add(users.get(user_id), for_representative(record, message), record, document)
         for user_id in doctors.get(record.pk, ()):
             message = _("Nouveau document pour votre patient(e) %(p)s : %(t)s") % {
                 "p": record.patient.display_name,
