@@ -57,11 +57,12 @@ def s3_peer():
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a configured proxy
     deadline = time.monotonic() + 20
     try:
         while True:
             try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310  # nosec B310
+                with direct.open(f"{endpoint}/moto-api/", timeout=1):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
@@ -86,6 +87,8 @@ def s3(s3_peer, settings, monkeypatch, tmp_path):
     MEDIA_ROOT points at an empty folder that must stay empty."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # boto3 talks to the local peer directly
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     bucket = f"chu-documents-{uuid.uuid4().hex[:12]}"
     client = _peer_client(s3_peer)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
