@@ -7,6 +7,7 @@ S3Storage, boto3, HTTP, credentials from the environment.
 """
 
 import datetime
+import hashlib
 import socket
 import subprocess
 import sys
@@ -27,9 +28,13 @@ from storages.backends.s3 import S3Storage
 from audit.models import AuditEvent
 from chu_portal.settings import default_storage_config
 from dmp import files
-from dmp.feed import orphans
-from dmp.models import SharedDocument
+from dmp.constants import FeedStatus
+from dmp.feed import delivery, orphans
+from dmp.models import FeedItem, SharedDocument
 from dmp.services import documents, records
+from records.constants import ReportStatus, ReportType
+from records.services import reports
+from tests.factories import ReportFactory
 
 # A PDF the upload inspection accepts, followed by every byte value: what is read back must be these bytes.
 MINIMAL_PDF = (
@@ -221,3 +226,33 @@ def test_an_upload_and_a_chu_filing_are_read_back_through_the_portal(s3, camille
     assert b"".join(response.streaming_content) == BINARY
     # Each read left its trace, as on the filesystem.
     assert AuditEvent.objects.filter(object_id=str(uploaded.public_id), object_type="dmp_document_content").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_feeds_batch_relay_writes_its_files_to_the_store(s3, camille, camille_stay, dr_bernard):
+    """The relay writes a batch's files first, then files the documents in one transaction: with the S3
+    storage active every file is on the store, as signed, and read back through the service."""
+    s3_client, bucket = s3
+    records.shared_record_for(camille)
+    items = []
+    for n in range(3):
+        draft = ReportFactory(
+            stay=camille_stay,
+            author=dr_bernard,
+            type_code=ReportType.DISCHARGE_LETTER,
+            title=f"Lettre {n}",
+            status=ReportStatus.DRAFT,
+            signed_at=None,
+        )
+        reports.report_sign(actor=dr_bernard, report_id=draft.public_id)
+        items.append(FeedItem.objects.get(report=draft))
+    outcome = delivery.feed_relay(item_id=items[0].pk, batch_size=3)
+    assert outcome.own_error is None and not outcome.retries
+    delivered = FeedItem.objects.filter(pk__in=[i.pk for i in items]).select_related("document")
+    assert {item.status for item in delivered} == {FeedStatus.DELIVERED}
+    for item in delivered:
+        stored = _in_bucket(s3_client, bucket, item.document.file.name)
+        assert stored.startswith(b"%PDF-") and hashlib.sha256(stored).hexdigest() == item.document.sha256
+        _document, handle = documents.document_content(actor=camille.account, document_id=item.document.public_id)
+        with handle:
+            assert handle.read() == stored
