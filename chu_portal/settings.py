@@ -186,8 +186,45 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Documents are never served from MEDIA_URL: only through permission-checked, audited views.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+
+def default_storage_config(environ) -> dict:
+    """STORAGES["default"] from the environment: the local filesystem (MEDIA_ROOT) unless STORAGE_BACKEND=s3, an
+    S3-compatible object store through django-storages (docs/scaling.md, "Document files on an object store").
+
+    Credentials are never settings: boto3 reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an instance role,
+    a web identity...) from the environment itself. The bucket must be private: no file is ever served from a
+    URL of the store, only through the portal's permission-checked, traced views."""
+    backend = (environ.get("STORAGE_BACKEND") or "filesystem").strip().lower()
+    if backend == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if backend != "s3":
+        raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'filesystem' or 's3', not {backend!r}")
+    bucket = (environ.get("AWS_STORAGE_BUCKET_NAME") or "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": environ.get("AWS_S3_REGION_NAME") or None,
+        "addressing_style": environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+        "location": (environ.get("AWS_LOCATION") or "").strip("/"),
+        # As on the filesystem, a name taken is never overwritten: save() answers another name (the portal
+        # stores the name save() returns). S3's default is to overwrite.
+        "file_overwrite": False,
+        # Never a public object, never a signed URL handed out: files leave the store only through the portal.
+        "default_acl": None,
+        "querystring_auth": True,
+        "object_parameters": {},
+    }
+    encryption = (environ.get("AWS_S3_SERVER_SIDE_ENCRYPTION") or "").strip()
+    if encryption:
+        options["object_parameters"]["ServerSideEncryption"] = encryption
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_config(os.environ),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -24,7 +24,15 @@ BATCH = 500
 
 
 def _walk(path: str) -> Iterator[str]:
-    directories, files = default_storage.listdir(path)
+    """Every stored file under `path`, through the storage API only (the filesystem or an object store).
+
+    An object store has no directories, only key prefixes: listdir answers the "directories" one level down
+    (S3: one delimited LIST per prefix, 1,000 keys a page) and a prefix without files answers nothing; the
+    filesystem raises FileNotFoundError for a folder not created yet."""
+    try:
+        directories, files = default_storage.listdir(path)
+    except FileNotFoundError:
+        return
     for name in sorted(files):
         yield f"{path}/{name}"
     for directory in sorted(directories):
@@ -35,9 +43,9 @@ def orphan_files(*, older_than: timedelta | None = None, now=None) -> Iterator[s
     """Names of stored document files that no document references and that are older than the
     grace period (a file younger than that may belong to a transaction still running).
 
-    One query per BATCH files, whatever the number of documents."""
-    if not default_storage.exists(DOCUMENTS_PREFIX):
-        return
+    One query per BATCH files, whatever the number of documents. No `exists(DOCUMENTS_PREFIX)` first: on an
+    object store a prefix never "exists" (no object bears its name) though files lie under it. The age is asked
+    only of the files no document references (S3: one HEAD each)."""
     grace = older_than if older_than is not None else timedelta(hours=settings.DMP_ORPHAN_FILE_GRACE_HOURS)
     cutoff = (now or timezone.now()) - grace
     names = _walk(DOCUMENTS_PREFIX)
