@@ -137,6 +137,11 @@ def test_no_notification_or_history_line_about_the_secret_reaches_the_parent(
     inbox = notifications.notifications_page(actor=camille.account, patient_id=lucas.public_id)
     assert [n.document_id for n in inbox.items] == [ordinary.pk]
     assert all("confidentielle" not in n.message for n in inbox.items)
+    # Said as about her son, not "votre DMP" as if it were hers; Lucas reads it as his.
+    assert [n.message for n in inbox.items] == [
+        f"Pour {lucas.display_name} : Nouveau document dans votre DMP : Certificat de vaccination"
+    ]
+    assert not lucas.account.notifications.filter(message__startswith="Pour ").exists()
     # Her own space does not show her son's messages.
     assert notifications.notifications_page(actor=camille.account).total == 0
     # Lucas is told of both.
