@@ -11,6 +11,7 @@ from accounts.models import PROFESSIONAL_ROLES, ProfessionalProfile, User
 from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
 from chu_portal.errors import Decision, InvalidInput, NotFound
+from records.constants import InsStatus
 from records.models import Patient
 
 from .. import access
@@ -44,7 +45,9 @@ def patient_lookup(*, actor, ins: str, birth_date) -> Patient:
     # Rate limits per professional and per INS, found or not (a hit counts too): not an oracle.
     throttling.limit(throttling.LOOKUP_USER, actor.pk, actor=actor)
     throttling.limit(throttling.LOOKUP_INS, ins, actor=actor)
-    patient = Patient.objects.filter(nir=ins, birth_date=birth).first()
+    # Only a qualified INS identifies a DMP (retrieved through INSi and checked against an identity document): a
+    # NIR typed at the desk may be another person's, so it finds nobody, with the same answer as no match.
+    patient = Patient.objects.filter(nir=ins, birth_date=birth, ins_status=InsStatus.QUALIFIED).first()
     if patient is None:
         audit.record_refusal(actor=actor, action=DmpAction.LOOKUP, code="not_found", object_type=ObjectType.PATIENT)
         raise NotFound(_("Aucun patient ne correspond à ce matricule INS et cette date de naissance."))

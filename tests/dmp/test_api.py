@@ -152,6 +152,20 @@ def test_lookup_by_exact_ins_and_birth_date(api, camille, dr_garnier):
     assert client.get("/api/v1/dmp/lookup/", {"ins": camille.nir, "birth_date": "1900-01-01"}).status_code == 404
 
 
+@pytest.mark.parametrize("status", ["provisional", "validated", "retrieved"])
+def test_an_ins_not_qualified_finds_nobody(api, camille, dr_garnier, status):
+    """Only a qualified INS identifies the DMP: a NIR typed at the desk, or retrieved but not checked against an
+    identity document, gets the no-match answer."""
+    retrieved = camille.ins_retrieved_at if status == "retrieved" else None
+    type(camille).objects.filter(pk=camille.pk).update(
+        ins_status=status, ins_retrieved_at=retrieved, identity_qualified_at=None
+    )
+    found = api.as_user(dr_garnier).get(
+        "/api/v1/dmp/lookup/", {"ins": camille.nir, "birth_date": camille.birth_date.isoformat()}
+    )
+    assert found.status_code == 404 and found.json()["code"] == "not_found"
+
+
 def test_another_patient_gets_404(api, camille, other_patient, fed_letter):
     client = api.as_user(other_patient.account)
     assert client.get(docs_url(camille)).status_code == 404
