@@ -27,6 +27,8 @@ TOKEN = "token"
 PASSWORD_RESET = "password_reset"
 ACTIVATION = "activation"
 CONSENT_REQUEST = "consent_request"
+# A patient naming trusted representatives by username: every attempt counts, found or not (not an oracle of accounts).
+TRUSTED_NAMING = "trusted_naming"
 
 
 class PortalThrottle(SimpleRateThrottle):

@@ -544,6 +544,7 @@ THROTTLE_RATES = {
     "password_reset": env_rate("THROTTLE_PASSWORD_RESET", "5/hour"),  # reset e-mails asked from one address
     "activation": env_rate("THROTTLE_ACTIVATION", "10/hour"),  # activation attempts from one address
     "consent_request": env_rate("THROTTLE_CONSENT_REQUEST", "30/hour"),  # consent requests by one professional
+    "trusted_naming": env_rate("THROTTLE_TRUSTED_NAMING", "10/day"),  # trusted representatives named by one patient
 }
 THROTTLE_CACHE_PREFIX = "throttle"
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import throttling
 from accounts.models import Role
 from audit import services as audit
 from audit.constants import Action, Mode, ObjectType
@@ -135,6 +136,8 @@ def trusted_representative_name(*, actor, representative: str, ends=None) -> Rep
         refuse(
             actor, RepresentationAction.NAME_TRUSTED, decision, patient=patient, object_type=ObjectType.REPRESENTATION
         )
+    # Every attempt counts, found or not: "no such account" must not become a way to list the portal's accounts.
+    throttling.limit(throttling.TRUSTED_NAMING, actor.pk, actor=actor)
     account = _representative_account(representative, patient)
     now = timezone.now()
     ends = _as_moment(ends, "ends")

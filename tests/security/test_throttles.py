@@ -16,6 +16,7 @@ NO_LIMITS = {
     "password_reset": None,
     "activation": None,
     "consent_request": None,
+    "trusted_naming": None,
 }
 
 
@@ -143,3 +144,17 @@ def test_the_schema_declares_429_with_retry_after(api, db):
     ):
         answer = schema["paths"][path][method]["responses"]["429"]
         assert "Retry-After" in answer["headers"], path
+
+
+def test_naming_trusted_representatives_is_limited_found_or_not(api, rates, camille):
+    """A patient naming trusted representatives by username: "no such account" would otherwise list the portal's
+    accounts; every attempt counts, and past the rate the answer is the same 429 whether the account exists."""
+    from tests.factories import UserFactory
+
+    rates["trusted_naming"] = "2/day"
+    UserFactory(role=Role.PATIENT, username="real.person")
+    api.as_user(camille.account)
+    url = "/api/v1/me/trusted-representatives/"
+    assert api.post(url, {"representative": "nobody.here"}, format="json").status_code == 400
+    assert api.post(url, {"representative": "nobody.either"}, format="json").status_code == 400
+    _assert_limited(api.post(url, {"representative": "real.person"}, format="json"))
