@@ -1,0 +1,66 @@
+"""The access matrix (docs/domain.md, "The access matrix") read from Django's cache: Redis in production,
+local memory in the embedded mode; every change invalidates it once committed.
+
+The matrix is read by every professional's list in a matrix mode (consent, emergency, SAMU); it changes only
+in the admin, rarely. The whole matrix is cached under a random version token (`VERSION_KEY`); a change
+(save or delete of a row, the admin's included: `AccessMatrixEntry` signals, connected in `DmpConfig.ready`;
+a migration or a flush: `post_migrate`) deletes the token once its transaction commits, so the next reader
+draws a new token and reads the table again. A reader that read the old table while the change was being
+committed stores it under the old token, which nobody reads any more (no stale write-back). Inside a
+transaction the table is read directly, never cached: that transaction may hold an uncommitted change (or
+be rolled back). Entries also expire after `TIMEOUT` seconds, the bound for changes made without signals
+(`QuerySet.update`, raw SQL) and for local-memory caches of other processes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+VERSION_KEY = "dmp:access-matrix:version"
+TIMEOUT = 300
+
+
+def allowed_keys(profession: str) -> list[str]:
+    """The document keys (LOINC types, "90") `profession` may read, ordered by key, as the table says now."""
+    if connection.in_atomic_block:
+        return _read().get(profession, [])
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_KEY)
+        if version is None:  # evicted at once: read the table
+            return _read().get(profession, [])
+    key = f"dmp:access-matrix:{version}"
+    matrix = cache.get(key)
+    if matrix is None:
+        matrix = _read()
+        cache.set(key, matrix, TIMEOUT)
+    return matrix.get(profession, [])
+
+
+def _read() -> dict[str, list[str]]:
+    from .models import AccessMatrixEntry
+
+    matrix: dict[str, list[str]] = {}
+    rows = AccessMatrixEntry.objects.filter(allowed=True).order_by("document_key", "profession")
+    for profession, key in rows.values_list("profession", "document_key"):
+        matrix.setdefault(profession, []).append(key)
+    return matrix
+
+
+def forget() -> None:
+    """The next reader reads the table again (under a new version token)."""
+    cache.delete(VERSION_KEY)
+
+
+def changed(**_kwargs) -> None:
+    """A row saved or deleted: forget the cached matrix once the change commits (at once outside a transaction)."""
+    transaction.on_commit(forget)
+
+
+def migrated(**_kwargs) -> None:
+    """After migrations and flushes (tests), which change the table without the model's signals."""
+    forget()
