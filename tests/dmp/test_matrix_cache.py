@@ -76,3 +76,18 @@ def test_a_reader_of_the_old_table_does_not_write_it_back_after_the_change():
     set_allowed(True)  # committed: the version is forgotten
     cache.set(f"dmp:access-matrix:{old_version}", {PHARMACIST: []}, matrix.TIMEOUT)  # the late write-back
     assert KEY in matrix.allowed_keys(PHARMACIST)
+
+
+def test_a_migration_forgets_the_cached_matrix_and_survives_an_unreachable_cache(monkeypatch):
+    from django.core.cache import cache
+
+    matrix.allowed_keys(PHARMACIST)
+    assert cache.get(matrix.VERSION_KEY) is not None
+    matrix.migrated()
+    assert cache.get(matrix.VERSION_KEY) is None
+
+    def unreachable(*_args, **_kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "delete", unreachable)
+    matrix.migrated()  # logged, not raised: the migration goes on
