@@ -7,7 +7,9 @@ In one run, on a throw-away PostgreSQL database it creates and drops, with Redis
 2. grows it to the large dataset (10,000 patients, 100,000 documents, 1,000,000 traces by
    default) and measures the same again;
 3. throughput (wrk, closed loop, 32 connections, a separate process) of the audited DMP list
-   versus a bare Django JSON view on the same server (BENCH_BARE_VIEW), and versus pgbench's
+   versus a bare Django JSON view on the same server (BENCH_BARE_VIEW), beside the naive reference of
+   issue 23 (bench/naive.py: 25 rows and one trace, no auth; gunicorn runs bench/settings.py, whose
+   URLconf alone routes it), and versus pgbench's
    single-row commit rate on the same PostgreSQL;
 4. the mixed scenario (bench/load.py, a separate process): 200 users, think time 1-3 s;
 5. trace verification speed (audit.integrity.verify over the sealed traces).
@@ -150,7 +152,7 @@ def start_gunicorn(args, env, workdir: Path) -> subprocess.Popen:
             "warning",
         ],
         cwd=ROOT,
-        env=env,
+        env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"},  # + the naive reference view (bench/naive.py)
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -373,6 +375,11 @@ def report(figures: dict, args) -> None:
         f"{t['audited']['socket_errors']})  {load_text(t['audited'])}"
     )
     print(f"   ratio audited / bare: {shown(t['ratio_bare'])}   goal >= 0.35: {figures['goals']['throughput_ratio']}")
+    print(
+        f"   naive reference (25 rows, 1 trace, no auth) {t['naive']['rps']:>7,.0f} req/s  "
+        f"(p95 {t['naive']['p95_ms']:.1f} ms, non-2xx {t['naive']['non2xx']})  {load_text(t['naive'])}"
+    )
+    print(f"   ratio naive / bare: {shown(t['ratio_naive'])}   (the issue's reference: 0.21 on its machine)")
 
     print("\n3. The same audited read versus PostgreSQL's single-row commit rate (pgbench)")
     print(
@@ -505,15 +512,28 @@ def main() -> None:
                 headers=[f"Authorization: Token {users['clinicians'][0]['token']}"],
             )
         )
+        naive = measured(
+            lambda: wrk(
+                f"http://127.0.0.1:{args.port}/bench/naive/",
+                connections=args.connections,
+                seconds=args.wrk_seconds,
+                workdir=workdir,
+            )
+        )
         pgbench = measured(lambda: {"tps": pgbench_commit_rate(args, workdir)})
         figures["throughput"] = {
             "bare": bare,
             "audited": audited,
+            "naive": naive,
+            "ratio_naive": ratio_or_refusal(naive, bare, "rps"),
             "pgbench": pgbench,
             "ratio_bare": ratio_or_refusal(audited, bare, "rps"),
             "ratio_pgbench": ratio_or_refusal(audited, pgbench, "rps", "tps"),
         }
-        step(f"throughput: bare {bare['rps']:.0f}/s, audited {audited['rps']:.0f}/s, pgbench {pgbench['tps']:.0f} tps")
+        step(
+            f"throughput: bare {bare['rps']:.0f}/s, audited {audited['rps']:.0f}/s, naive {naive['rps']:.0f}/s, "
+            f"pgbench {pgbench['tps']:.0f} tps"
+        )
 
         step(f"mixed scenario: {args.users} users for {args.duration:.0f} s")
         figures["mixed"] = measured(lambda: mixed(args, env, users, workdir))

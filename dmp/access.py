@@ -33,6 +33,7 @@ from records import access as records_access
 from records.constants import RepresentationKind
 from records.models import Patient, Report, Stay
 
+from . import matrix
 from .constants import (
     MATRIX_PATIENT_DOCUMENTS,
     DocumentClass,
@@ -43,7 +44,6 @@ from .constants import (
 )
 from .models import (
     AccessGrant,
-    AccessMatrixEntry,
     BlockedProfessional,
     DmpEmergencyAccess,
     DocumentObjection,
@@ -294,15 +294,12 @@ def record_decision(user, record: SharedRecord, now=None) -> Decision:
 
 
 def matrix_keys(user) -> list[str]:
-    """Document keys (LOINC types, "90") the user's profession may read, from the editable matrix."""
+    """Document keys (LOINC types, "90") the user's profession may read, from the editable matrix (read through
+    its cache, forgotten on every committed change: dmp/matrix.py)."""
     profile = user.professional
     if profile is None:
         return []
-    return list(
-        AccessMatrixEntry.objects.filter(profession=profile.profession, allowed=True).values_list(
-            "document_key", flat=True
-        )
-    )
+    return list(matrix.allowed_keys(profile.profession))
 
 
 def _matrix_q(user) -> Q:

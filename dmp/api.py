@@ -6,6 +6,8 @@ each view carries its own schema (`extend_schema`), nothing is attached from ano
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
@@ -97,6 +99,71 @@ class DocumentSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(
             reverse("api:dmp-document-content", kwargs={"document_id": document.public_id})
         )
+
+
+_ID_SLOT = "__document_id__"
+
+
+def document_items(request, rows) -> list[dict]:
+    """A list's documents as `DocumentSerializer` writes them, without a serializer per row.
+
+    The profile of a 50-document list (bench/profile_list.py, docs/benchmarks.md) put a quarter of the
+    request in DRF's per-field machinery and in one `reverse` per document; here each item is a dict
+    written from the instances the service loaded (author and patient already joined), the content URL
+    from one reversed prefix. `DocumentSerializer` stays the schema and the single-document response;
+    tests/dmp/test_api.py compares the two on every field, and tests/api/test_responses_match_schema.py
+    the list with its schema. The predecessors (`replaces`) left visible by the service are read in one
+    query instead of one per amended document."""
+    content = request.build_absolute_uri(reverse("api:dmp-document-content", kwargs={"document_id": _ID_SLOT}))
+    before, after = content.split(_ID_SLOT)
+    predecessors = documents.predecessor_public_ids(rows)
+    items = []
+    for d in rows:
+        author = d.author
+        if author is None:
+            person = None
+        else:
+            profile = author.professional
+            person = {
+                "name": str(author.display_name),
+                "rpps": None if profile is None or profile.rpps is None else str(profile.rpps),
+                "profession": None if profile is None or profile.profession is None else str(profile.profession),
+            }
+        public_id = str(d.public_id)
+        replaces = predecessors.get(d.replaces_id)
+        items.append(
+            {
+                "id": public_id,
+                "patient": str(d.record.patient.public_id),
+                "title": str(d.title),
+                "type_code": str(d.type_code),
+                "type_display": d.get_type_code_display(),
+                "class_code": str(d.class_code),
+                "source": str(d.source),
+                "author": person,
+                "event_date": None if d.event_date is None else d.event_date.isoformat(),
+                "created_at": _instant(d.created_at),
+                "status": str(d.status),
+                "masked": bool(d.masked),
+                "visible_to_patient": bool(d.visible_to_patient),
+                "held": bool(d.held),
+                "secret_from_representatives": bool(d.secret_from_representatives),
+                "format": str(d.mime_type),
+                "size": int(d.size),
+                "sha256": str(d.sha256),
+                "replaces": None if replaces is None else str(replaces),
+                "content_url": f"{before}{public_id}{after}",
+            }
+        )
+    return items
+
+
+def _instant(value) -> str | None:
+    """As `chu_portal.schema.Instant` writes a date-time: UTC, ISO 8601 with `Z`."""
+    if value is None:
+        return None
+    text = value.astimezone(datetime.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class SettingsOutSerializer(serializers.Serializer):
@@ -288,8 +355,7 @@ class DocumentsView(APIView):
             page=page,
             page_size=size,
         )
-        items = DocumentSerializer(result.documents, many=True, context={"request": request}).data
-        return paginated(request, items, result.total, page, size)
+        return paginated(request, document_items(request, result.documents), result.total, page, size)
 
     @extend_schema(
         tags=TAG,

@@ -110,6 +110,9 @@ def _access_matrix(request):
         importlib.import_module("dmp.migrations.0002_access_matrix_default").seed(apps, None)
     if not ProfileMatrixEntry.objects.exists():
         importlib.import_module("dmp.migrations.0009_designations").seed_profile_matrix(apps, None)
+    from dmp import matrix
+
+    matrix.forget()  # a flushed and re-seeded matrix: no cached copy of another test's survives (dmp/matrix.py)
 
 
 @pytest.fixture

@@ -141,6 +141,15 @@ def without_unseen_predecessors(documents: list[SharedDocument], mode: str) -> N
             document.replaces = None
 
 
+def predecessor_public_ids(documents: list[SharedDocument]) -> dict:
+    """The public ids of the versions these documents replace, by primary key, in one query (none if none
+    replaces another): for a list's `replaces`, after `without_unseen_predecessors` dropped the hidden ones."""
+    previous = {d.replaces_id for d in documents if d.replaces_id is not None}
+    if not previous:
+        return {}
+    return dict(SharedDocument.objects.filter(pk__in=previous).values_list("pk", "public_id"))
+
+
 def _document_traced(actor, document_id, action, object_type: str) -> tuple[SharedDocument, Decision]:
     return audit.read_traced(
         actor=actor,
