@@ -567,7 +567,7 @@ class TrustedRepresentativeView(APIView):
     @extend_schema(
         tags=REPRESENTATIVES_TAG,
         request=TrustedRepresentativeCreateSerializer,
-        responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409),
+        responses=responses({201: RepresentationSerializer}, 400, 401, 403, 404, 409, 429),
     )
     def post(self, request):
         body = TrustedRepresentativeCreateSerializer(data=request.data)
