@@ -36,13 +36,31 @@ from .notifications import note_reader, notify_new_document, notify_new_document
 from .records import PAGE_SIZE, parse_date, record_by_patient_id, shared_record_for
 
 
-def _document(document_id) -> SharedDocument:
+def document_load(document_id) -> SharedDocument:
+    """A DMP document by its public id, with its record, patient (and account) and author joined; 404 if none."""
     document = find_by_public_id(
-        SharedDocument.objects.select_related("record__patient", "author__professional_profile"), document_id
+        SharedDocument.objects.select_related("record__patient__account", "author__professional_profile"), document_id
     )
     if document is None:
         raise AccessDenied(access.NOT_FOUND_DOCUMENT)
     return document
+
+
+def document_decided(actor, document_id, decide, trace_action) -> tuple[SharedDocument, Decision]:
+    """Load a document and decide `decide(actor, document)` before any change to it; a refusal is traced in its own
+    committed transaction (`audit.refuse`), then raised. The services that change a document start here."""
+    document = document_load(document_id)
+    decision = decide(actor, document)
+    if not decision.allowed:
+        audit.refuse(
+            actor=actor,
+            action=trace_action,
+            decision=decision,
+            patient_id=document.record.patient.public_id,
+            object_type=ObjectType.DMP_DOCUMENT,
+            object_id=document.public_id,
+        )
+    return document, decision
 
 
 @dataclass
@@ -155,7 +173,7 @@ def _document_traced(actor, document_id, action, object_type: str) -> tuple[Shar
         actor=actor,
         action=action,
         object_type=object_type,
-        load=lambda: _document(document_id),
+        load=lambda: document_load(document_id),
         decide=lambda document: _decided_and_noted(actor, document),
         describe=lambda document: (document.record.patient.public_id, document.public_id),
     )
@@ -490,18 +508,10 @@ def chu_documents_secret(*, stay: Stay) -> list[SharedDocument]:
 def _change_document(
     *, actor, document_id, doc_action: DocAction, trace_action, apply, lineage: bool = False
 ) -> SharedDocument:
-    document = _document(document_id)
-    decision = access.decide_document(actor, document, doc_action)
+    document, decision = document_decided(
+        actor, document_id, lambda who, doc: access.decide_document(who, doc, doc_action), trace_action
+    )
     patient_id = document.record.patient.public_id
-    if not decision.allowed:
-        audit.refuse(
-            actor=actor,
-            action=trace_action,
-            decision=decision,
-            patient_id=patient_id,
-            object_type=ObjectType.DMP_DOCUMENT,
-            object_id=document.public_id,
-        )
     with transaction.atomic():
         locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
         fields = apply(locked)
@@ -575,7 +585,7 @@ def document_delete(*, actor, document_id) -> SharedDocument:
 
 def document_make_visible(*, actor, document_id) -> SharedDocument:
     """A professional lifts "invisible to the patient" from his upload; a held CHU report goes to document_release."""
-    if _document(document_id).held:
+    if document_load(document_id).held:
         return document_release(actor=actor, document_id=document_id)
 
     def apply(doc):
@@ -608,18 +618,8 @@ def document_release(*, actor, document_id) -> SharedDocument:
     traced `release` with the ground as mode; `released_at`/`released_by` kept. Two releases at once: the
     second finds it released (409), so the patient is told once.
     """
-    document = _document(document_id)
-    decision = access.decide_release(actor, document)
+    document, decision = document_decided(actor, document_id, access.decide_release, DmpAction.RELEASE)
     patient_id = document.record.patient.public_id
-    if not decision.allowed:
-        audit.refuse(
-            actor=actor,
-            action=DmpAction.RELEASE,
-            decision=decision,
-            patient_id=patient_id,
-            object_type=ObjectType.DMP_DOCUMENT,
-            object_id=document.public_id,
-        )
     with transaction.atomic():
         locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
         if not locked.held:

@@ -27,21 +27,12 @@ from records.models import IdentityIncident, Report
 from .. import access
 from ..constants import DmpAction, DocumentStatus, NotificationKind, ObjectionStatus, WithdrawalReason
 from ..models import DocumentObjection, Notification, SharedDocument
+from .documents import document_decided, document_load
 from .notifications import notify_gp_level, notify_patient
 
 NOTE_MAX = 2000
 # The reasons a professional chooses; `patient_objection` comes only with an upheld objection.
 PROFESSIONAL_REASONS = (WithdrawalReason.WRONG_PATIENT, WithdrawalReason.WRONG_DOCUMENT)
-
-
-def _document(document_id) -> SharedDocument:
-    document = find_by_public_id(
-        SharedDocument.objects.select_related("record__patient__account", "author__professional_profile"),
-        document_id,
-    )
-    if document is None:
-        raise AccessDenied(access.NOT_FOUND_DOCUMENT)
-    return document
 
 
 def _clean_note(note, *, field: str, required: bool, message: str) -> str:
@@ -60,7 +51,7 @@ def withdrawal_form(*, actor, document_id) -> tuple[SharedDocument, Decision]:
         actor=actor,
         action=Action.READ,
         object_type=ObjectType.DMP_DOCUMENT,
-        load=lambda: _document(document_id),
+        load=lambda: document_load(document_id),
         decide=lambda document: access.decide_withdraw(actor, document),
         describe=lambda document: (document.record.patient.public_id, document.public_id),
     )
@@ -73,18 +64,7 @@ def document_for_report(report_id) -> SharedDocument | None:
 
 def document_withdraw(*, actor, document_id, reason: str, note: str = "") -> SharedDocument:
     """Withdraw a fed CHU document filed by mistake: every version, traced; notifications follow."""
-    document = _document(document_id)
-    decision = access.decide_withdraw(actor, document)
-    patient_id = document.record.patient.public_id
-    if not decision.allowed:
-        audit.refuse(
-            actor=actor,
-            action=DmpAction.WITHDRAW,
-            decision=decision,
-            patient_id=patient_id,
-            object_type=ObjectType.DMP_DOCUMENT,
-            object_id=document.public_id,
-        )
+    document, decision = document_decided(actor, document_id, access.decide_withdraw, DmpAction.WITHDRAW)
     if reason not in PROFESSIONAL_REASONS:
         said = _("Choisissez le motif du retrait : mauvais patient ou mauvais document.")
         raise InvalidInput(said, fields={"reason": said})
@@ -173,7 +153,7 @@ def objection_form(*, actor, document_id) -> tuple[SharedDocument, Decision]:
         actor=actor,
         action=Action.READ,
         object_type=ObjectType.DMP_DOCUMENT,
-        load=lambda: _document(document_id),
+        load=lambda: document_load(document_id),
         decide=lambda document: access.decide_objection(actor, document),
         describe=lambda document: (document.record.patient.public_id, document.public_id),
     )
@@ -193,18 +173,8 @@ def objection_open(*, actor, objection_id) -> tuple[DocumentObjection, Decision]
 
 def objection_create(*, actor, document_id, reason: str) -> DocumentObjection:
     """The patient objects to a CHU document of her DMP for a legitimate reason; it goes to the author's unit."""
-    document = _document(document_id)
-    decision = access.decide_objection(actor, document)
+    document, decision = document_decided(actor, document_id, access.decide_objection, DmpAction.OBJECTION_CREATE)
     patient_id = document.record.patient.public_id
-    if not decision.allowed:
-        audit.refuse(
-            actor=actor,
-            action=DmpAction.OBJECTION_CREATE,
-            decision=decision,
-            patient_id=patient_id,
-            object_type=ObjectType.DMP_DOCUMENT,
-            object_id=document.public_id,
-        )
     reason = _clean_note(
         reason, field="reason", required=True, message=_("Indiquez le motif légitime de votre opposition.")
     )
